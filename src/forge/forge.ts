@@ -1,0 +1,87 @@
+/**
+ * Where a run's work goes: branches, commits and comments. The local forge writes to a git
+ * repository on disk; the GitHub forge (a later issue) writes through the API. The engine only
+ * sees this interface.
+ *
+ * Every write takes an idempotency `key`. A forge must make a write with a key it has already
+ * carried out return the earlier result instead of writing twice: this is what lets a worker
+ * killed between "wrote it" and "recorded that it wrote it" restart without duplicates.
+ */
+export interface Forge {
+  /** Creates `branch` from `base` (default: the repository's default branch) unless it exists. */
+  prepareBranch(input: PrepareBranchInput): Promise<BranchInfo>;
+  /** Reads the files at the branch head whose paths match any glob, within limits. */
+  readContext(input: ReadContextInput): Promise<ContextFiles>;
+  /** Commits `changes` on `branch` as one commit. A key already committed returns that commit. */
+  commit(input: CommitInput): Promise<CommitResult>;
+  /** Posts a comment for the run. A key already posted returns that comment. */
+  comment(input: CommentInput): Promise<CommentResult>;
+  /** Creates or edits in place the run's single status comment. */
+  updateStatus(input: StatusInput): Promise<void>;
+}
+
+export interface PrepareBranchInput {
+  branch: string;
+  base?: string;
+}
+
+export interface BranchInfo {
+  branch: string;
+  /** The branch the run branch was created from. */
+  base: string;
+  /** Commit SHA at the branch head. */
+  head: string;
+  created: boolean;
+}
+
+export interface ReadContextInput {
+  branch: string;
+  globs: string[];
+  maxFiles: number;
+  maxBytes: number;
+}
+
+export interface ContextFiles {
+  files: { path: string; content: string }[];
+  /** What was left out and why, so limits are reported instead of silently cutting. */
+  omitted: { path: string; reason: string }[];
+}
+
+export type FileChange = { path: string; content: string } | { path: string; delete: true };
+
+export interface CommitInput {
+  branch: string;
+  /** Full commit message; the forge appends an `Atomic-Scrum-Key: <key>` trailer. */
+  message: string;
+  changes: FileChange[];
+  key: string;
+}
+
+export interface CommitResult {
+  sha: string;
+  /** False when the key had already been committed and the earlier commit was returned. */
+  created: boolean;
+}
+
+export interface CommentInput {
+  runId: string;
+  key: string;
+  /** A short, file-name-safe name such as `03-code-review`, used by the local forge. */
+  name: string;
+  body: string;
+}
+
+export interface CommentResult {
+  id: string;
+  created: boolean;
+}
+
+export interface StatusInput {
+  runId: string;
+  body: string;
+}
+
+/** A write the forge refuses on principle (a path outside the repository, say). Never retried. */
+export class ForgeRefusal extends Error {
+  override name = "ForgeRefusal";
+}

@@ -1,0 +1,129 @@
+import { type AgentPhase, isAgentPhase, type Pipeline } from "./schema.js";
+import type { RawProblem } from "./schema-problems.js";
+import { checkVariable, type VariableScope } from "./template-variables.js";
+import { analyzeTemplate, type TemplateVariable } from "./templates.js";
+
+/** A template found in the pipeline, and where its text lives. */
+export interface TemplateSite {
+  path: PropertyKey[];
+  text: string;
+  /** Set when the text came from a prompt file; positions are then inside that file. */
+  file?: string;
+}
+
+export interface TemplateProblem extends RawProblem {
+  /** Position inside the template text (1-based), when known. */
+  at?: { row: number; col: number };
+  file?: string;
+}
+
+/** Checks that schema validation cannot: unique ids, supported executors, templates, assert values. */
+export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateSite>): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const all = new Set(pipeline.phases.map((phase) => phase.id));
+  const seen = new Set<string>();
+  const earlier = new Set<string>();
+  pipeline.phases.forEach((phase, index) => {
+    if (seen.has(phase.id)) {
+      problems.push({ path: ["phases", index, "id"], message: `duplicate phase id "${phase.id}"` });
+    }
+    seen.add(phase.id);
+    if (!isAgentPhase(phase)) return;
+    const scope: VariableScope = { earlier, all, voiceStyle: pipeline.voice_style !== undefined };
+    problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index)));
+    earlier.add(phase.id);
+  });
+  return problems;
+}
+
+function checkAgentPhase(
+  phase: AgentPhase,
+  index: number,
+  scope: VariableScope,
+  prompt: TemplateSite | undefined,
+): TemplateProblem[] {
+  const at = (...rest: PropertyKey[]) => ["phases", index, ...rest];
+  const problems: TemplateProblem[] = [];
+  if (phase.executor !== "llm") {
+    problems.push({
+      path: at("executor"),
+      message: `executor "${phase.executor}" is not supported yet; use "llm"`,
+    });
+  }
+  if (prompt) problems.push(...checkTemplate(prompt, scope));
+  if (phase.output && "artifact" in phase.output) {
+    problems.push(...checkTemplate({ path: at("output", "artifact"), text: phase.output.artifact }, scope));
+  }
+  phase.gates.forEach((gate, gateIndex) => {
+    if ("judge" in gate) {
+      gate.judge.criteria.forEach((criterion, criterionIndex) => {
+        const path = at("gates", gateIndex, "judge", "criteria", criterionIndex, "rubric");
+        problems.push(
+          ...checkTemplate({ path, text: criterion.rubric }, { ...scope, earlier: withSelf(scope, phase) }),
+        );
+      });
+    } else {
+      const message = checkAssertValue(gate.assert.type, gate.assert.value, phase);
+      if (message) problems.push({ path: at("gates", gateIndex, "assert"), message });
+    }
+  });
+  return problems;
+}
+
+/** A judge grades the phase's own output, so its rubric may read it. */
+function withSelf(scope: VariableScope, phase: AgentPhase): Set<string> {
+  return new Set([...scope.earlier, phase.id]);
+}
+
+export function checkTemplate(site: TemplateSite, scope: VariableScope): TemplateProblem[] {
+  let variables: TemplateVariable[];
+  try {
+    variables = analyzeTemplate(site.text).variables;
+  } catch (error) {
+    return [templateProblem(site, `template error: ${(error as Error).message}`)];
+  }
+  return variables.flatMap((variable) => {
+    const message = checkVariable(variable.segments, scope);
+    return message ? [templateProblem(site, message, { row: variable.row, col: variable.col })] : [];
+  });
+}
+
+function templateProblem(
+  site: TemplateSite,
+  message: string,
+  at?: { row: number; col: number },
+): TemplateProblem {
+  const problem: TemplateProblem = { path: site.path, message };
+  if (at) problem.at = at;
+  if (site.file) problem.file = site.file;
+  return problem;
+}
+
+type AssertValue = string | number | string[] | undefined;
+
+function checkAssertValue(type: string, value: AssertValue, phase: AgentPhase): string | undefined {
+  const kind = type.replace(/^not-/, "");
+  switch (kind) {
+    case "contains":
+      return typeof value === "string" ? undefined : `"${type}" needs a text value`;
+    case "regex":
+      if (typeof value !== "string") return `"${type}" needs a pattern value`;
+      try {
+        new RegExp(value, "u");
+        return undefined;
+      } catch (error) {
+        return `invalid regular expression: ${(error as Error).message}`;
+      }
+    case "min-words":
+    case "max-words":
+      return typeof value === "number" && Number.isInteger(value) && value >= 0
+        ? undefined
+        : `"${type}" needs a whole number value`;
+    case "paths":
+      if (!phase.output || !("files" in phase.output))
+        return `"${type}" applies only to a phase with output { files: true }`;
+      return Array.isArray(value) && value.length > 0 ? undefined : `"${type}" needs a list of globs`;
+    default:
+      return value === undefined ? undefined : `"${type}" takes no value`;
+  }
+}

@@ -1,0 +1,198 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { type Document, isScalar, LineCounter, parseDocument } from "yaml";
+import { checkPipeline, type TemplateProblem, type TemplateSite } from "./check-pipeline.js";
+import { parseDuration } from "./duration.js";
+import { locatePath, toPosition } from "./locate.js";
+import { formatPath, type Problem } from "./problem.js";
+import { DEFAULT_ARTIFACT, type ResolvedPhase, type ResolvedPipeline } from "./resolved.js";
+import { DEFAULT_TIER, isAgentPhase, isWaitPhase, type Pipeline, PipelineSchema } from "./schema.js";
+import { schemaProblems } from "./schema-problems.js";
+
+export type LoadResult =
+  | { ok: true; pipeline: ResolvedPipeline; hash: string; file: string }
+  | { ok: false; problems: Problem[] };
+
+/** A prompt that is one word ending in one of these is a file path, not inline text. */
+const PROMPT_FILE = /^[^\s{}]+\.(md|txt|liquid)$/;
+
+/** Reads, validates and resolves a pipeline file. Never throws for a bad pipeline: it reports. */
+export function loadPipelineFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    return fail({ file, line: 1, col: 1, path: "", message: `cannot read: ${(error as Error).message}` });
+  }
+  return loadPipelineText(text, file);
+}
+
+export function loadPipelineText(text: string, file: string): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, problems: doc.errors.map((error) => yamlProblem(file, error)) };
+  }
+  const raw: unknown = doc.toJS();
+  const locate = (path: PropertyKey[], key?: string): Problem => {
+    const { line, col } = locatePath(doc, lines, path, key);
+    return { file, line, col, path: formatPath(key ? [...path, key] : path), message: "" };
+  };
+  const parsed = PipelineSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const problems = schemaProblems(parsed.error.issues, raw).map((p) => ({
+      ...locate(p.path, p.key),
+      message: p.message,
+    }));
+    return { ok: false, problems: dedupe(problems) };
+  }
+  const pipeline = parsed.data;
+  const { sites, problems: promptProblems } = readPrompts(pipeline, file, locate);
+  const checked = checkPipeline(pipeline, sites).map((p) =>
+    placeTemplateProblem(p, { doc, lines, text, file }),
+  );
+  const problems = [...promptProblems, ...checked];
+  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  const resolved = resolvePipeline(pipeline, sites, file);
+  return { ok: true, pipeline: resolved, hash: hashPipeline(resolved), file };
+}
+
+/** The content hash a run is pinned to. */
+export function hashPipeline(pipeline: ResolvedPipeline): string {
+  return createHash("sha256").update(JSON.stringify(pipeline)).digest("hex");
+}
+
+function readPrompts(
+  pipeline: Pipeline,
+  file: string,
+  locate: (path: PropertyKey[]) => Problem,
+): { sites: Map<number, TemplateSite>; problems: Problem[] } {
+  const sites = new Map<number, TemplateSite>();
+  const problems: Problem[] = [];
+  pipeline.phases.forEach((phase, index) => {
+    if (!isAgentPhase(phase)) return;
+    const path = ["phases", index, "prompt"];
+    if (!PROMPT_FILE.test(phase.prompt.trim())) {
+      sites.set(index, { path, text: phase.prompt });
+      return;
+    }
+    const promptFile = resolve(dirname(file), phase.prompt.trim());
+    if (!existsSync(promptFile)) {
+      problems.push({
+        ...locate(path),
+        message: `prompt file "${phase.prompt.trim()}" does not exist (looked for ${promptFile})`,
+      });
+      return;
+    }
+    sites.set(index, { path, text: readFileSync(promptFile, "utf8"), file: promptFile });
+  });
+  return { sites, problems };
+}
+
+/** A template problem points into the prompt file, or into the YAML scalar holding the template. */
+function placeTemplateProblem(
+  problem: TemplateProblem,
+  source: { doc: Document; lines: LineCounter; text: string; file: string },
+): Problem {
+  const { doc, lines, text, file } = source;
+  const path = formatPath(problem.path);
+  if (problem.file) {
+    return {
+      file: problem.file,
+      line: problem.at?.row ?? 1,
+      col: problem.at?.col ?? 1,
+      path,
+      message: problem.message,
+    };
+  }
+  const node = doc.getIn(problem.path, true);
+  const start =
+    isScalar(node) && node.range ? toPosition(lines, node.range[0]) : locatePath(doc, lines, problem.path);
+  if (!problem.at) return { file, ...start, path, message: problem.message };
+  const block = isScalar(node) && (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED");
+  if (block) {
+    const line = start.line + problem.at.row;
+    return { file, line, col: indentOf(text, lines, line) + problem.at.col, path, message: problem.message };
+  }
+  const quoted = isScalar(node) && (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") ? 1 : 0;
+  const line = start.line + problem.at.row - 1;
+  const col = problem.at.row === 1 ? start.col + quoted + problem.at.col - 1 : problem.at.col;
+  return { file, line, col, path, message: problem.message };
+}
+
+/** Leading spaces on a line of the source: a block scalar's content indentation. */
+function indentOf(text: string, lines: LineCounter, line: number): number {
+  const start = lines.lineStarts[line - 1];
+  if (start === undefined) return 0;
+  const content = text.slice(start, lines.lineStarts[line] ?? text.length);
+  return content.length - content.trimStart().length;
+}
+
+function resolvePipeline(
+  pipeline: Pipeline,
+  sites: Map<number, TemplateSite>,
+  file: string,
+): ResolvedPipeline {
+  const phases = pipeline.phases.map((phase, index): ResolvedPhase => {
+    const name = phase.name ?? phase.id;
+    if (isWaitPhase(phase))
+      return { kind: "wait", id: phase.id, name, wait: phase.wait, waitMs: parseDuration(phase.wait) };
+    if (!isAgentPhase(phase))
+      return { kind: "approval", id: phase.id, name, minApprovals: phase.approval.min_approvals };
+    const site = sites.get(index);
+    const resolved: ResolvedPhase = {
+      kind: "agent",
+      id: phase.id,
+      name,
+      task: phase.task,
+      tier: phase.tier ?? DEFAULT_TIER[phase.task],
+      executor: "llm",
+      prompt: site?.text ?? phase.prompt,
+      context: phase.context ?? pipeline.defaults?.context ?? [],
+      output: phase.output ?? { artifact: DEFAULT_ARTIFACT },
+      gates: phase.gates,
+      onFail: phase.on_fail ?? pipeline.defaults?.on_fail ?? { retries: 1, escalate: true },
+    };
+    if (site?.file) resolved.promptFile = relative(dirname(file), site.file);
+    return resolved;
+  });
+  const out: ResolvedPipeline = { name: pipeline.name, labels: pipeline.labels, phases };
+  if (pipeline.description !== undefined) out.description = pipeline.description;
+  if (pipeline.voice_style !== undefined) out.voiceStyle = pipeline.voice_style;
+  if (pipeline.budget) {
+    out.budget = {};
+    if (pipeline.budget.max_cost_usd !== undefined) out.budget.maxCostUsd = pipeline.budget.max_cost_usd;
+    if (pipeline.budget.max_tokens !== undefined) out.budget.maxTokens = pipeline.budget.max_tokens;
+  }
+  return out;
+}
+
+function yamlProblem(
+  file: string,
+  error: { message: string; code: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
+): Problem {
+  const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+  const first = error.message.split("\n")[0] ?? error.message;
+  const message = first.replace(/ at line \d+, column \d+:?$/, "");
+  const hint = error.code === "DUPLICATE_KEY" ? "duplicate key: " : "YAML syntax error: ";
+  return { file, line: position.line, col: position.col, path: "", message: `${hint}${message}` };
+}
+
+function fail(problem: Problem): LoadResult {
+  return { ok: false, problems: [problem] };
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return sortProblems(problems).filter((p) => {
+    const key = `${p.line}:${p.col}:${p.path}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+}

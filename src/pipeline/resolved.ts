@@ -1,0 +1,50 @@
+import type { Gate, OnFail, Output, Task, Tier } from "./schema.js";
+
+/**
+ * A pipeline with its defaults applied and its prompt files read in. This is what a run pins
+ * at start (stored with the run, hashed): editing the YAML later does not change a run in flight.
+ */
+export interface ResolvedPipeline {
+  name: string;
+  description?: string;
+  labels: string[];
+  voiceStyle?: string;
+  budget?: { maxCostUsd?: number; maxTokens?: number };
+  phases: ResolvedPhase[];
+}
+
+export type ResolvedPhase = ResolvedAgentPhase | ResolvedWaitPhase | ResolvedApprovalPhase;
+
+export interface ResolvedAgentPhase {
+  kind: "agent";
+  id: string;
+  name: string;
+  task: Task;
+  tier: Tier;
+  executor: "llm";
+  /** The prompt template text (inline, or read from `promptFile`). */
+  prompt: string;
+  promptFile?: string;
+  context: string[];
+  output: Output;
+  gates: Gate[];
+  onFail: OnFail;
+}
+
+export interface ResolvedWaitPhase {
+  kind: "wait";
+  id: string;
+  name: string;
+  wait: string;
+  waitMs: number;
+}
+
+export interface ResolvedApprovalPhase {
+  kind: "approval";
+  id: string;
+  name: string;
+  minApprovals: number;
+}
+
+/** The document a phase writes when its output is not set. */
+export const DEFAULT_ARTIFACT = "docs/atomic-scrum/{{ issue.number }}/{{ phase.id }}.md";

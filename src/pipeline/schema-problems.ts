@@ -1,0 +1,147 @@
+import type { z } from "zod";
+import { AssertGateSchema, JudgeGateSchema, OutputSchema, PipelineSchema, phaseSchemaFor } from "./schema.js";
+import { suggest } from "./template-variables.js";
+
+type Issue = z.core.$ZodIssue;
+type AnySchema = z.core.$ZodType;
+
+/** A schema problem before it is located in the file. */
+export interface RawProblem {
+  path: PropertyKey[];
+  /** Set when the problem is about a key itself (an unknown field). */
+  key?: string;
+  message: string;
+}
+
+/**
+ * Turns zod issues into problems a person can act on: unions are resolved to the branch the
+ * author meant (a phase with `wait:` is a wait phase), unknown fields get a "did you mean".
+ */
+export function schemaProblems(issues: readonly Issue[], root: unknown): RawProblem[] {
+  return issues.flatMap((issue) => describe(issue, [], root));
+}
+
+function describe(issue: Issue, base: PropertyKey[], root: unknown): RawProblem[] {
+  const path = [...base, ...issue.path];
+  switch (issue.code) {
+    case "invalid_union":
+      return describeUnion(issue, path, root);
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(path, root);
+      return issue.keys.map((key) => ({
+        path,
+        key,
+        message: `unknown field "${key}"${suggest(key, allowed)}`,
+      }));
+    }
+    case "invalid_value":
+      return [
+        {
+          path,
+          message: `expected one of ${issue.values.map(String).join(" | ")}, got ${show(valueAt(root, path))}`,
+        },
+      ];
+    case "invalid_type": {
+      const value = valueAt(root, path);
+      if (value === undefined)
+        return [{ path: path.slice(0, -1), message: `missing required field "${String(path.at(-1))}"` }];
+      return [{ path, message: `expected ${issue.expected}, got ${kindOf(value)} ${show(value)}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/** The union branch an object was written for, chosen by its keys. */
+function describeUnion(
+  issue: Extract<Issue, { code: "invalid_union" }>,
+  path: PropertyKey[],
+  root: unknown,
+): RawProblem[] {
+  const value = valueAt(root, path);
+  const schema = branchFor(path, value);
+  if (!schema) {
+    return [{ path, message: unionHint(path) }];
+  }
+  const result = (schema as z.ZodType).safeParse(value);
+  if (result.success) return [{ path, message: issue.message }];
+  return result.error.issues.flatMap((inner) => describe(inner, path, root));
+}
+
+function branchFor(path: PropertyKey[], value: unknown): AnySchema | undefined {
+  const last = path.at(-1);
+  const parent = path.at(-2);
+  const has = (key: string) => Boolean(value && typeof value === "object" && key in value);
+  if (parent === "phases" && typeof last === "number") return phaseSchemaFor(value);
+  if (parent === "gates" && typeof last === "number") {
+    if (has("judge")) return JudgeGateSchema;
+    if (has("assert")) return AssertGateSchema;
+    return undefined;
+  }
+  if (last === "output") {
+    if (has("files")) return OutputSchema.options[1];
+    if (has("artifact")) return OutputSchema.options[0];
+  }
+  return undefined;
+}
+
+function unionHint(path: PropertyKey[]): string {
+  if (path.at(-2) === "gates") return "a gate is either { judge: ... } or { assert: ... }";
+  if (path.at(-1) === "output") return "output is either { artifact: <path> } or { files: true }";
+  return "does not match any allowed form";
+}
+
+/** Keys the object at `path` may have, for "did you mean", read off the schema itself. */
+function allowedKeys(path: PropertyKey[], root: unknown): string[] {
+  const schema = schemaAt(path, root);
+  const def = schema?._zod.def;
+  return def?.type === "object" ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
+}
+
+/** Walks the schema along a path, choosing union branches the way the author meant them. */
+function schemaAt(path: PropertyKey[], root: unknown): AnySchema | undefined {
+  let schema: AnySchema | undefined = PipelineSchema;
+  for (let depth = 0; depth <= path.length && schema; depth++) {
+    schema = unwrap(schema, path.slice(0, depth), root);
+    if (depth === path.length || !schema) break;
+    const def = schema._zod.def;
+    const segment = path[depth];
+    if (def.type === "object") schema = (def as z.core.$ZodObjectDef).shape[String(segment)];
+    else if (def.type === "array") schema = (def as z.core.$ZodArrayDef).element;
+    else schema = undefined;
+  }
+  return schema;
+}
+
+function unwrap(schema: AnySchema, path: PropertyKey[], root: unknown): AnySchema | undefined {
+  let current: AnySchema | undefined = schema;
+  while (current) {
+    const def = current._zod.def as { type: string; innerType?: AnySchema };
+    if (def.type === "optional" || def.type === "default") current = def.innerType;
+    else if (def.type === "union") current = branchFor(path, valueAt(root, path));
+    else return current;
+  }
+  return undefined;
+}
+
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const segment of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return typeof value;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,208 @@
+import { z } from "zod";
+
+/**
+ * The pipeline language, v1. This file is the single source of truth: the loader validates
+ * with it and `schema/pipeline.schema.json` (for editors) is generated from it.
+ */
+
+export const TIERS = ["fast", "balanced", "deep"] as const;
+export const TierSchema = z.enum(TIERS).describe("Model tier: fast, balanced or deep.");
+export type Tier = z.infer<typeof TierSchema>;
+
+export const TASKS = ["research", "write", "code", "review", "mechanical"] as const;
+export const TaskSchema = z
+  .enum(TASKS)
+  .describe("Task type; sets the default tier and keys the circuit breaker.");
+export type Task = z.infer<typeof TaskSchema>;
+
+/** Tier a phase runs on when it names none: cheap for mechanical work, strongest for review. */
+export const DEFAULT_TIER: Record<Task, Tier> = {
+  research: "balanced",
+  write: "balanced",
+  code: "balanced",
+  review: "deep",
+  mechanical: "fast",
+};
+
+const phaseId = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case: lowercase letters, digits and single dashes")
+  .describe("Unique phase id, kebab-case. Later prompts read its output as {{ phases.<id>.output }}.");
+
+const duration = z
+  .string()
+  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as "30m", "24h" or "1d12h"')
+  .describe("A duration: digits followed by ms, s, m, h or d; parts may be chained (1h30m).");
+
+export const CriterionSchema = z
+  .strictObject({
+    name: z.string().min(1).describe("What is judged, shown in the score table."),
+    weight: z.number().gt(0, "weight must be greater than 0").describe("Relative weight in the total (> 0)."),
+    rubric: z.string().min(1).describe("How the judge scores it. Never shown to the agent."),
+    floor: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("Minimum score for this criterion, whatever the total."),
+  })
+  .describe("One weighted criterion of a judge gate.");
+
+export const JudgeGateSchema = z
+  .strictObject({
+    judge: z.strictObject({
+      threshold: z
+        .number()
+        .min(0, "threshold must be between 0 and 1")
+        .max(1, "threshold must be between 0 and 1"),
+      criteria: z.array(CriterionSchema).min(1, "a judge needs at least one criterion"),
+      tier: TierSchema.optional().describe("Tier of the judge model (default: deep)."),
+    }),
+  })
+  .describe(
+    "An LLM judge: each criterion scored 0..1; passes when the weighted score reaches the threshold.",
+  );
+
+export const ASSERT_KINDS = [
+  "contains",
+  "regex",
+  "min-words",
+  "max-words",
+  "is-json",
+  "no-placeholders",
+  "paths",
+] as const;
+export type AssertKind = (typeof ASSERT_KINDS)[number];
+const assertTypes = [...ASSERT_KINDS, ...ASSERT_KINDS.map((kind) => `not-${kind}` as const)] as const;
+
+export const AssertGateSchema = z
+  .strictObject({
+    assert: z.strictObject({
+      type: z.enum(assertTypes).describe("The check; a `not-` prefix inverts it."),
+      value: z
+        .union([z.string(), z.number(), z.array(z.string())])
+        .optional()
+        .describe("Text (contains), pattern (regex), a count (min-words, max-words) or globs (paths)."),
+    }),
+  })
+  .describe("A deterministic check that costs nothing.");
+
+export const GateSchema = z.union([JudgeGateSchema, AssertGateSchema]);
+export type Gate = z.infer<typeof GateSchema>;
+export type JudgeGate = z.infer<typeof JudgeGateSchema>;
+export type AssertGate = z.infer<typeof AssertGateSchema>;
+
+export const OnFailSchema = z
+  .strictObject({
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe("Retries at the same tier after a failed gate."),
+    escalate: z.boolean().default(true).describe("After the retries, try again one tier up."),
+  })
+  .describe("What a failed gate does.");
+export type OnFail = z.infer<typeof OnFailSchema>;
+
+export const OutputSchema = z.union([
+  z.strictObject({
+    artifact: z.string().min(1).describe("Path template of the document this phase writes."),
+  }),
+  z.strictObject({
+    files: z.literal(true).describe("The phase changes repository files (a structured edit)."),
+  }),
+]);
+export type Output = z.infer<typeof OutputSchema>;
+
+const phaseName = z.string().min(1).optional().describe("Human-readable name.");
+
+export const AgentPhaseSchema = z
+  .strictObject({
+    id: phaseId,
+    name: phaseName,
+    task: TaskSchema,
+    tier: TierSchema.optional(),
+    executor: z.enum(["llm", "agent", "subagent"]).default("llm").describe("How the phase works: llm."),
+    prompt: z
+      .string()
+      .min(1)
+      .describe("Inline template, or a path (ending in .md, .txt or .liquid) relative to the pipeline file."),
+    context: z.array(z.string().min(1)).optional().describe("Globs of repository files the agent reads."),
+    output: OutputSchema.optional(),
+    gates: z.array(GateSchema).default([]),
+    on_fail: OnFailSchema.optional(),
+  })
+  .describe("A phase done by a model.");
+
+export const WaitPhaseSchema = z
+  .strictObject({ id: phaseId, name: phaseName, wait: duration })
+  .describe("A cooldown: the run pauses, durably, for this long.");
+
+export const ApprovalPhaseSchema = z
+  .strictObject({
+    id: phaseId,
+    name: phaseName,
+    approval: z.strictObject({
+      min_approvals: z.number().int().min(1).default(1).describe("Approving reviews needed."),
+    }),
+  })
+  .describe("Human review: the run waits for an approval.");
+
+/** Which phase schema applies is decided by its keys, so errors come from the one that was meant. */
+export const PhaseSchema = z.union([WaitPhaseSchema, ApprovalPhaseSchema, AgentPhaseSchema]);
+export type AgentPhase = z.infer<typeof AgentPhaseSchema>;
+export type WaitPhase = z.infer<typeof WaitPhaseSchema>;
+export type ApprovalPhase = z.infer<typeof ApprovalPhaseSchema>;
+export type Phase = z.infer<typeof PhaseSchema>;
+
+export const PipelineSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("Editor hint; ignored."),
+    name: z.string().min(1).describe("Pipeline name."),
+    description: z.string().optional(),
+    labels: z.array(z.string().min(1)).default([]).describe("Issue labels that start this pipeline."),
+    voice_style: z
+      .string()
+      .optional()
+      .describe("House voice, available to templates as {{ pipeline.voice_style }}."),
+    budget: z
+      .strictObject({
+        max_cost_usd: z.number().positive().optional(),
+        max_tokens: z.number().int().positive().optional(),
+      })
+      .optional()
+      .describe("The run stops before a call that would go over."),
+    defaults: z
+      .strictObject({
+        on_fail: OnFailSchema.optional(),
+        context: z.array(z.string().min(1)).optional(),
+      })
+      .optional()
+      .describe("Defaults for every agent phase."),
+    phases: z.array(PhaseSchema).min(1, "a pipeline needs at least one phase"),
+  })
+  .describe("An Atomic Scrum pipeline.");
+export type Pipeline = z.infer<typeof PipelineSchema>;
+
+/** Picks the schema a phase object was written for, from its keys. */
+export function phaseSchemaFor(
+  value: unknown,
+): typeof WaitPhaseSchema | typeof ApprovalPhaseSchema | typeof AgentPhaseSchema {
+  if (value && typeof value === "object") {
+    if ("wait" in value) return WaitPhaseSchema;
+    if ("approval" in value) return ApprovalPhaseSchema;
+  }
+  return AgentPhaseSchema;
+}
+
+export function isAgentPhase(phase: Phase): phase is AgentPhase {
+  return "task" in phase;
+}
+export function isWaitPhase(phase: Phase): phase is WaitPhase {
+  return "wait" in phase;
+}
+export function isApprovalPhase(phase: Phase): phase is ApprovalPhase {
+  return "approval" in phase;
+}
