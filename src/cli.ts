@@ -1,2 +1,138 @@
 #!/usr/bin/env node
-console.log("atomic-scrum");
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, Option } from "commander";
+import {
+  type AppFlags,
+  approveCommand,
+  cancelCommand,
+  type Io,
+  resumeCommand,
+  runCommand,
+  statusCommand,
+  validateCommand,
+} from "./local/commands.js";
+import { runDemo } from "./local/demo.js";
+import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
+
+interface RawFlags {
+  repo: string;
+  db?: string;
+  provider: string;
+  fixtures?: string;
+  wait: boolean;
+}
+
+function appOptions(command: Command): Command {
+  return command
+    .option("--repo <dir>", "the local git repository", ".")
+    .option("--db <path>", "SQLite database (default: <repo>/.atomic-scrum/atomic-scrum.db)")
+    .addOption(
+      new Option("--provider <name>", "model provider")
+        .choices(["simulated", "recorded"])
+        .default("simulated"),
+    )
+    .option("--fixtures <file>", "recorded outputs, for --provider recorded")
+    .option("--no-wait", "end cooldowns at once (demos and tests)");
+}
+
+function flags(raw: RawFlags): AppFlags {
+  const out: AppFlags = { repo: raw.repo, provider: raw.provider, wait: raw.wait };
+  if (raw.db) out.db = raw.db;
+  if (raw.fixtures) out.fixtures = raw.fixtures;
+  return out;
+}
+
+/** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let code = 0;
+  const program = new Command("atomic-scrum")
+    .description(
+      "Run YAML pipelines of LLM phases with quality gates, on a local git repository or as a GitHub App.",
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
+
+  program
+    .command("validate")
+    .description("check pipeline files; prints file:line:col: field: message per problem")
+    .argument("<files...>")
+    .action((files: string[]) => {
+      code = validateCommand(files, io);
+    });
+  appOptions(program.command("run"))
+    .description("start a pipeline run on an issue")
+    .argument("<pipeline>", "a built-in pipeline (coding, content) or a path to a YAML file")
+    .requiredOption("--issue <file>", "the issue: Markdown (# Title, then the body) or JSON")
+    .action(async (pipeline: string, raw: RawFlags & { issue: string }) => {
+      code = (await runCommand(pipeline, raw.issue, flags(raw), io)).code;
+    });
+  appOptions(program.command("resume"))
+    .description("continue a run after a cooldown, a crash or a stop")
+    .argument("<run-id>")
+    .action(async (runId: string, raw: RawFlags) => {
+      code = await resumeCommand(runId, flags(raw), io);
+    });
+  appOptions(program.command("approve"))
+    .description("give the human review a local run waits for")
+    .argument("<run-id>")
+    .option("--by <name>", "who approves", process.env.USER ?? "local-reviewer")
+    .action(async (runId: string, raw: RawFlags & { by: string }) => {
+      code = await approveCommand(runId, raw.by, flags(raw), io);
+    });
+  appOptions(program.command("cancel"))
+    .description("stop a run")
+    .argument("<run-id>")
+    .action(async (runId: string, raw: RawFlags) => {
+      code = await cancelCommand(runId, process.env.USER ?? "local", flags(raw), io);
+    });
+  appOptions(program.command("status"))
+    .description("list runs, or show one run's phases")
+    .argument("[run-id]")
+    .action((runId: string | undefined, raw: RawFlags) => {
+      code = statusCommand(runId, flags(raw), io);
+    });
+  program
+    .command("schema")
+    .description("print the JSON Schema of the pipeline language")
+    .action(() => {
+      io.out(pipelineJsonSchemaText().trimEnd());
+    });
+  program
+    .command("demo")
+    .description("run both built-in pipelines offline on a fresh sample repository")
+    .option("--dir <dir>", "where to create the sample repository (default: a new temp folder)")
+    .action(async (raw: { dir?: string }) => {
+      code = await runDemo(raw.dir, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    io.err(`atomic-scrum: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? "") === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const io: Io = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,216 @@
+import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
+import { outputText } from "./output-text.js";
+import { tierAbove } from "./tiers.js";
+import type { Effect, RunEvent, RunEventType, RunState, Totals } from "./types.js";
+
+/** An event that does not fit the run's state: a bug, or a late duplicate to drop. */
+export class InvalidTransition extends Error {
+  override name = "InvalidTransition";
+}
+
+/** The state a new run starts in. */
+export function initialState(): RunState {
+  return {
+    seq: 0,
+    status: "running",
+    step: "prepare",
+    phaseIndex: 0,
+    attempt: 0,
+    triesAtTier: 0,
+    outputs: {},
+    totals: { tokens: 0, costUsd: 0 },
+  };
+}
+
+export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+type Handler<T extends RunEventType> = (
+  state: RunState,
+  event: Extract<RunEvent, { type: T }>,
+  pipeline: ResolvedPipeline,
+) => RunState;
+
+/** One handler per event type: adding an event is a compile error until it is handled here. */
+const HANDLERS: { [T in RunEventType]: Handler<T> } = {
+  "branch.prepared": (state, event, pipeline) => enterPhase({ ...state, head: event.head }, 0, pipeline),
+  "agent.completed": (state, event) => {
+    expectStep(state, "call", "agent.completed");
+    const totals = addCost(state.totals, event.output.usage, event.output.costUsd);
+    return { ...state, totals, step: "judge", current: { output: event.output } };
+  },
+  "agent.failed": (state, event, pipeline) => {
+    expectStep(state, "call", "agent.failed");
+    const totals = event.usage ? addCost(state.totals, event.usage, event.costUsd ?? 0) : state.totals;
+    const next = { ...state, totals, current: { error: event.error } };
+    if (event.fatal)
+      return failPhase(next, `phase "${phaseAt(pipeline, state).id}" could not run: ${event.error}`);
+    return retryOrFail(next, pipeline, event.error);
+  },
+  "gates.evaluated": (state, event, pipeline) => {
+    expectStep(state, "judge", "gates.evaluated");
+    const current = { ...state.current, verdict: event.verdict };
+    const totals = addCost(state.totals, event.usage, event.costUsd);
+    if (event.verdict.pass) return { ...state, totals, current, step: "commit" };
+    const reasons = event.verdict.results.filter((r) => !r.pass).flatMap((r) => r.error ?? r.reasons);
+    return retryOrFail({ ...state, totals, current }, pipeline, reasons.join("; ") || "a gate failed");
+  },
+  "phase.committed": (state, event) => {
+    expectStep(state, "commit", "phase.committed");
+    return { ...state, head: event.sha, step: "comment", current: { ...state.current, commit: event.sha } };
+  },
+  "phase.commented": (state, _event, pipeline) => {
+    expectStep(state, "comment", "phase.commented");
+    if (state.current?.failure) return fail(state, state.current.failure);
+    const phase = phaseAt(pipeline, state);
+    const output = state.current?.output;
+    const outputs = { ...state.outputs, [phase.id]: output ? outputText(output) : "" };
+    return enterPhase({ ...state, outputs }, state.phaseIndex + 1, pipeline);
+  },
+  "wait.scheduled": (state, event) => {
+    expectStep(state, "wait", "wait.scheduled");
+    return { ...state, status: "waiting", waitUntil: event.until };
+  },
+  "wait.elapsed": (state, _event, pipeline) => {
+    if (state.step !== "wait") throw new InvalidTransition(`run is not in a cooldown (step ${state.step})`);
+    const { waitUntil: _done, ...rest } = state;
+    return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
+  },
+  "approval.requested": (state) => {
+    expectStep(state, "approval", "approval.requested");
+    return { ...state, status: "awaiting_approval" };
+  },
+  "approval.granted": (state, _event, pipeline) => {
+    if (state.status !== "awaiting_approval") {
+      throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
+    }
+    return enterPhase({ ...state, status: "running" }, state.phaseIndex + 1, pipeline);
+  },
+  "run.cancelled": (state, event) => ({
+    ...state,
+    status: "cancelled",
+    step: "done",
+    reason: `cancelled by ${event.by}`,
+  }),
+  "run.aborted": (state, event) => fail(state, event.reason),
+};
+
+/**
+ * The run state machine: state + event -> new state + the effects to perform next. Pure: the
+ * worker does the I/O and feeds the outcome back as the next event.
+ */
+export function transition(
+  state: RunState,
+  event: RunEvent,
+  pipeline: ResolvedPipeline,
+): { state: RunState; effects: Effect[] } {
+  if (TERMINAL.has(state.status)) throw new InvalidTransition(`run has already ${state.status}`);
+  const handler = HANDLERS[event.type] as Handler<typeof event.type>;
+  const next = { ...handler(state, event as never, pipeline), seq: state.seq + 1 };
+  const effect = nextEffect(next, pipeline);
+  return { state: next, effects: effect ? [effect] : [] };
+}
+
+/** What the worker should do for a run in this state, if anything. */
+export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect | undefined {
+  if (state.status !== "running") return undefined;
+  if (state.step === "prepare") return { kind: "prepare_branch", key: "prepare" };
+  const phase = pipeline.phases[state.phaseIndex];
+  if (!phase) return undefined;
+  const base = `${phase.id}/${state.attempt}`;
+  const at = { phaseId: phase.id, attempt: state.attempt };
+  switch (state.step) {
+    case "call":
+      return { kind: "call_agent", key: `${base}/agent`, ...at, tier: state.tier ?? "balanced" };
+    case "judge":
+      return { kind: "evaluate_gates", key: `${base}/gates`, ...at };
+    case "commit":
+      return { kind: "commit", key: `${base}/commit`, ...at };
+    case "comment":
+      return { kind: "comment", key: `${base}/comment`, ...at };
+    case "wait":
+      return phase.kind === "wait"
+        ? { kind: "schedule_wait", key: `${phase.id}/wait`, phaseId: phase.id, waitMs: phase.waitMs }
+        : undefined;
+    case "approval":
+      return { kind: "request_approval", key: `${phase.id}/approval`, phaseId: phase.id };
+    default:
+      return undefined;
+  }
+}
+
+/** Starts phase `index`, or ends the run when there is none. */
+function enterPhase(state: RunState, index: number, pipeline: ResolvedPipeline): RunState {
+  const { current: _current, feedback: _feedback, ...rest } = state;
+  const phase = pipeline.phases[index];
+  if (!phase) return { ...rest, phaseIndex: index, status: "succeeded", step: "done" };
+  const base = { ...rest, phaseIndex: index, attempt: 0, triesAtTier: 0 };
+  if (phase.kind === "wait") return { ...base, step: "wait" };
+  if (phase.kind === "approval") return { ...base, step: "approval" };
+  return startAttempt({ ...base, tier: phase.tier }, pipeline, phase.tier, 1);
+}
+
+function startAttempt(
+  state: RunState,
+  pipeline: ResolvedPipeline,
+  tier: RunState["tier"],
+  triesAtTier: number,
+): RunState {
+  const spent = overBudget(state.totals, pipeline.budget);
+  if (spent) return fail(state, spent);
+  return { ...state, step: "call", tier, triesAtTier, attempt: state.attempt + 1 };
+}
+
+/** After a failed attempt: retry at the same tier, escalate one tier, or end the run. */
+function retryOrFail(state: RunState, pipeline: ResolvedPipeline, reason: string): RunState {
+  const phase = phaseAt(pipeline, state);
+  if (phase.kind !== "agent") throw new InvalidTransition(`phase "${phase.id}" is not an agent phase`);
+  const withFeedback = { ...state, feedback: reason };
+  if (state.triesAtTier <= phase.onFail.retries) {
+    return startAttempt(withFeedback, pipeline, state.tier, state.triesAtTier + 1);
+  }
+  const above = state.tier ? tierAbove(state.tier) : undefined;
+  if (phase.onFail.escalate && above) return startAttempt(withFeedback, pipeline, above, 1);
+  return failPhase(state, `phase "${phase.id}" failed after ${state.attempt} attempt(s): ${reason}`);
+}
+
+/** A phase that cannot go on still posts its comment (what failed and its scores), then the run fails. */
+function failPhase(state: RunState, reason: string): RunState {
+  return { ...state, step: "comment", current: { ...state.current, failure: reason } };
+}
+
+function overBudget(totals: Totals, budget: ResolvedPipeline["budget"]): string | undefined {
+  if (budget?.maxTokens !== undefined && totals.tokens >= budget.maxTokens) {
+    return `budget exhausted: ${totals.tokens} tokens used of ${budget.maxTokens}`;
+  }
+  if (budget?.maxCostUsd !== undefined && totals.costUsd >= budget.maxCostUsd) {
+    return `budget exhausted: $${totals.costUsd.toFixed(4)} spent of $${budget.maxCostUsd}`;
+  }
+  return undefined;
+}
+
+function fail(state: RunState, reason: string): RunState {
+  return { ...state, status: "failed", step: "done", reason };
+}
+
+function addCost(
+  totals: Totals,
+  usage: { inputTokens: number; outputTokens: number },
+  costUsd: number,
+): Totals {
+  return {
+    tokens: totals.tokens + usage.inputTokens + usage.outputTokens,
+    costUsd: totals.costUsd + costUsd,
+  };
+}
+
+function expectStep(state: RunState, step: RunState["step"], event: string): void {
+  if (state.status !== "running" || state.step !== step) {
+    throw new InvalidTransition(`${event} does not apply to a run at step ${state.step} (${state.status})`);
+  }
+}
+
+export function phaseAt(pipeline: ResolvedPipeline, state: RunState): ResolvedPhase {
+  const phase = pipeline.phases[state.phaseIndex];
+  if (!phase) throw new InvalidTransition(`no phase at index ${state.phaseIndex}`);
+  return phase;
+}

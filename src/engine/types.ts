@@ -1,0 +1,111 @@
+import type { FileChange } from "../forge/forge.js";
+import type { Tier } from "../pipeline/schema.js";
+
+export type RunStatus = "running" | "waiting" | "awaiting_approval" | "succeeded" | "failed" | "cancelled";
+
+/** Where a run is inside its current phase. */
+export type Step = "prepare" | "call" | "judge" | "commit" | "comment" | "wait" | "approval" | "done";
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+export interface Totals {
+  tokens: number;
+  costUsd: number;
+}
+
+/** The verdict of one gate on one attempt. */
+export interface GateResult {
+  gate: string;
+  pass: boolean;
+  /** 0..1 where the gate scores; asserts score 1 or 0. */
+  score: number;
+  reasons: string[];
+  /** Set when the gate could not decide (a judge whose output did not parse, a provider error). */
+  error?: string;
+  details?: JudgeDetails;
+}
+
+export interface JudgeDetails {
+  threshold: number;
+  model: string;
+  criteria: { name: string; weight: number; score: number; floor?: number; pass: boolean; reason: string }[];
+}
+
+export interface GatesVerdict {
+  pass: boolean;
+  results: GateResult[];
+}
+
+/** What the current attempt produced, kept until the phase is committed and commented. */
+export interface AttemptOutput {
+  text: string;
+  files?: FileChange[];
+  provider: string;
+  model: string;
+  tier: Tier;
+  usage: Usage;
+  costUsd: number;
+  simulated: boolean;
+}
+
+export interface RunState {
+  /** Events applied so far; a write that saw another seq lost a race and is dropped. */
+  seq: number;
+  status: RunStatus;
+  step: Step;
+  phaseIndex: number;
+  /** 1-based attempt number within the phase, across tiers. */
+  attempt: number;
+  tier?: Tier;
+  /** 1-based attempt number at the current tier. */
+  triesAtTier: number;
+  /** Outputs of finished agent phases, read by later templates. */
+  outputs: Record<string, string>;
+  current?: {
+    output?: AttemptOutput;
+    verdict?: GatesVerdict;
+    error?: string;
+    commit?: string;
+    failure?: string;
+  };
+  /** Critique of the previous attempt, shown to the agent on a retry (never the rubric). */
+  feedback?: string;
+  head?: string;
+  waitUntil?: number;
+  totals: Totals;
+  reason?: string;
+}
+
+/** Something the worker must do next; `key` makes doing it twice harmless. */
+export type Effect =
+  | { kind: "prepare_branch"; key: string }
+  | { kind: "call_agent"; key: string; phaseId: string; attempt: number; tier: Tier }
+  | { kind: "evaluate_gates"; key: string; phaseId: string; attempt: number }
+  | { kind: "commit"; key: string; phaseId: string; attempt: number }
+  | { kind: "comment"; key: string; phaseId: string; attempt: number }
+  | { kind: "schedule_wait"; key: string; phaseId: string; waitMs: number }
+  | { kind: "request_approval"; key: string; phaseId: string };
+
+export type EffectKind = Effect["kind"];
+
+/** Everything that can happen to a run. */
+export type RunEvent =
+  | { type: "branch.prepared"; head: string }
+  | { type: "agent.completed"; output: AttemptOutput }
+  | { type: "agent.failed"; error: string; fatal: boolean; usage?: Usage; costUsd?: number }
+  | { type: "gates.evaluated"; verdict: GatesVerdict; usage: Usage; costUsd: number }
+  | { type: "phase.committed"; sha: string }
+  | { type: "phase.commented"; commentId: string }
+  | { type: "wait.scheduled"; until: number }
+  | { type: "wait.elapsed"; fastForwarded: boolean }
+  | { type: "approval.requested" }
+  | { type: "approval.granted"; by: string }
+  | { type: "run.cancelled"; by: string }
+  | { type: "run.aborted"; reason: string };
+
+export type RunEventType = RunEvent["type"];

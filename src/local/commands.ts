@@ -1,0 +1,176 @@
+import { loadPipelineFile } from "../pipeline/load-pipeline.js";
+import { formatProblem } from "../pipeline/problem.js";
+import type { Provider } from "../providers/provider.js";
+import { createRecordedProvider, loadFixtures } from "../providers/recorded.js";
+import { createSimulatedProvider } from "../providers/simulated.js";
+import { renderStatus } from "../render/status-comment.js";
+import { listAttempts, listRuns, type RunRecord } from "../store/runs.js";
+import { resolvePipelinePath } from "./builtin.js";
+import { readIssueFile } from "./issue-file.js";
+import { createLocalApp, type LocalApp } from "./local-app.js";
+import { progressLines, summaryLines } from "./progress-view.js";
+import { approveRun, CommandError, cancelRun, fastForward, requireRun, startRun } from "./run-commands.js";
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export interface AppFlags {
+  repo: string;
+  db?: string;
+  provider: string;
+  fixtures?: string;
+  wait: boolean;
+}
+
+const PROVIDERS: Record<string, (flags: AppFlags) => Provider> = {
+  simulated: () => createSimulatedProvider(),
+  recorded: (flags) => {
+    if (!flags.fixtures) throw new CommandError("the recorded provider needs --fixtures FILE");
+    return createRecordedProvider(loadFixtures(flags.fixtures), flags.fixtures);
+  },
+};
+
+function openApp(flags: AppFlags, io: Io): LocalApp {
+  const make = PROVIDERS[flags.provider];
+  if (!make)
+    throw new CommandError(
+      `unknown provider "${flags.provider}"; choose one of: ${Object.keys(PROVIDERS).join(", ")}`,
+    );
+  return createLocalApp({
+    repoDir: flags.repo,
+    ...(flags.db ? { dbPath: flags.db } : {}),
+    provider: make(flags),
+    fastForwardWaits: !flags.wait,
+    onProgress: (progress) => {
+      for (const line of progressLines(progress)) io.out(line);
+    },
+  });
+}
+
+/** `atomic-scrum validate <file>...`: 0 when every file is valid, 1 otherwise. */
+export function validateCommand(files: string[], io: Io): number {
+  let problems = 0;
+  for (const file of files) {
+    const result = loadPipelineFile(file);
+    if (result.ok) {
+      io.out(`${file}: ok (${result.pipeline.phases.length} phases)`);
+      continue;
+    }
+    problems += result.problems.length;
+    for (const problem of result.problems) io.err(formatProblem(problem));
+  }
+  if (problems > 0) io.err(`${problems} problem(s) found`);
+  return problems > 0 ? 1 : 0;
+}
+
+/** `atomic-scrum run <pipeline> --issue <file>`: starts a run and works it until it waits or ends. */
+export async function runCommand(
+  pipelineArg: string,
+  issueFile: string,
+  flags: AppFlags,
+  io: Io,
+): Promise<{ code: number; runId?: string }> {
+  const path = resolvePipelinePath(pipelineArg);
+  const loaded = loadPipelineFile(path);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) io.err(formatProblem(problem));
+    return { code: 1 };
+  }
+  const issue = readIssueFile(issueFile);
+  const app = openApp(flags, io);
+  try {
+    const run = startRun(app, { pipeline: loaded.pipeline, hash: loaded.hash, pipelinePath: path, issue });
+    io.out(`atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${issue.number} "${issue.title}"`);
+    return { code: await work(app, run.id, io), runId: run.id };
+  } finally {
+    app.close();
+  }
+}
+
+/** `atomic-scrum resume <run-id>`: continues a run after a cooldown, a crash or a stop. */
+export async function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
+  const app = openApp(flags, io);
+  try {
+    const run = requireRun(app, runId);
+    if (run.state.status === "waiting" && (run.state.waitUntil ?? 0) > app.now()) {
+      if (flags.wait) {
+        for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
+        return 0;
+      }
+      fastForward(app, run);
+    }
+    return await work(app, runId, io);
+  } finally {
+    app.close();
+  }
+}
+
+/** `atomic-scrum approve <run-id>`: the local human review. */
+export async function approveCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
+  const app = openApp(flags, io);
+  try {
+    approveRun(app, requireRun(app, runId), by);
+    return await work(app, runId, io);
+  } finally {
+    app.close();
+  }
+}
+
+export async function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
+  const app = openApp(flags, io);
+  try {
+    cancelRun(app, requireRun(app, runId), by);
+    return await work(app, runId, io);
+  } finally {
+    app.close();
+  }
+}
+
+/** `atomic-scrum status [run-id]`: one run's status table, or the list of runs. */
+export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io): number {
+  const app = openApp(flags, io);
+  try {
+    if (runId) {
+      const run = requireRun(app, runId);
+      io.out(statusBody(app, run));
+      return 0;
+    }
+    const runs = listRuns(app.db);
+    if (runs.length === 0) io.out(`no runs yet in ${app.dbPath}`);
+    for (const run of runs) {
+      io.out(
+        `${run.id}  ${run.pipelineName.padEnd(10)} ${run.state.status.padEnd(18)} #${run.issue.number} ${run.issue.title}`,
+      );
+    }
+    return 0;
+  } finally {
+    app.close();
+  }
+}
+
+function statusBody(app: LocalApp, run: RunRecord): string {
+  return renderStatus({
+    runId: run.id,
+    pipeline: run.pipeline,
+    state: run.state,
+    attempts: listAttempts(app.db, run.id),
+    hints: { resume: `atomic-scrum resume ${run.id}`, approve: `\`atomic-scrum approve ${run.id}\`` },
+  });
+}
+
+/** Runs the worker until the run waits or ends; a job in backoff within a minute is waited for. */
+async function work(app: LocalApp, runId: string, io: Io): Promise<number> {
+  for (;;) {
+    const { nextRunAt } = await app.worker.runUntilIdle();
+    const run = requireRun(app, runId);
+    const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
+    if (run.state.status === "running" && soon) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nextRunAt ?? 0) - app.now())));
+      continue;
+    }
+    for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
+    return run.state.status === "failed" ? 1 : 0;
+  }
+}

@@ -1,0 +1,107 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Database } from "better-sqlite3";
+import type { Forge } from "../forge/forge.js";
+import { createLocalForge } from "../forge/local/local-forge.js";
+import type { Provider } from "../providers/provider.js";
+import { openDatabase } from "../store/database.js";
+import { createWorker, type WorkerOptions } from "../worker/worker.js";
+
+export interface LocalAppOptions {
+  repoDir: string;
+  dbPath?: string;
+  provider: Provider;
+  fastForwardWaits?: boolean;
+  onProgress?: WorkerOptions["onProgress"];
+  now?: () => number;
+  hooks?: WorkerOptions["hooks"];
+  leaseMs?: number;
+}
+
+/** Where a local run keeps its database and run folders, inside the repository but never committed. */
+export function stateDir(repoDir: string): string {
+  return join(resolve(repoDir), ".atomic-scrum");
+}
+
+/**
+ * The composition root of a local run: one git repository, one SQLite file, one worker. The
+ * only place that builds the pieces; everything below receives them.
+ */
+export function createLocalApp(options: LocalAppOptions) {
+  const repoDir = resolve(options.repoDir);
+  checkGitRepository(repoDir);
+  const dir = stateDir(repoDir);
+  const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
+  mkdirSync(dirname(dbPath), { recursive: true });
+  keepOutOfGit(repoDir);
+  const db: Database = openDatabase(dbPath);
+  const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
+  const now = options.now ?? Date.now;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const worker = createWorker({
+    db,
+    forge,
+    provider: options.provider,
+    now,
+    owner,
+    leaseMs: options.leaseMs ?? 60_000,
+    price: () => 0,
+    contextLimits: { maxFiles: 40, maxBytes: 200_000 },
+    allowWorkflows: false,
+    fastForwardWaits: options.fastForwardWaits ?? false,
+    hints: {
+      resume: (runId) => `atomic-scrum resume ${runId}`,
+      approve: (runId) => `approve it with \`atomic-scrum approve ${runId}\``,
+    },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+  return {
+    db,
+    forge,
+    worker,
+    now,
+    repoDir,
+    dbPath,
+    runsDir: join(dir, "runs"),
+    repo: { owner: "local", name: basename(repoDir), defaultBranch: currentBranch(repoDir) },
+    close: () => db.close(),
+  };
+}
+
+export type LocalApp = ReturnType<typeof createLocalApp>;
+
+function checkGitRepository(repoDir: string): void {
+  try {
+    execFileSync("git", ["rev-parse", "--git-dir"], { cwd: repoDir, stdio: "ignore" });
+  } catch {
+    throw new Error(`${repoDir} is not a git repository: run \`git init\` there, or pass --repo DIR`);
+  }
+}
+
+/** Adds `.atomic-scrum/` to the repository's own exclude file, so it never shows as untracked. */
+function keepOutOfGit(repoDir: string): void {
+  const exclude = execFileSync("git", ["rev-parse", "--git-path", "info/exclude"], {
+    cwd: repoDir,
+    encoding: "utf8",
+  }).trim();
+  const path = resolve(repoDir, exclude);
+  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
+  if (current.split("\n").includes("/.atomic-scrum/")) return;
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, `${current && !current.endsWith("\n") ? "\n" : ""}/.atomic-scrum/\n`);
+}
+
+function currentBranch(repoDir: string): string {
+  try {
+    return execFileSync("git", ["symbolic-ref", "--short", "HEAD"], {
+      cwd: repoDir,
+      encoding: "utf8",
+    }).trim();
+  } catch {
+    return "main";
+  }
+}

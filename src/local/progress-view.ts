@@ -1,0 +1,98 @@
+import type { ResolvedPhase } from "../pipeline/resolved.js";
+import { formatCost, formatTime, formatTokens } from "../render/format.js";
+import type { Progress } from "../worker/worker.js";
+
+/**
+ * Turns worker progress into the phase-by-phase lines a person watches in a terminal. Pure: it
+ * returns the lines, the caller prints them.
+ */
+export function progressLines(progress: Progress): string[] {
+  const { event, state, run } = progress;
+  const phase: ResolvedPhase | undefined = run.pipeline.phases[run.state.phaseIndex];
+  const name = (phase?.id ?? "").padEnd(20);
+  switch (event.type) {
+    case "branch.prepared":
+      return [`  branch ${run.branch} at ${event.head.slice(0, 7)}`];
+    case "agent.completed": {
+      const o = event.output;
+      const tokens = o.usage.inputTokens + o.usage.outputTokens;
+      return [
+        `  ▸ ${name} attempt ${run.state.attempt} · ${o.tier} · ${o.provider}/${o.model} · ${formatTokens(tokens)} tokens`,
+      ];
+    }
+    case "agent.failed":
+      return [
+        `  ✗ ${name} attempt ${run.state.attempt} failed: ${event.error}${next(state, run.state.attempt)}`,
+      ];
+    case "gates.evaluated": {
+      const judged = event.verdict.results.find((r) => r.details);
+      const score = judged
+        ? ` score ${judged.score.toFixed(2)} / ${judged.details?.threshold.toFixed(2)}`
+        : "";
+      if (event.verdict.pass) return [`  ✓ ${name} gates passed${score}`];
+      const why = event.verdict.results.filter((r) => !r.pass).flatMap((r) => r.reasons)[0] ?? "";
+      return [`  ✗ ${name} gates failed${score}: ${why}${next(state, run.state.attempt)}`];
+    }
+    case "phase.committed":
+      return [`    ${"".padEnd(20)} committed ${event.sha.slice(0, 7)}`];
+    case "phase.commented":
+      return [`    ${"".padEnd(20)} comment ${event.commentId}`];
+    case "wait.scheduled":
+      return [`  ⏸ ${name} cooling down until ${formatTime(event.until)}`];
+    case "wait.elapsed":
+      return [`  ▶ ${name} cooldown over${event.fastForwarded ? " (fast-forwarded)" : ""}`];
+    case "approval.requested":
+      return [`  👀 ${name} waiting for a human review`];
+    case "approval.granted":
+      return [`  ✓ ${name} approved by ${event.by}`];
+    case "run.cancelled":
+      return [`  ⛔ run cancelled by ${event.by}`];
+    case "run.aborted":
+      return [`  ✗ run stopped: ${event.reason}`];
+    case "job.failed":
+      return [
+        `  ! worker error: ${event.error}${event.retryAt ? ` (retrying at ${formatTime(event.retryAt)})` : ""}`,
+      ];
+    default:
+      return [];
+  }
+}
+
+function next(state: Progress["state"], attempt: number): string {
+  if (state.status === "running" && state.step === "call" && state.attempt > attempt) {
+    return ` → attempt ${state.attempt} on the ${state.tier} tier`;
+  }
+  return "";
+}
+
+/** The closing lines of a command: where the run stands and what to type next. */
+export function summaryLines(progress: Pick<Progress, "state" | "run">, runsDir: string): string[] {
+  const { state, run } = progress;
+  const totals = `${formatTokens(state.totals.tokens)} tokens · ${formatCost(state.totals.costUsd)}`;
+  const folder = `  comments and status: ${runsDir}/${run.id}/`;
+  switch (state.status) {
+    case "succeeded":
+      return [`✔ run ${run.id} succeeded · ${totals}`, `  branch: ${run.branch}`, folder];
+    case "failed":
+      return [`✘ run ${run.id} failed: ${state.reason ?? "unknown reason"} · ${totals}`, folder];
+    case "cancelled":
+      return [`⛔ run ${run.id} ${state.reason ?? "cancelled"}`, folder];
+    case "waiting":
+      return [
+        `⏸ run ${run.id} is cooling down until ${formatTime(state.waitUntil ?? 0)} · ${totals}`,
+        `  continue then with: atomic-scrum resume ${run.id}   (or now: atomic-scrum resume ${run.id} --no-wait)`,
+        folder,
+      ];
+    case "awaiting_approval":
+      return [
+        `👀 run ${run.id} waits for a human review · ${totals}`,
+        `  review branch ${run.branch}, then: atomic-scrum approve ${run.id}`,
+        folder,
+      ];
+    default:
+      return [
+        `… run ${run.id} is ${state.status} (step ${state.step}); continue with: atomic-scrum resume ${run.id}`,
+        folder,
+      ];
+  }
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from "node:crypto";
+import type { IssueInput } from "../engine/template-context.js";
+import { initialState, TERMINAL } from "../engine/transition.js";
+import type { RunEvent, RunState } from "../engine/types.js";
+import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import { findActiveRun, getRun, insertRun, type RunRecord } from "../store/runs.js";
+import { enqueueRunEvent, enqueueRunStart } from "../worker/jobs.js";
+import { branchFor } from "./issue-file.js";
+import type { LocalApp } from "./local-app.js";
+
+/** A command that cannot be carried out as asked; the message says what to do instead. */
+export class CommandError extends Error {
+  override name = "CommandError";
+}
+
+export interface StartInput {
+  pipeline: ResolvedPipeline;
+  hash: string;
+  pipelinePath: string;
+  issue: IssueInput;
+}
+
+/**
+ * Creates a run pinned to the pipeline's content and queues it. A second start for an issue
+ * whose branch already has an active run is refused: there is one run per issue at a time.
+ */
+export function startRun(app: LocalApp, input: StartInput): RunRecord {
+  const branch = branchFor(input.issue);
+  const now = app.now();
+  const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
+  app.db.transaction(() => {
+    const active = findActiveRun(app.db, branch);
+    if (active) {
+      throw new CommandError(
+        `run ${active.id} is already ${active.state.status} on ${branch}; continue it with \`atomic-scrum resume ${active.id}\``,
+      );
+    }
+    insertRun(app.db, {
+      id,
+      pipelineName: input.pipeline.name,
+      pipelineHash: input.hash,
+      pipeline: input.pipeline,
+      pipelinePath: input.pipelinePath,
+      repo: app.repo,
+      issue: input.issue,
+      branch,
+      state: initialState(),
+      createdAt: now,
+    });
+    enqueueRunStart(app.db, id, now);
+  })();
+  return requireRun(app, id);
+}
+
+export function requireRun(app: LocalApp, id: string): RunRecord {
+  const run = getRun(app.db, id);
+  if (!run) throw new CommandError(`no run ${id} in ${app.dbPath}; \`atomic-scrum status\` lists the runs`);
+  return run;
+}
+
+/** Ends a cooldown early when asked to; otherwise a cooldown not yet due is left alone. */
+export function fastForward(app: LocalApp, run: RunRecord): void {
+  if (run.state.status !== "waiting") return;
+  const phase = run.pipeline.phases[run.state.phaseIndex];
+  const event: RunEvent = { type: "wait.elapsed", fastForwarded: true };
+  enqueueRunEvent(app.db, { runId: run.id, event, key: `wait/${phase?.id}/fast-forward`, now: app.now() });
+}
+
+/** Gives the human approval a local run waits for. */
+export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
+  if (run.state.status !== "awaiting_approval") {
+    throw new CommandError(`run ${run.id} is not waiting for approval (it is ${describe(run.state)})`);
+  }
+  const phase = run.pipeline.phases[run.state.phaseIndex];
+  const event: RunEvent = { type: "approval.granted", by };
+  enqueueRunEvent(app.db, { runId: run.id, event, key: `approval/${phase?.id}`, now: app.now() });
+}
+
+export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
+  if (TERMINAL.has(run.state.status)) throw new CommandError(`run ${run.id} has already ${run.state.status}`);
+  enqueueRunEvent(app.db, {
+    runId: run.id,
+    event: { type: "run.cancelled", by },
+    key: "cancel",
+    now: app.now(),
+  });
+}
+
+export function describe(state: RunState): string {
+  return state.reason ? `${state.status}: ${state.reason}` : state.status;
+}

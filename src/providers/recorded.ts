@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { z } from "zod";
+import {
+  estimateTokens,
+  type ModelRequest,
+  type ModelResponse,
+  type Provider,
+  ProviderError,
+} from "./provider.js";
+
+const Recorded = z.union([z.string(), z.record(z.string(), z.unknown())]);
+
+/** One attempt of one phase: the agent's answer and each judge criterion's answer. */
+const AttemptFixture = z.strictObject({
+  agent: Recorded.optional(),
+  judge: z.record(z.string(), Recorded).default({}),
+});
+
+/** Fixtures: phase id -> attempts in order (attempt 1 first). */
+export const FixtureFileSchema = z.record(z.string(), z.array(AttemptFixture));
+export type Fixtures = z.infer<typeof FixtureFileSchema>;
+
+/**
+ * Replays recorded outputs. A call with no fixture fails loudly (fatal), so a test never passes
+ * on an answer nobody wrote down.
+ */
+export function createRecordedProvider(fixtures: Fixtures, source = "fixtures"): Provider {
+  return {
+    name: "recorded",
+    modelFor: (tier) => `recorded-${tier}`,
+    async complete(request: ModelRequest): Promise<ModelResponse> {
+      const { purpose } = request;
+      const attempt = fixtures[purpose.phaseId]?.[purpose.attempt - 1];
+      const value = purpose.kind === "agent" ? attempt?.agent : attempt?.judge[purpose.criterion];
+      if (value === undefined) {
+        const what =
+          purpose.kind === "agent" ? "agent output" : `judge output for criterion "${purpose.criterion}"`;
+        throw new ProviderError(
+          `no recorded ${what} for phase "${purpose.phaseId}" attempt ${purpose.attempt} in ${source}`,
+          true,
+        );
+      }
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      return {
+        text,
+        provider: "recorded",
+        model: `recorded-${request.tier}`,
+        simulated: true,
+        usage: {
+          inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
+          outputTokens: estimateTokens(text),
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+        },
+      };
+    },
+  };
+}
+
+/** Reads a fixture file (YAML or JSON) and validates its shape. */
+export function loadFixtures(file: string): Fixtures {
+  const parsed = FixtureFileSchema.safeParse(parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid fixture file ${file}: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,81 @@
+import type { GatesVerdict, RunState } from "../engine/types.js";
+import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import type { AttemptRecord } from "../store/runs.js";
+import { cell, formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
+
+export interface StatusInput {
+  runId: string;
+  pipeline: ResolvedPipeline;
+  state: RunState;
+  attempts: AttemptRecord[];
+  /** How a person moves the run on from here, e.g. the CLI command or the slash command. */
+  hints: { resume: string; approve: string };
+}
+
+/** The single status comment: a row per phase and what happens next. */
+export function renderStatus(input: StatusInput): string {
+  const { pipeline, state } = input;
+  const rows = pipeline.phases.map((phase, index) => {
+    const attempts = input.attempts.filter((a) => a.phaseId === phase.id);
+    const last = attempts.at(-1);
+    const verdict = last?.scores as GatesVerdict | undefined;
+    const score = verdict?.results.find((r) => r.details)?.score;
+    const tokens = attempts.reduce((sum, a) => sum + a.tokensIn + a.tokensOut, 0);
+    const cost = attempts.reduce((sum, a) => sum + a.costUsd, 0);
+    const time = last?.startedAt && last.finishedAt ? formatDuration(last.finishedAt - last.startedAt) : "—";
+    const model = last ? `${last.provider}/${last.model}` : "—";
+    return `| ${cell(phase.name)} | ${phaseState(index, state, attempts)} | ${last?.tier ?? "—"} | ${cell(model)} | ${
+      score === undefined ? "—" : score.toFixed(2)
+    } | ${tokens ? formatTokens(tokens) : "—"} | ${cost ? formatCost(cost) : "—"} | ${time} | ${last?.commitSha?.slice(0, 7) ?? "—"} |`;
+  });
+  return [
+    `## Atomic Scrum · \`${pipeline.name}\` · run \`${input.runId}\``,
+    "",
+    "| Phase | State | Tier | Model | Score | Tokens | Cost | Time | Commit |",
+    "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ...rows,
+    "",
+    `**Total:** ${formatTokens(state.totals.tokens)} tokens · ${formatCost(state.totals.costUsd)}`,
+    "",
+    `**Next:** ${next(input)}`,
+    "",
+  ].join("\n");
+}
+
+function phaseState(index: number, state: RunState, attempts: AttemptRecord[]): string {
+  if (index < state.phaseIndex)
+    return attempts.length > 1 ? `✅ done (${attempts.length} attempts)` : "✅ done";
+  if (index > state.phaseIndex) return "⏳ pending";
+  switch (state.status) {
+    case "running":
+      return attempts.length > 1 ? `🔄 running (attempt ${state.attempt})` : "🔄 running";
+    case "waiting":
+      return "⏸ cooling down";
+    case "awaiting_approval":
+      return "👀 awaiting approval";
+    case "failed":
+      return "❌ failed";
+    case "cancelled":
+      return "⛔ cancelled";
+    default:
+      return "✅ done";
+  }
+}
+
+function next(input: StatusInput): string {
+  const { state } = input;
+  switch (state.status) {
+    case "running":
+      return "the run is working on the current phase.";
+    case "waiting":
+      return `cooling down until ${formatTime(state.waitUntil ?? 0)}; then the run resumes (${input.hints.resume}).`;
+    case "awaiting_approval":
+      return `a human review: ${input.hints.approve}.`;
+    case "succeeded":
+      return "nothing: the run is complete.";
+    case "failed":
+      return `nothing: the run failed. ${state.reason ?? ""}`.trim();
+    default:
+      return `nothing: the run was ${state.status}.`;
+  }
+}

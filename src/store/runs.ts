@@ -1,0 +1,282 @@
+import type { Database } from "better-sqlite3";
+import type { IssueInput, RepoInput } from "../engine/template-context.js";
+import type { RunEvent, RunState } from "../engine/types.js";
+import type { ResolvedPipeline } from "../pipeline/resolved.js";
+
+/** A run as stored: the pinned pipeline, the issue it works on and its current state. */
+export interface RunRecord {
+  id: string;
+  pipelineName: string;
+  pipelineHash: string;
+  pipeline: ResolvedPipeline;
+  pipelinePath?: string;
+  repo: RepoInput;
+  issue: IssueInput;
+  branch: string;
+  state: RunState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface RunRow {
+  id: string;
+  pipeline_name: string;
+  pipeline_hash: string;
+  pipeline_source: string;
+  pipeline_path: string | null;
+  repo: string;
+  issue: string;
+  branch: string;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toRecord(row: RunRow): RunRecord {
+  const record: RunRecord = {
+    id: row.id,
+    pipelineName: row.pipeline_name,
+    pipelineHash: row.pipeline_hash,
+    pipeline: JSON.parse(row.pipeline_source) as ResolvedPipeline,
+    repo: JSON.parse(row.repo) as RepoInput,
+    issue: JSON.parse(row.issue) as IssueInput,
+    branch: row.branch,
+    state: JSON.parse(row.state) as RunState,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.pipeline_path) record.pipelinePath = row.pipeline_path;
+  return record;
+}
+
+export function insertRun(db: Database, run: Omit<RunRecord, "updatedAt">): void {
+  db.prepare(
+    `INSERT INTO runs (id, pipeline_name, pipeline_hash, pipeline_source, pipeline_path, repo, issue, branch,
+       status, state, tokens_total, cost_usd, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    run.id,
+    run.pipelineName,
+    run.pipelineHash,
+    JSON.stringify(run.pipeline),
+    run.pipelinePath ?? null,
+    JSON.stringify(run.repo),
+    JSON.stringify(run.issue),
+    run.branch,
+    run.state.status,
+    JSON.stringify(run.state),
+    run.state.totals.tokens,
+    run.state.totals.costUsd,
+    run.createdAt,
+    run.createdAt,
+  );
+}
+
+export function getRun(db: Database, id: string): RunRecord | undefined {
+  const row = db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as RunRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/** Runs not yet ended on a branch: a second start on the same issue finds the first. */
+export function findActiveRun(db: Database, branch: string): RunRecord | undefined {
+  const row = db
+    .prepare(
+      "SELECT * FROM runs WHERE branch = ? AND status NOT IN ('succeeded','failed','cancelled') ORDER BY created_at DESC LIMIT 1",
+    )
+    .get(branch) as RunRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+export function listRuns(db: Database, limit = 50): RunRecord[] {
+  const rows = db.prepare("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?").all(limit) as RunRow[];
+  return rows.map(toRecord);
+}
+
+/**
+ * Saves a new state only if nobody saved since `expectedSeq` was read: two workers racing on one
+ * run cannot both apply an event.
+ */
+export function saveRunState(
+  db: Database,
+  id: string,
+  state: RunState,
+  expectedSeq: number,
+  now: number,
+): boolean {
+  const result = db
+    .prepare(
+      `UPDATE runs SET state = ?, status = ?, tokens_total = ?, cost_usd = ?, error = ?, updated_at = ?
+       WHERE id = ? AND json_extract(state, '$.seq') = ?`,
+    )
+    .run(
+      JSON.stringify(state),
+      state.status,
+      state.totals.tokens,
+      state.totals.costUsd,
+      state.reason ?? null,
+      now,
+      id,
+      expectedSeq,
+    );
+  return result.changes === 1;
+}
+
+export interface StoredEvent {
+  id: number;
+  runId: string;
+  type: string;
+  data: unknown;
+  at: number;
+}
+
+export function appendEvent(
+  db: Database,
+  runId: string,
+  event: RunEvent | { type: string },
+  at: number,
+): void {
+  const { type, ...data } = event;
+  db.prepare("INSERT INTO events (run_id, type, data, at) VALUES (?, ?, ?, ?)").run(
+    runId,
+    type,
+    JSON.stringify(data),
+    at,
+  );
+}
+
+export function listEvents(db: Database, runId: string): StoredEvent[] {
+  const rows = db
+    .prepare("SELECT id, run_id, type, data, at FROM events WHERE run_id = ? ORDER BY id")
+    .all(runId) as {
+    id: number;
+    run_id: string;
+    type: string;
+    data: string;
+    at: number;
+  }[];
+  return rows.map((row) => ({
+    id: row.id,
+    runId: row.run_id,
+    type: row.type,
+    data: JSON.parse(row.data),
+    at: row.at,
+  }));
+}
+
+/** A phase attempt as shown in comments and the CLI. */
+export interface AttemptRecord {
+  runId: string;
+  phaseId: string;
+  attempt: number;
+  tier?: string;
+  provider?: string;
+  model?: string;
+  state: "running" | "passed" | "failed" | "error";
+  output?: string;
+  scores?: unknown;
+  tokensIn: number;
+  tokensOut: number;
+  cacheRead: number;
+  cacheWrite: number;
+  costUsd: number;
+  startedAt?: number;
+  finishedAt?: number;
+  commitSha?: string;
+  commentId?: string;
+  error?: string;
+}
+
+const ATTEMPT_COLUMNS: Record<keyof Omit<AttemptRecord, "runId" | "phaseId" | "attempt">, string> = {
+  tier: "tier",
+  provider: "provider",
+  model: "model",
+  state: "state",
+  output: "output",
+  scores: "scores",
+  tokensIn: "tokens_in",
+  tokensOut: "tokens_out",
+  cacheRead: "cache_read",
+  cacheWrite: "cache_write",
+  costUsd: "cost_usd",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  commitSha: "commit_sha",
+  commentId: "comment_id",
+  error: "error",
+};
+
+/** Creates the attempt row or updates the given fields of it. */
+export function upsertAttempt(
+  db: Database,
+  key: { runId: string; phaseId: string; attempt: number },
+  fields: Partial<Omit<AttemptRecord, "runId" | "phaseId" | "attempt">>,
+): void {
+  db.prepare(
+    "INSERT INTO phase_attempts (run_id, phase_id, attempt, state) VALUES (?, ?, ?, 'running') ON CONFLICT DO NOTHING",
+  ).run(key.runId, key.phaseId, key.attempt);
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+  if (entries.length === 0) return;
+  const sets = entries
+    .map(([name]) => `${ATTEMPT_COLUMNS[name as keyof typeof ATTEMPT_COLUMNS]} = ?`)
+    .join(", ");
+  const values = entries.map(([name, value]) => (name === "scores" ? JSON.stringify(value) : value));
+  db.prepare(`UPDATE phase_attempts SET ${sets} WHERE run_id = ? AND phase_id = ? AND attempt = ?`).run(
+    ...values,
+    key.runId,
+    key.phaseId,
+    key.attempt,
+  );
+}
+
+export function listAttempts(db: Database, runId: string): AttemptRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM phase_attempts WHERE run_id = ? ORDER BY rowid")
+    .all(runId) as Record<string, unknown>[];
+  return rows.map((row) => {
+    const record: Record<string, unknown> = {
+      runId: row.run_id,
+      phaseId: row.phase_id,
+      attempt: row.attempt,
+    };
+    for (const [field, column] of Object.entries(ATTEMPT_COLUMNS)) {
+      const value = row[column];
+      if (value === null || value === undefined) continue;
+      record[field] = field === "scores" ? JSON.parse(String(value)) : value;
+    }
+    return record as unknown as AttemptRecord;
+  });
+}
+
+/** The recorded result of an effect already carried out, if any. */
+export function getEffect<T>(db: Database, key: string): T | undefined {
+  const row = db.prepare("SELECT result FROM effects WHERE key = ?").get(key) as
+    | { result: string }
+    | undefined;
+  return row ? (JSON.parse(row.result) as T) : undefined;
+}
+
+export function putEffect(
+  db: Database,
+  key: string,
+  runId: string,
+  kind: string,
+  result: unknown,
+  now: number,
+): void {
+  db.prepare("INSERT OR IGNORE INTO effects (key, run_id, kind, result, done_at) VALUES (?, ?, ?, ?, ?)").run(
+    key,
+    runId,
+    kind,
+    JSON.stringify(result),
+    now,
+  );
+}
+
+/** Records a webhook delivery id; false when it was already taken (a redelivery to drop). */
+export function recordDelivery(db: Database, id: string, event: string, now: number): boolean {
+  return (
+    db
+      .prepare("INSERT OR IGNORE INTO deliveries (id, event, received_at) VALUES (?, ?, ?)")
+      .run(id, event, now).changes === 1
+  );
+}

@@ -1,0 +1,250 @@
+import type { Database } from "better-sqlite3";
+import { findRubricLeak } from "../engine/holdout.js";
+import { outputText } from "../engine/output-text.js";
+import { type ContextInput, plainContext, promptContext } from "../engine/template-context.js";
+import { phaseAt } from "../engine/transition.js";
+import type { AttemptOutput, Effect, RunEvent, Usage } from "../engine/types.js";
+import { agentSystemPrompt, agentUserPrompt, checkArtifact, parseFileEdit } from "../executors/llm.js";
+import type { FileChange, Forge } from "../forge/forge.js";
+import { checkWritablePath } from "../forge/paths.js";
+import { evaluateGates } from "../judge/evaluate-gates.js";
+import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
+import { renderTemplate } from "../pipeline/templates.js";
+import {
+  type ModelRequest,
+  type ModelResponse,
+  type Provider,
+  ProviderError,
+} from "../providers/provider.js";
+import { renderPhaseComment } from "../render/phase-comment.js";
+import { getEffect, listAttempts, putEffect, type RunRecord, upsertAttempt } from "../store/runs.js";
+
+export interface PerformDeps {
+  db: Database;
+  forge: Forge;
+  provider: Provider;
+  now: () => number;
+  /** Cost of a call in USD; the simulated and recorded providers cost nothing. */
+  price: (response: ModelResponse) => number;
+  contextLimits: { maxFiles: number; maxBytes: number };
+  allowWorkflows: boolean;
+}
+
+type Performer<K extends Effect["kind"]> = (
+  deps: PerformDeps,
+  run: RunRecord,
+  effect: Extract<Effect, { kind: K }>,
+  signal: AbortSignal,
+) => Promise<RunEvent>;
+
+/** One performer per effect kind: a new effect is a compile error until it is handled here. */
+const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
+  prepare_branch: async (deps, run) => {
+    const branch = await deps.forge.prepareBranch({ branch: run.branch });
+    return { type: "branch.prepared", head: branch.head };
+  },
+  call_agent: callAgent,
+  evaluate_gates: evaluate,
+  commit: async (deps, run, effect) => {
+    const phase = agentPhase(run);
+    const output = currentOutput(run);
+    const changes: FileChange[] =
+      "files" in phase.output
+        ? (output.files ?? [])
+        : [{ path: artifactPath(run, phase), content: output.text }];
+    const score = run.state.current?.verdict?.results.find((r) => r.details);
+    const message = [
+      `${phase.name}: ${oneLine(run.issue.title)} (#${run.issue.number})`,
+      "",
+      `Phase: ${phase.id} (${phase.task}) · tier ${output.tier} · model ${output.provider}/${output.model}`,
+      `Attempt: ${effect.attempt}${score ? ` · score ${score.score.toFixed(2)} (threshold ${score.details?.threshold})` : ""}`,
+      `Run: ${run.id}`,
+    ].join("\n");
+    const result = await deps.forge.commit({
+      branch: run.branch,
+      message,
+      changes,
+      key: `${run.id}/${effect.key}`,
+    });
+    return { type: "phase.committed", sha: result.sha };
+  },
+  comment: async (deps, run, effect) => {
+    const phase = agentPhase(run);
+    const current = run.state.current;
+    const attempts = listAttempts(deps.db, run.id).filter((a) => a.phaseId === phase.id);
+    const input: Parameters<typeof renderPhaseComment>[0] = { phase, attempts };
+    if (current?.failure) input.failure = current.failure;
+    if (current?.commit) input.commit = current.commit;
+    if (current?.output) {
+      input.output = outputText(current.output);
+      if ("artifact" in phase.output && !current.failure) input.artifactPath = artifactPath(run, phase);
+    }
+    const name = `${String(run.state.phaseIndex + 1).padStart(2, "0")}-${phase.id}`;
+    const body = renderPhaseComment(input);
+    const result = await deps.forge.comment({ runId: run.id, key: `${run.id}/${effect.key}`, name, body });
+    return { type: "phase.commented", commentId: result.id };
+  },
+  schedule_wait: async (deps, _run, effect) => ({
+    type: "wait.scheduled",
+    until: deps.now() + effect.waitMs,
+  }),
+  request_approval: async () => ({ type: "approval.requested" }),
+};
+
+/** Carries out an effect and says what happened, as the event to apply. */
+export function performEffect(
+  deps: PerformDeps,
+  run: RunRecord,
+  effect: Effect,
+  signal: AbortSignal,
+): Promise<RunEvent> {
+  const performer = PERFORMERS[effect.kind] as Performer<typeof effect.kind>;
+  return performer(deps, run, effect as never, signal);
+}
+
+async function callAgent(
+  deps: PerformDeps,
+  run: RunRecord,
+  effect: Extract<Effect, { kind: "call_agent" }>,
+  signal: AbortSignal,
+): Promise<RunEvent> {
+  const phase = agentPhase(run);
+  const model = deps.provider.modelFor(effect.tier);
+  upsertAttempt(
+    deps.db,
+    { runId: run.id, phaseId: phase.id, attempt: effect.attempt },
+    {
+      state: "running",
+      tier: effect.tier,
+      provider: deps.provider.name,
+      model,
+      startedAt: deps.now(),
+    },
+  );
+  const context =
+    phase.context.length > 0
+      ? await deps.forge.readContext({ branch: run.branch, globs: phase.context, ...deps.contextLimits })
+      : { files: [], omitted: [] };
+  const rendered = renderTemplate(phase.prompt, promptContext(contextInput(run, phase)));
+  const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
+  const prompt = agentUserPrompt({ rendered, context, feedback: run.state.feedback });
+  const leak = findRubricLeak(`${system}\n${prompt}`, run.pipeline);
+  if (leak)
+    return {
+      type: "run.aborted",
+      reason: `holdout violated: the prompt of phase "${phase.id}" contains the rubric of ${leak}`,
+    };
+  const files = "files" in phase.output;
+  const request: ModelRequest = {
+    purpose: {
+      kind: "agent",
+      phaseId: phase.id,
+      phaseName: phase.name,
+      task: phase.task,
+      attempt: effect.attempt,
+      output: files ? "files" : "artifact",
+      issue: { number: run.issue.number, title: run.issue.title },
+    },
+    tier: effect.tier,
+    system,
+    prompt,
+    json: files,
+    signal,
+  };
+  let response: ModelResponse | undefined;
+  try {
+    response = await deps.provider.complete(request);
+    const edit = files ? parseFileEdit(response.text, { allowWorkflows: deps.allowWorkflows }) : undefined;
+    const output: AttemptOutput = {
+      text: edit ? edit.summary : checkArtifact(response),
+      provider: response.provider,
+      model: response.model,
+      tier: effect.tier,
+      usage: response.usage,
+      costUsd: deps.price(response),
+      simulated: response.simulated,
+    };
+    if (edit) output.files = edit.files;
+    return { type: "agent.completed", output };
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    const failed: RunEvent = { type: "agent.failed", error: error.message, fatal: error.fatal };
+    return response ? { ...failed, usage: response.usage, costUsd: deps.price(response) } : failed;
+  }
+}
+
+async function evaluate(
+  deps: PerformDeps,
+  run: RunRecord,
+  effect: Extract<Effect, { kind: "evaluate_gates" }>,
+  signal: AbortSignal,
+): Promise<RunEvent> {
+  const phase = agentPhase(run);
+  const output = currentOutput(run);
+  const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  let costUsd = 0;
+  const rubricContext = plainContext({
+    ...contextInput(run, phase),
+    outputs: { ...run.state.outputs, [phase.id]: output.text },
+  });
+  const verdict = await evaluateGates(phase.gates, {
+    subject: {
+      text: output.text,
+      ...(output.files ? { files: output.files } : {}),
+      phaseId: phase.id,
+      attempt: effect.attempt,
+    },
+    renderRubric: (rubric) => renderTemplate(rubric, rubricContext),
+    judge: async (request, criterion) => {
+      const tier = phase.gates.find(
+        (g) => "judge" in g && g.judge.criteria.some((c) => c.name === criterion),
+      );
+      const judgeTier = tier && "judge" in tier ? (tier.judge.tier ?? "deep") : "deep";
+      // Each finished grade is kept, so a worker restarted mid-judging does not pay for it twice.
+      const key = `${run.id}/${effect.key}/${criterion}`;
+      const cached = getEffect<ModelResponse>(deps.db, key);
+      const response = cached ?? (await deps.provider.complete({ ...request, tier: judgeTier, signal }));
+      if (!cached) {
+        putEffect(deps.db, key, run.id, "judge_call", response, deps.now());
+        usage.inputTokens += response.usage.inputTokens;
+        usage.outputTokens += response.usage.outputTokens;
+        costUsd += deps.price(response);
+      }
+      return response;
+    },
+  });
+  return { type: "gates.evaluated", verdict, usage, costUsd };
+}
+
+function contextInput(run: RunRecord, phase: ResolvedAgentPhase): ContextInput {
+  return {
+    issue: run.issue,
+    repo: run.repo,
+    pipeline: run.pipeline,
+    outputs: run.state.outputs,
+    phase: { id: phase.id, name: phase.name },
+  };
+}
+
+function artifactPath(run: RunRecord, phase: ResolvedAgentPhase): string {
+  if (!("artifact" in phase.output)) throw new Error(`phase "${phase.id}" writes files, not an artifact`);
+  const rendered = renderTemplate(phase.output.artifact, plainContext(contextInput(run, phase)));
+  return checkWritablePath(rendered.trim());
+}
+
+function agentPhase(run: RunRecord): ResolvedAgentPhase {
+  const phase = phaseAt(run.pipeline, run.state);
+  if (phase.kind !== "agent") throw new Error(`phase "${phase.id}" is not an agent phase`);
+  return phase;
+}
+
+function currentOutput(run: RunRecord): AttemptOutput {
+  const output = run.state.current?.output;
+  if (!output) throw new Error(`run ${run.id} has no output for its current attempt`);
+  return output;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}

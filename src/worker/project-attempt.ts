@@ -1,0 +1,59 @@
+import type { Database } from "better-sqlite3";
+import type { RunEvent, RunState } from "../engine/types.js";
+import { upsertAttempt } from "../store/runs.js";
+
+/**
+ * Keeps `phase_attempts` in step with the event log: the table the status comment, the CLI and
+ * the dashboard read. Runs inside the transaction that applies the event.
+ */
+export function projectAttempt(
+  db: Database,
+  at: { runId: string; phaseId: string | undefined },
+  before: RunState,
+  event: RunEvent,
+  now: number,
+): void {
+  const { runId, phaseId } = at;
+  if (!phaseId) return;
+  const key = { runId, phaseId, attempt: before.attempt };
+  switch (event.type) {
+    case "agent.completed": {
+      const { output } = event;
+      upsertAttempt(db, key, {
+        tier: output.tier,
+        provider: output.provider,
+        model: output.model,
+        output: output.text,
+        tokensIn: output.usage.inputTokens,
+        tokensOut: output.usage.outputTokens,
+        cacheRead: output.usage.cacheReadTokens,
+        cacheWrite: output.usage.cacheWriteTokens,
+        costUsd: output.costUsd,
+      });
+      return;
+    }
+    case "agent.failed":
+      upsertAttempt(db, key, { state: "error", error: event.error, finishedAt: now });
+      return;
+    case "gates.evaluated": {
+      const agent = before.current?.output;
+      upsertAttempt(db, key, {
+        scores: event.verdict,
+        state: event.verdict.pass ? "passed" : "failed",
+        finishedAt: now,
+        tokensIn: (agent?.usage.inputTokens ?? 0) + event.usage.inputTokens,
+        tokensOut: (agent?.usage.outputTokens ?? 0) + event.usage.outputTokens,
+        costUsd: (agent?.costUsd ?? 0) + event.costUsd,
+      });
+      return;
+    }
+    case "phase.committed":
+      upsertAttempt(db, key, { commitSha: event.sha });
+      return;
+    case "phase.commented":
+      upsertAttempt(db, key, { commentId: event.commentId });
+      return;
+    default:
+      return;
+  }
+}

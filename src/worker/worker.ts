@@ -1,0 +1,239 @@
+import { InvalidTransition, nextEffect, TERMINAL, transition } from "../engine/transition.js";
+import type { Effect, RunEvent, RunState } from "../engine/types.js";
+import { ForgeRefusal } from "../forge/forge.js";
+import { renderStatus } from "../render/status-comment.js";
+import {
+  assertLease,
+  type ClaimedJob,
+  claim,
+  complete,
+  fail,
+  heartbeat,
+  LeaseLostError,
+  nextRunAt,
+  reclaimExpired,
+} from "../store/queue.js";
+import { appendEvent, getRun, listAttempts, putEffect, type RunRecord, saveRunState } from "../store/runs.js";
+import { enqueueRunEvent, RUN_JOB, type RunJobPayload } from "./jobs.js";
+import { type PerformDeps, performEffect } from "./perform-effect.js";
+import { projectAttempt } from "./project-attempt.js";
+
+/** Thrown by a hook to stop the worker dead, leaving its lease held: a crash, for tests and hard stops. */
+export class WorkerStopped extends Error {
+  override name = "WorkerStopped";
+}
+
+export interface Progress {
+  runId: string;
+  event: RunEvent | { type: "job.failed"; error: string; retryAt?: number };
+  state: RunState;
+  run: RunRecord;
+}
+
+export interface WorkerOptions extends PerformDeps {
+  /** Who holds leases: unique per worker process. */
+  owner: string;
+  leaseMs?: number;
+  /** Cooldowns end at once (demos, tests): the event log records that they were fast-forwarded. */
+  fastForwardWaits?: boolean;
+  onProgress?: (progress: Progress) => void;
+  /** How a person moves a run on, shown in the status comment. */
+  hints: { resume: (runId: string) => string; approve: (runId: string) => string };
+  /** Crash points for tests: called after an effect is done, before and after it is recorded. */
+  hooks?: {
+    beforeRecord?: (effect: Effect, event: RunEvent) => void;
+    afterRecord?: (effect: Effect, event: RunEvent) => void;
+  };
+}
+
+/** Events after which the status comment is rewritten: about one write per phase, not per step. */
+const STATUS_EVENTS = new Set<RunEvent["type"]>([
+  "branch.prepared",
+  "phase.commented",
+  "wait.scheduled",
+  "approval.requested",
+  "wait.elapsed",
+  "approval.granted",
+  "run.cancelled",
+  "run.aborted",
+]);
+
+/**
+ * The imperative shell: claims run jobs, performs the effects the engine asks for and records
+ * each outcome in one transaction with a lease check, so a worker that lost its lease writes
+ * nothing and a worker killed anywhere restarts without repeating what was recorded.
+ */
+export function createWorker(options: WorkerOptions) {
+  const leaseMs = options.leaseMs ?? 60_000;
+  const { db } = options;
+
+  async function runUntilIdle(): Promise<{ processed: number; nextRunAt: number | undefined }> {
+    reclaimExpired(db, options.now());
+    let processed = 0;
+    for (;;) {
+      const job = claim(db, { owner: options.owner, leaseMs, now: options.now(), kinds: [RUN_JOB] });
+      if (!job) break;
+      await processJob(job);
+      processed++;
+    }
+    return { processed, nextRunAt: nextRunAt(db, { kinds: [RUN_JOB] }) };
+  }
+
+  async function processJob(job: ClaimedJob): Promise<void> {
+    const payload = job.payload as RunJobPayload;
+    try {
+      await advance(job, payload);
+      complete(db, { jobId: job.id, token: job.token, now: options.now() });
+    } catch (error) {
+      if (error instanceof WorkerStopped) throw error;
+      if (error instanceof LeaseLostError) return; // another worker owns the job now
+      onJobError(job, payload.runId, error as Error);
+    }
+  }
+
+  function onJobError(job: ClaimedJob, runId: string, error: Error): void {
+    const outcome = fail(db, {
+      jobId: job.id,
+      token: job.token,
+      error: error.stack ?? error.message,
+      now: options.now(),
+    });
+    const run = getRun(db, runId);
+    if (!run) return;
+    const event = {
+      type: "job.failed" as const,
+      error: error.message,
+      ...(outcome.runAt ? { retryAt: outcome.runAt } : {}),
+    };
+    db.transaction(() => appendEvent(db, runId, event, options.now()))();
+    options.onProgress?.({ runId, event, state: run.state, run });
+    if (outcome.state === "dead" && !TERMINAL.has(run.state.status)) {
+      const reason = `the worker gave up after ${job.attempts} attempts: ${error.message}`;
+      enqueueRunEvent(db, {
+        runId,
+        event: { type: "run.aborted", reason },
+        key: `abort/${job.id}`,
+        now: options.now(),
+      });
+    }
+  }
+
+  async function advance(job: ClaimedJob, payload: RunJobPayload): Promise<void> {
+    if (payload.event) {
+      const run = getRun(db, payload.runId);
+      if (!run || !applies(run, payload.event)) return;
+      await record(job, run, payload.event, undefined);
+    }
+    for (;;) {
+      const run = getRun(db, payload.runId);
+      if (!run) return;
+      const effect = nextEffect(run.state, run.pipeline);
+      if (!effect) return;
+      const event = await withLease(job, (signal) => performSafely(run, effect, signal));
+      options.hooks?.beforeRecord?.(effect, event);
+      await record(job, run, event, effect);
+      options.hooks?.afterRecord?.(effect, event);
+    }
+  }
+
+  /** A refusal on principle (a path outside the repository) ends the run instead of retrying. */
+  async function performSafely(run: RunRecord, effect: Effect, signal: AbortSignal): Promise<RunEvent> {
+    try {
+      return await performEffect(options, run, effect, signal);
+    } catch (error) {
+      if (error instanceof ForgeRefusal) return { type: "run.aborted", reason: `refused: ${error.message}` };
+      throw error;
+    }
+  }
+
+  /** An outside event that no longer fits (a second approval, a late timer) is dropped. */
+  function applies(run: RunRecord, event: RunEvent): boolean {
+    try {
+      transition(run.state, event, run.pipeline);
+      return true;
+    } catch (error) {
+      if (!(error instanceof InvalidTransition)) throw error;
+      db.transaction(() =>
+        appendEvent(
+          db,
+          run.id,
+          { type: "event.dropped", dropped: event.type, why: error.message } as never,
+          options.now(),
+        ),
+      )();
+      return false;
+    }
+  }
+
+  async function record(
+    job: ClaimedJob,
+    run: RunRecord,
+    event: RunEvent,
+    effect: Effect | undefined,
+  ): Promise<void> {
+    const now = options.now();
+    const state = db.transaction(() => {
+      assertLease(db, job.id, job.token);
+      const fresh = getRun(db, run.id);
+      if (!fresh || fresh.state.seq !== run.state.seq)
+        throw new LeaseLostError(job.id, job.token, "the run moved on");
+      const next = transition(fresh.state, event, fresh.pipeline).state;
+      const phaseId = fresh.pipeline.phases[fresh.state.phaseIndex]?.id;
+      saveRunState(db, run.id, next, fresh.state.seq, now);
+      appendEvent(db, run.id, event, now);
+      if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
+      projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
+      if (event.type === "wait.scheduled") scheduleWaitEnd(run.id, phaseId ?? "wait", event.until, now);
+      return next;
+    })();
+    options.onProgress?.({ runId: run.id, event, state, run });
+    if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
+  }
+
+  function scheduleWaitEnd(runId: string, phaseId: string, until: number, now: number): void {
+    const fastForwarded = options.fastForwardWaits === true;
+    enqueueRunEvent(db, {
+      runId,
+      event: { type: "wait.elapsed", fastForwarded },
+      key: `wait/${phaseId}`,
+      now,
+      runAt: fastForwarded ? now : until,
+    });
+  }
+
+  async function refreshStatus(runId: string): Promise<void> {
+    const run = getRun(db, runId);
+    if (!run) return;
+    const body = renderStatus({
+      runId,
+      pipeline: run.pipeline,
+      state: run.state,
+      attempts: listAttempts(db, runId),
+      hints: { resume: options.hints.resume(runId), approve: options.hints.approve(runId) },
+    });
+    await options.forge.updateStatus({ runId, body });
+  }
+
+  /** Keeps the lease alive during a long effect; a lost lease aborts the effect. */
+  async function withLease<T>(job: ClaimedJob, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setInterval(
+      () => {
+        const held = heartbeat(db, { jobId: job.id, token: job.token, leaseMs, now: options.now() });
+        if (!held) controller.abort(new LeaseLostError(job.id, job.token, "heartbeat refused"));
+      },
+      Math.max(1000, Math.floor(leaseMs / 3)),
+    );
+    try {
+      const result = await work(controller.signal);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      return result;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  return { runUntilIdle, processJob, refreshStatus };
+}
+
+export type Worker = ReturnType<typeof createWorker>;
