@@ -158,10 +158,14 @@ function documentAnswer(purpose: AgentPurpose, prompt: string): string {
   const lines = [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
   SECTIONS[purpose.task].forEach((section, index) => {
     lines.push(`## ${section}`, "");
+    // The shapes real pipelines check for: numbered acceptance criteria, an explicit verdict.
+    if (section === "Verdict") lines.push("Verdict: approve", "", "Risk: low", "");
+    const label =
+      section === "Acceptance criteria" ? (i: number) => `- AC${i + 1}:` : (i: number) => `${i + 1}.`;
     const count = 3 + Math.floor(unit(`${purpose.phaseId}/${purpose.attempt}/${index}`) * 3);
     for (let i = 0; i < count; i++) {
       const pick = Math.floor(unit(`${purpose.phaseId}/${index}/${i}`) * SENTENCES.length);
-      lines.push(`${i + 1}. ${SENTENCES[pick]}`);
+      lines.push(`${label(i)} ${SENTENCES[pick]}`);
     }
     lines.push("");
   });
