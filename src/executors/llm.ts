@@ -58,7 +58,7 @@ const FileEdit = z.object({
         z.object({ path: z.string().min(1), delete: z.literal(true) }),
       ]),
     )
-    .min(1, "the edit changes no file"),
+    .describe("An empty list is a valid answer: nothing needed to change (the phase still commits)."),
 });
 
 /**

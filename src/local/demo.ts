@@ -19,6 +19,7 @@ const SAMPLE_FILES: Record<string, string> = {
     "/** Fetches a URL and returns its body as text; throws on a non-2xx status. */",
     "export async function fetchText(url: string): Promise<string> {",
     "  const response = await fetch(url);",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: this is the sample file's own source text
     "  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);",
     "  return response.text();",
     "}",

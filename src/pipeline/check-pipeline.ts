@@ -29,7 +29,10 @@ export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateS
     }
     seen.add(phase.id);
     if (!isAgentPhase(phase)) return;
-    const scope: VariableScope = { earlier, all, voiceStyle: pipeline.voice_style !== undefined };
+    const optional = new Set<string>();
+    if (pipeline.voice_style !== undefined) optional.add("voice_style");
+    if (pipeline.description !== undefined) optional.add("description");
+    const scope: VariableScope = { earlier, all, optional };
     problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index)));
     earlier.add(phase.id);
   });
@@ -52,11 +55,24 @@ function checkAgentPhase(
   }
   if (prompt) problems.push(...checkTemplate(prompt, scope));
   if (phase.output && "artifact" in phase.output) {
-    problems.push(...checkTemplate({ path: at("output", "artifact"), text: phase.output.artifact }, scope));
+    problems.push(
+      ...checkTemplate(
+        { path: at("output", "artifact"), text: phase.output.artifact },
+        { ...scope, pathSafe: true },
+      ),
+    );
   }
   phase.gates.forEach((gate, gateIndex) => {
     if ("judge" in gate) {
+      const names = new Set<string>();
       gate.judge.criteria.forEach((criterion, criterionIndex) => {
+        if (names.has(criterion.name)) {
+          problems.push({
+            path: at("gates", gateIndex, "judge", "criteria", criterionIndex, "name"),
+            message: `duplicate criterion "${criterion.name}"`,
+          });
+        }
+        names.add(criterion.name);
         const path = at("gates", gateIndex, "judge", "criteria", criterionIndex, "rubric");
         problems.push(
           ...checkTemplate({ path, text: criterion.rubric }, { ...scope, earlier: withSelf(scope, phase) }),
@@ -105,7 +121,7 @@ function checkAssertValue(type: string, value: AssertValue, phase: AgentPhase): 
   const kind = type.replace(/^not-/, "");
   switch (kind) {
     case "contains":
-      return typeof value === "string" ? undefined : `"${type}" needs a text value`;
+      return typeof value === "string" && value !== "" ? undefined : `"${type}" needs a non-empty text value`;
     case "regex":
       if (typeof value !== "string") return `"${type}" needs a pattern value`;
       try {

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { PipelineSchema } from "./schema.js";
 
-/** The JSON Schema editors use for pipeline files, generated from the zod schema (never by hand). */
+/**
+ * The JSON Schema editors use (draft 7, the newest yaml-language-server reads) for pipeline
+ * files, generated from the zod schema (never by hand).
+ */
 export function pipelineJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(PipelineSchema, { io: "input", unrepresentable: "any" });
+  const schema = z.toJSONSchema(PipelineSchema, { io: "input", unrepresentable: "any", target: "draft-7" });
   return {
     ...schema,
     $id: "https://atomic-scrum.dev/schema/pipeline.schema.json",

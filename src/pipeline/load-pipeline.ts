@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { type Document, isScalar, LineCounter, parseDocument } from "yaml";
 import { checkPipeline, type TemplateProblem, type TemplateSite } from "./check-pipeline.js";
 import { parseDuration } from "./duration.js";
@@ -78,6 +78,14 @@ function readPrompts(
       return;
     }
     const promptFile = resolve(dirname(file), phase.prompt.trim());
+    const inside = relative(dirname(resolve(file)), promptFile);
+    if (inside.startsWith("..") || isAbsolute(inside)) {
+      problems.push({
+        ...locate(path),
+        message: `prompt file "${phase.prompt.trim()}" must be inside the pipeline's folder`,
+      });
+      return;
+    }
     if (!existsSync(promptFile)) {
       problems.push({
         ...locate(path),

@@ -32,6 +32,7 @@ const phaseId = z
 const duration = z
   .string()
   .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as "30m", "24h" or "1d12h"')
+  .refine((text) => /[1-9]/.test(text), "must be longer than zero")
   .describe("A duration: digits followed by ms, s, m, h or d; parts may be chained (1h30m).");
 
 export const CriterionSchema = z

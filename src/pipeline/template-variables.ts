@@ -14,21 +14,46 @@ export interface VariableScope {
   earlier: ReadonlySet<string>;
   /** Ids of every phase, to tell "runs later" from "does not exist". */
   all: ReadonlySet<string>;
-  voiceStyle: boolean;
+  /** Optional pipeline fields the pipeline actually sets (`voice_style`, `description`). */
+  optional: ReadonlySet<string>;
+  /** Set for path templates: only these variables may build a path, never issue text. */
+  pathSafe?: boolean;
 }
+
+/** Variables a path template may use: nothing a person outside the repository wrote. */
+const PATH_SAFE = new Set([
+  "issue.number",
+  "repo.name",
+  "repo.owner",
+  "repo.full_name",
+  "repo.default_branch",
+  "pipeline.name",
+  "phase.id",
+  "phase.name",
+]);
 
 /** Says what is wrong with a variable a template reads, or undefined when it resolves. */
 export function checkVariable(segments: readonly string[], scope: VariableScope): string | undefined {
   const [root, field, sub] = segments;
   const name = segments.join(".");
   if (root === undefined) return undefined;
-  if (root === "phases") return checkPhaseOutput(name, field, sub, scope);
+  if (root === "phases") {
+    if (scope.pathSafe) return `"${name}" cannot build a path: model output must not choose file names`;
+    return checkPhaseOutput(name, field, sub, scope);
+  }
   const fields = TEMPLATE_FIELDS[root];
   if (!fields) return `undefined variable "${name}"${suggest(root, ROOTS)}`;
   if (field === undefined) return `"${root}" is an object: read one of its fields (${fields.join(", ")})`;
   if (!fields.includes(field)) return `undefined variable "${name}"${suggest(field, fields, `${root}.`)}`;
-  if (root === "pipeline" && field === "voice_style" && !scope.voiceStyle) {
-    return `"${name}" is used but the pipeline sets no voice_style`;
+  if (
+    root === "pipeline" &&
+    (field === "voice_style" || field === "description") &&
+    !scope.optional.has(field)
+  ) {
+    return `"${name}" is used but the pipeline sets no ${field}`;
+  }
+  if (scope.pathSafe && !PATH_SAFE.has(`${root}.${field}`)) {
+    return `"${name}" cannot build a path: issue text must not choose file names (use ${[...PATH_SAFE].join(", ")})`;
   }
   return undefined;
 }

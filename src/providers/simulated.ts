@@ -150,33 +150,81 @@ const SENTENCES = [
   "Risks are named explicitly rather than implied, together with how each one would show up in practice.",
 ];
 
+/**
+ * What the prompt asks the document to look like, read off its own instructions (never off the
+ * untrusted blocks): the headings of a fenced template, item labels such as "F1, F2", fixed lines
+ * such as `Verdict: approve`, and status words such as **SUPPORTED**. Real pipelines assert on
+ * these shapes, so an offline run follows them the way a capable model would.
+ */
+interface Shape {
+  sections: string[];
+  label?: string;
+  fixedLines: Map<string, string>;
+  status?: string;
+}
+
+function readShape(prompt: string, task: AgentPurpose["task"]): Shape {
+  const instructions = prompt.replace(/<untrusted source="[^"]*">[\s\S]*?<\/untrusted>/g, "");
+  const fences = [...instructions.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? "").join("\n");
+  const sections = [...fences.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? "").trim());
+  const fixedLines = new Map<string, string>();
+  for (const m of [
+    ...fences.matchAll(/^([A-Z][A-Za-z ]{1,20}): ([a-z][\w -]*)$/gm),
+    ...instructions.matchAll(/`([A-Z][A-Za-z ]{1,20}): ([^`]+)`/g),
+  ]) {
+    const key = m[1] ?? "";
+    if (!fixedLines.has(key)) fixedLines.set(key, `${key}: ${m[2]}`);
+  }
+  const label = /\b([A-Z]{1,3})1, \1 ?2\b/.exec(instructions)?.[1];
+  const status = /\*\*([A-Z]{4,})\*\*/.exec(instructions)?.[1];
+  const shape: Shape = { sections: sections.length > 0 ? sections : SECTIONS[task], fixedLines };
+  if (label) shape.label = label;
+  if (status) shape.status = status;
+  return shape;
+}
+
 function documentAnswer(purpose: AgentPurpose, prompt: string): string {
-  const previous = lastPhaseBlock(prompt);
+  const previous = longestPhaseBlock(prompt);
   if ((purpose.task === "mechanical" || /revis/.test(purpose.phaseId)) && previous) {
     return `${SIMULATED_MARK}\n\n${previous.trim()}\n`;
   }
+  const shape = readShape(prompt, purpose.task);
   const lines = [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
-  SECTIONS[purpose.task].forEach((section, index) => {
+  const placed = new Set<string>();
+  shape.sections.forEach((section, index) => {
     lines.push(`## ${section}`, "");
-    // The shapes real pipelines check for: numbered acceptance criteria, an explicit verdict.
-    if (section === "Verdict") lines.push("Verdict: approve", "", "Risk: low", "");
-    const label =
-      section === "Acceptance criteria" ? (i: number) => `- AC${i + 1}:` : (i: number) => `${i + 1}.`;
-    const count = 3 + Math.floor(unit(`${purpose.phaseId}/${purpose.attempt}/${index}`) * 3);
+    for (const [key, line] of shape.fixedLines) {
+      if (section.toLowerCase().includes(key.toLowerCase())) {
+        lines.push(line, "");
+        placed.add(key);
+      }
+    }
+    // About 30 sentences in all, however many sections: the length of a real document.
+    const perSection = Math.max(3, Math.ceil(30 / shape.sections.length));
+    const count = perSection + Math.floor(unit(`${purpose.phaseId}/${purpose.attempt}/${index}`) * 3);
     for (let i = 0; i < count; i++) {
       const pick = Math.floor(unit(`${purpose.phaseId}/${index}/${i}`) * SENTENCES.length);
-      lines.push(`${label(i)} ${SENTENCES[pick]}`);
+      const label =
+        shape.label && index === labelledSection(shape) ? `- ${shape.label}${i + 1}:` : `${i + 1}.`;
+      lines.push(`${label} ${shape.status ? `${shape.status}: ` : ""}${SENTENCES[pick]}`);
     }
     lines.push("");
   });
+  for (const [key, line] of shape.fixedLines) if (!placed.has(key)) lines.push(line, "");
   return lines.join("\n");
 }
 
-/** The last earlier phase's output in the prompt, so a revision phase revises it. */
-function lastPhaseBlock(prompt: string): string | undefined {
+/** The section that gets labelled items: the one that names the label's list, else the first. */
+function labelledSection(shape: Shape): number {
+  const index = shape.sections.findIndex((s) => /criteria|facts|findings|claims/i.test(s));
+  return index >= 0 ? index : 0;
+}
+
+/** The longest earlier phase output in the prompt: the document a revision phase revises. */
+function longestPhaseBlock(prompt: string): string | undefined {
   const blocks = [
     ...prompt.matchAll(/<untrusted source="phases\.[a-z0-9-]+\.output">\n([\s\S]*?)\n<\/untrusted>/g),
   ];
-  const text = blocks.at(-1)?.[1];
+  const text = blocks.map((m) => m[1] ?? "").sort((a, b) => b.length - a.length)[0];
   return text?.replace(`${SIMULATED_MARK}\n\n`, "");
 }

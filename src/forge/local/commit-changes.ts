@@ -1,0 +1,105 @@
+import type { CommitInput, CommitResult, FileChange } from "../forge.js";
+import { ForgeRefusal } from "../forge.js";
+import { checkWritablePath, type WritablePathOptions } from "../paths.js";
+import { branchHead, checkBranchName, checkNotCheckedOut } from "./branch-refs.js";
+import { buildTree } from "./build-tree.js";
+import { checkKey } from "./check-key.js";
+import { checkTreeChanges } from "./check-tree-changes.js";
+import { findKeyedCommit, hasKeyTrailer, keyTrailer } from "./find-keyed-commit.js";
+import { GitError } from "./git.js";
+import type { Repo } from "./repo.js";
+import { treeModes } from "./tree-modes.js";
+
+export interface Author {
+  name: string;
+  email: string;
+}
+
+/**
+ * Commits `input.changes` on `input.branch` as one commit built with plumbing, then moves the
+ * branch with a compare-and-swap from the head it was built on. A key already on the branch
+ * returns that commit instead.
+ */
+export async function commitChanges(
+  repo: Repo,
+  input: CommitInput,
+  options: WritablePathOptions & { author: Author },
+): Promise<CommitResult> {
+  const changes = input.changes.map((change) => checkChange(change, options));
+  const key = checkKey(input.key);
+  const message = checkMessage(input.message);
+  const branch = await checkBranchName(repo, input.branch);
+  await checkNotCheckedOut(repo, branch);
+  const head = await branchHead(repo, branch);
+  if (head === undefined) {
+    throw new ForgeRefusal(
+      `cannot commit to ${JSON.stringify(branch)}: the branch does not exist; prepare it first`,
+    );
+  }
+  const earlier = await findKeyedCommit(repo, head, key);
+  if (earlier !== undefined) return { sha: earlier, created: false };
+  const modes = await treeModes(
+    repo,
+    head,
+    changes.map((change) => change.path),
+  );
+  checkTreeChanges(changes, modes);
+  const tree = await buildTree(repo, head, changes, modes);
+  const sha = await commitTree(repo, tree, head, withTrailer(message, key), options.author);
+  await moveBranch(repo, branch, sha, head);
+  return { sha, created: true };
+}
+
+function checkChange(change: FileChange, options: WritablePathOptions): FileChange {
+  const path = checkWritablePath(change.path, options);
+  return "delete" in change ? { path, delete: true } : { path, content: change.content };
+}
+
+function checkMessage(message: string): string {
+  if (message.trim() === "") throw new ForgeRefusal("refusing to commit: the commit message is empty");
+  // git refuses NUL in a message; say so before any object is written.
+  if (message.includes("\0")) throw new ForgeRefusal("refusing to commit: the commit message contains NUL");
+  if (hasKeyTrailer(message)) {
+    throw new ForgeRefusal(
+      "refusing to commit: the message carries its own Atomic-Scrum-Key line; the forge adds it",
+    );
+  }
+  return message;
+}
+
+/** Appends the key trailer, joining an existing trailer block rather than starting a second one. */
+export function withTrailer(message: string, key: string): string {
+  const body = message.trimEnd();
+  const paragraphs = body.split(/\n[ \t]*\n/);
+  const last = paragraphs.at(-1) ?? "";
+  const endsWithTrailers =
+    paragraphs.length > 1 && last.split("\n").every((line) => /^[\w-]+: \S/.test(line));
+  return `${body}${endsWithTrailers ? "\n" : "\n\n"}${keyTrailer(key)}\n`;
+}
+
+async function commitTree(repo: Repo, tree: string, parent: string, message: string, author: Author) {
+  // Identity through the environment, so the user's git config needs no user.name or email.
+  const env = {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: author.name,
+    GIT_COMMITTER_EMAIL: author.email,
+  };
+  const args = ["commit-tree", "--no-gpg-sign", tree, "-p", parent, "-F", "-"];
+  return (await repo.text(args, { env, input: message })).trim();
+}
+
+/** Compare-and-swap, like GitHub's expectedHeadOid: refused if the branch is no longer at `from`. */
+async function moveBranch(repo: Repo, branch: string, to: string, from: string): Promise<void> {
+  try {
+    await repo.text(["update-ref", "-m", "atomic-scrum: commit", `refs/heads/${branch}`, to, from]);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    const now = await branchHead(repo, branch);
+    throw new Error(
+      `branch ${JSON.stringify(branch)} moved from ${from} to ${now ?? "nowhere (deleted)"} while committing; ` +
+        `commit ${to} was not applied: read the branch again and retry`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CommentInput, CommentResult, StatusInput } from "../forge.js";
+import { checkFileName } from "./check-file-name.js";
+import { checkKey } from "./check-key.js";
+import { writeFileAtomic, writeFileExclusive } from "./write-file-atomic.js";
+
+// More comments than this under one name means a loop upstream, not a conversation.
+const MAX_COMMENTS_PER_NAME = 1000;
+
+/** The hidden first line that ties a comment file to the idempotency key that wrote it. */
+export function commentMarker(key: string): string {
+  return `<!-- atomic-scrum:key=${key} -->`;
+}
+
+/**
+ * Writes `<runsDir>/<runId>/comments/<name>.md`. A file there (or at `<name>-2.md`, `-3`...) that
+ * starts with this key's marker is returned as is; otherwise the comment goes to the first free
+ * one, so like GitHub comments, a new key never replaces an earlier comment.
+ */
+export async function writeComment(runsDir: string, input: CommentInput): Promise<CommentResult> {
+  const dir = join(runsDir, checkFileName(input.runId, "run id"), "comments");
+  const name = checkFileName(input.name, "comment name");
+  const marker = commentMarker(checkKey(input.key));
+  await mkdir(dir, { recursive: true });
+  for (let index = 1; index <= MAX_COMMENTS_PER_NAME; index++) {
+    const file = join(dir, index === 1 ? `${name}.md` : `${name}-${index}.md`);
+    let first = await firstLine(file);
+    if (first === undefined) {
+      if (await writeFileExclusive(file, `${marker}\n${input.body}`)) return { id: file, created: true };
+      first = await firstLine(file); // another writer took it first; it may have been this key
+    }
+    if (first === marker) return { id: file, created: false };
+  }
+  throw new Error(`${dir}: more than ${MAX_COMMENTS_PER_NAME} comments named ${name}`);
+}
+
+/** Overwrites `<runsDir>/<runId>/status.md`, the local stand-in for the run's status comment. */
+export async function writeStatus(runsDir: string, input: StatusInput): Promise<void> {
+  const dir = join(runsDir, checkFileName(input.runId, "run id"));
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, "status.md"), input.body);
+}
+
+async function firstLine(file: string): Promise<string | undefined> {
+  try {
+    const text = await readFile(file, "utf8");
+    const newline = text.indexOf("\n");
+    return newline === -1 ? text : text.slice(0, newline);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}

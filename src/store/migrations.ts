@@ -1,0 +1,199 @@
+import type { Database } from "./database.js";
+
+/** One step of the schema. Versions start at 1 and go up by one; a released migration is never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  /**
+   * Plain DDL. No BEGIN/COMMIT: `migrate` wraps each migration in its own transaction, where
+   * `PRAGMA foreign_keys` cannot be switched, so a table rebuild must keep references valid itself.
+   */
+  sql: string;
+}
+
+// Tables are STRICT so a fractional timestamp or a number where JSON text belongs is an error at the
+// write that makes it, not a surprise at some later read.
+const initialSchema = `
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  pipeline_name TEXT NOT NULL,
+  pipeline_hash TEXT NOT NULL,
+  pipeline_source TEXT NOT NULL,
+  pipeline_path TEXT,
+  repo TEXT NOT NULL,
+  issue TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  status TEXT NOT NULL,
+  state TEXT NOT NULL,
+  tokens_total INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX runs_status ON runs (status);
+
+CREATE TABLE phase_attempts (
+  run_id TEXT NOT NULL REFERENCES runs (id),
+  phase_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  tier TEXT,
+  provider TEXT,
+  model TEXT,
+  state TEXT NOT NULL,
+  output TEXT,
+  scores TEXT,
+  tokens_in INTEGER NOT NULL DEFAULT 0,
+  tokens_out INTEGER NOT NULL DEFAULT 0,
+  cache_read INTEGER NOT NULL DEFAULT 0,
+  cache_write INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  started_at INTEGER,
+  finished_at INTEGER,
+  commit_sha TEXT,
+  comment_id TEXT,
+  error TEXT,
+  PRIMARY KEY (run_id, phase_id, attempt)
+) STRICT;
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX events_run_id ON events (run_id);
+-- The event log is the audit trail of a run; the database itself refuses to rewrite history.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+-- INSERT OR REPLACE deletes the old row without firing delete triggers (recursive_triggers is off).
+CREATE TRIGGER events_no_replace BEFORE INSERT ON events
+WHEN EXISTS (SELECT 1 FROM events WHERE id = NEW.id)
+BEGIN
+  SELECT RAISE(ABORT, 'events are append-only');
+END;
+
+CREATE TABLE effects (
+  key TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  result TEXT NOT NULL,
+  done_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  event TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead')),
+  run_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  fencing_token INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+-- The claim query reads due queued jobs in (run_at, id) order straight off this index, so a claim
+-- stays a short index walk however large the backlog. Partial: done and dead jobs pile up forever
+-- and are never claimed, so they stay out of it.
+CREATE INDEX jobs_queued ON jobs (run_at, id) WHERE state = 'queued';
+-- Finds leases that have expired (crashed or hung workers).
+CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE state = 'running';
+
+CREATE TABLE breakers (
+  task TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'closed',
+  opened_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (task, tier)
+) STRICT;
+`;
+
+/** Every migration, oldest first. Append only. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial schema", sql: initialSchema }];
+
+/** Thrown when a database was written by a newer atomic-scrum than the one opening it. */
+export class SchemaTooNewError extends Error {
+  override name = "SchemaTooNewError";
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly latest: number,
+  ) {
+    super(
+      `${file} has schema version ${found}, but this atomic-scrum only knows versions up to ${latest}: ` +
+        "the database was written by a newer atomic-scrum. Upgrade atomic-scrum, or point it at another database file.",
+    );
+  }
+}
+
+/**
+ * Brings the schema up to the latest migration, each migration in its own transaction.
+ *
+ * The version lives in `PRAGMA user_version` rather than a schema_migrations table: it sits in the
+ * file header, is written in the same transaction as the DDL (so a failed migration leaves no
+ * half-applied version behind), and can be read before we know anything about the schema.
+ *
+ * @param migrations defaults to {@link MIGRATIONS}; tests pass their own.
+ * @returns the schema version before and after.
+ * @throws SchemaTooNewError if the database is newer than the latest known migration.
+ */
+export function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  assertSequential(migrations);
+  const latest = migrations.at(-1)?.version ?? 0;
+  const from = schemaVersion(db);
+  if (from > latest) throw new SchemaTooNewError(db.name, from, latest);
+  for (const migration of migrations) {
+    if (migration.version > from) apply(db, migration);
+  }
+  return { from, to: schemaVersion(db) };
+}
+
+/** The `user_version` of the database: 0 for a new file. */
+export function schemaVersion(db: Database): number {
+  return Number(db.pragma("user_version", { simple: true }));
+}
+
+function apply(db: Database, migration: Migration): void {
+  // IMMEDIATE takes the write lock before reading the version: two processes opening a fresh file
+  // at once then migrate one after the other, and the second sees the work already done.
+  db.transaction(() => {
+    if (schemaVersion(db) >= migration.version) return;
+    db.exec(migration.sql);
+    // PRAGMA takes no bound parameters; the version is an integer we checked in assertSequential.
+    db.pragma(`user_version = ${migration.version}`);
+  }).immediate();
+}
+
+function assertSequential(migrations: readonly Migration[]): void {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(
+        `migration "${migration.name}" has version ${migration.version}, expected ${index + 1}: ` +
+          "versions must start at 1 and go up by one, in order",
+      );
+    }
+  });
+}

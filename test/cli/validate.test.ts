@@ -1,0 +1,143 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli.js";
+import { captureIo } from "../helpers/io.js";
+import { tempDir, tempFile } from "../helpers/temp.js";
+
+async function validate(name: string, text: string, extra: Record<string, string> = {}) {
+  const dir = tempDir();
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  for (const [path, content] of Object.entries(extra)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  const io = captureIo();
+  const code = await main(["validate", file], io);
+  const lines = io.stderr.filter((l) => !l.endsWith("problem(s) found")).map((l) => l.replace(file, name));
+  return { code, lines, stdout: io.stdout };
+}
+
+const HEAD = "name: demo\nphases:\n";
+
+describe("atomic-scrum validate", () => {
+  it("exits 0 on the built-in pipelines", async () => {
+    const io = captureIo();
+    expect(await main(["validate", "pipelines/coding.yml", "pipelines/content.yml"], io)).toBe(0);
+    expect(io.stderr).toEqual([]);
+    expect(io.stdout).toHaveLength(2);
+  });
+
+  it("reports a YAML syntax error at its line and column", async () => {
+    const result = await validate("syntax.yml", `${HEAD}  - id: a\n    task: code\n    prompt: [unclosed\n`);
+    expect(result.code).toBe(1);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toMatch(/^syntax\.yml:6:1: YAML syntax error: /);
+  });
+
+  it("reports a duplicate key", async () => {
+    const result = await validate("dup.yml", "name: a\nname: b\nphases: []\n");
+    expect(result.lines).toEqual(["dup.yml:2:1: duplicate key: Map keys must be unique"]);
+  });
+
+  it("reports an unknown field with a did-you-mean, at the key", async () => {
+    const result = await validate(
+      "unknown.yml",
+      `${HEAD}  - id: a\n    task: code\n    promt: x\n    prompt: y\n`,
+    );
+    expect(result.lines).toEqual([
+      'unknown.yml:5:5: phases[0].promt: unknown field "promt" (did you mean "prompt"?)',
+    ]);
+  });
+
+  it("reports a wrong enum value with the allowed values", async () => {
+    const result = await validate(
+      "tier.yml",
+      `${HEAD}  - id: a\n    task: code\n    tier: fastest\n    prompt: y\n`,
+    );
+    expect(result.lines).toEqual([
+      'tier.yml:5:11: phases[0].tier: expected one of fast | balanced | deep, got "fastest"',
+    ]);
+  });
+
+  it("reports duplicate phase ids at the second one", async () => {
+    const phase = "  - id: a\n    task: code\n    prompt: y\n";
+    const result = await validate("ids.yml", `${HEAD}${phase}${phase}`);
+    expect(result.lines).toEqual(['ids.yml:6:9: phases[1].id: duplicate phase id "a"']);
+  });
+
+  it("reports an undefined template variable inside a block prompt, at the variable", async () => {
+    const result = await validate(
+      "var.yml",
+      `${HEAD}  - id: a\n    task: code\n    prompt: |\n      Read {{ issue.tittle }} now.\n`,
+    );
+    expect(result.lines).toEqual([
+      'var.yml:6:15: phases[0].prompt: undefined variable "issue.tittle" (did you mean "issue.title"?)',
+    ]);
+  });
+
+  it("reports a phase output read before that phase runs", async () => {
+    const text = `${HEAD}  - id: a\n    task: code\n    prompt: "{{ phases.b.output }}"\n  - id: b\n    task: code\n    prompt: y\n`;
+    const result = await validate("order.yml", text);
+    expect(result.lines).toEqual([
+      'order.yml:5:17: phases[0].prompt: "phases.b.output" is read before phase "b" runs (or "b" has no output)',
+    ]);
+  });
+
+  it("reports a weight that is not above zero and a threshold outside 0..1", async () => {
+    const text = `${HEAD}  - id: a\n    task: code\n    prompt: y\n    gates:\n      - judge:\n          threshold: 1.2\n          criteria:\n            - { name: c, weight: 0, rubric: r }\n`;
+    const result = await validate("judge.yml", text);
+    expect(result.lines).toEqual([
+      "judge.yml:8:22: phases[0].gates[0].judge.threshold: threshold must be between 0 and 1",
+      "judge.yml:10:34: phases[0].gates[0].judge.criteria[0].weight: weight must be greater than 0",
+    ]);
+  });
+
+  it("reports a prompt file that does not exist", async () => {
+    const result = await validate(
+      "file.yml",
+      `${HEAD}  - id: a\n    task: code\n    prompt: prompts/missing.md\n`,
+    );
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toMatch(
+      /^file\.yml:5:13: phases\[0\]\.prompt: prompt file "prompts\/missing\.md" does not exist/,
+    );
+  });
+
+  it("accepts a prompt file next to the pipeline and checks the variables inside it, in that file", async () => {
+    const result = await validate("ok.yml", `${HEAD}  - id: a\n    task: code\n    prompt: prompts/a.md\n`, {
+      "prompts/a.md": "Line one\nUse {{ repo.nmae }}\n",
+    });
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toMatch(
+      /prompts\/a\.md:2:8: phases\[0\]\.prompt: undefined variable "repo\.nmae" \(did you mean "repo\.name"\?\)$/,
+    );
+  });
+
+  it("rejects the agent and subagent executors as not supported yet", async () => {
+    const result = await validate(
+      "exec.yml",
+      `${HEAD}  - id: a\n    task: code\n    executor: subagent\n    prompt: y\n`,
+    );
+    expect(result.lines).toEqual([
+      'exec.yml:5:15: phases[0].executor: executor "subagent" is not supported yet; use "llm"',
+    ]);
+  });
+
+  it("checks a wait phase's duration", async () => {
+    const result = await validate("wait.yml", `${HEAD}  - id: cool\n    wait: 24 hours\n`);
+    expect(result.lines).toEqual([
+      'wait.yml:4:11: phases[0].wait: must be a duration such as "30m", "24h" or "1d12h"',
+    ]);
+  });
+
+  it("exits 1 when any of several files is broken, and names each file", async () => {
+    const good = tempFile("good.yml", `${HEAD}  - id: a\n    task: code\n    prompt: y\n`);
+    const bad = tempFile("bad.yml", "name: x\n");
+    const io = captureIo();
+    expect(await main(["validate", good, bad], io)).toBe(1);
+    expect(io.stdout).toEqual([`${good}: ok (1 phases)`]);
+    expect(io.stderr[0]).toBe(`${bad}:1:1: missing required field "phases"`);
+  });
+});
