@@ -6,6 +6,7 @@ import { createSimulatedProvider } from "../providers/simulated.js";
 import { renderStatus } from "../render/status-comment.js";
 import { listAttempts, listRuns, type RunRecord } from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
+import { releaseDeadLocalLeases } from "./dead-owners.js";
 import { readIssueFile } from "./issue-file.js";
 import { createLocalApp, type LocalApp } from "./local-app.js";
 import { progressLines, summaryLines } from "./progress-view.js";
@@ -162,6 +163,7 @@ function statusBody(app: LocalApp, run: RunRecord): string {
 
 /** Runs the worker until the run waits or ends; a job in backoff within a minute is waited for. */
 async function work(app: LocalApp, runId: string, io: Io): Promise<number> {
+  if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
   for (;;) {
     const { nextRunAt } = await app.worker.runUntilIdle();
     const run = requireRun(app, runId);

@@ -54,8 +54,9 @@ function parseMarkdown(text: string): Record<string, unknown> {
 /** `atomic-scrum/<number>-<slug>`: readable, and safe as a git ref whatever the title says. */
 export function branchFor(issue: IssueInput): string {
   const slug = issue.title
-    .toLowerCase()
     .normalize("NFKD")
+    .replace(/\p{M}/gu, "") // accents go, letters stay: "Évil" -> "evil"
+    .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 40)

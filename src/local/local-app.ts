@@ -19,6 +19,8 @@ export interface LocalAppOptions {
   now?: () => number;
   hooks?: WorkerOptions["hooks"];
   leaseMs?: number;
+  /** Lease owner name; defaults to `host:pid:nonce`, which lets a later process see this one died. */
+  owner?: string;
 }
 
 /** Where a local run keeps its database and run folders, inside the repository but never committed. */
@@ -40,7 +42,7 @@ export function createLocalApp(options: LocalAppOptions) {
   const db: Database = openDatabase(dbPath);
   const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
   const now = options.now ?? Date.now;
-  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const worker = createWorker({
     db,
     forge,

@@ -388,3 +388,19 @@ function assertPositiveInteger(name: string, value: number): void {
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
 }
+
+/**
+ * Ends the leases held by owners known to be gone (a local process that was killed), so their
+ * jobs are claimable now instead of when the lease would have run out.
+ *
+ * @returns how many leases were ended.
+ */
+export function expireLeasesOf(db: Database, owners: readonly string[], now: number): number {
+  if (owners.length === 0) return 0;
+  return db
+    .prepare(
+      `UPDATE jobs SET lease_expires_at = @now, updated_at = @now
+       WHERE state = 'running' AND lease_owner IN (SELECT value FROM json_each(@owners))`,
+    )
+    .run({ now, owners: JSON.stringify(owners) }).changes;
+}
