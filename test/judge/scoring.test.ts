@@ -43,13 +43,21 @@ describe("weighted scoring", () => {
 
 describe("asserts", () => {
   it("counts words, and not- inverts", () => {
-    expect(runAssert("min-words", 3, { text: "one two" })).toEqual({ pass: false, reason: "2 words (minimum 3)" });
+    expect(runAssert("min-words", 3, { text: "one two" })).toEqual({
+      pass: false,
+      reason: "2 words (minimum 3)",
+    });
     expect(runAssert("not-min-words", 3, { text: "one two" }).pass).toBe(true);
   });
 
   it("finds placeholder text in the output and in changed files", () => {
     expect(runAssert("no-placeholders", undefined, { text: "All done." }).pass).toBe(true);
-    expect(runAssert("no-placeholders", undefined, { text: "ok", files: [{ path: "a.ts", content: "// TODO later" }] })).toEqual({
+    expect(
+      runAssert("no-placeholders", undefined, {
+        text: "ok",
+        files: [{ path: "a.ts", content: "// TODO later" }],
+      }),
+    ).toEqual({
       pass: false,
       reason: "placeholder text: TODO",
     });
@@ -82,7 +90,13 @@ function answering(...texts: string[]) {
     calls.push(criterion);
     const text = texts[calls.length - 1];
     if (text === undefined) throw new Error("provider down");
-    return { text, provider: "test", model: "judge-1", simulated: true, usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 } };
+    return {
+      text,
+      provider: "test",
+      model: "judge-1",
+      simulated: true,
+      usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    };
   };
   return { call, calls };
 }
@@ -98,7 +112,10 @@ const subject = { text: "The work.", phaseId: "draft", attempt: 1 };
 
 describe("the judge gate", () => {
   it("grades each criterion in its own call and combines the weighted scores", async () => {
-    const judge = answering('{"score": 0.9, "reason": "plain"}', '```json\n{"score": 0.6, "reason": "one doubtful claim"}\n```');
+    const judge = answering(
+      '{"score": 0.9, "reason": "plain"}',
+      '```json\n{"score": 0.6, "reason": "one doubtful claim"}\n```',
+    );
     const result = await runJudgeGate(gate, subject, (r) => r, judge.call);
     expect(judge.calls).toEqual(["clear", "true"]);
     expect(result.pass).toBe(true);

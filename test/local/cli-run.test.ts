@@ -1,6 +1,6 @@
+import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { createSimulatedProvider } from "../../src/providers/simulated.js";
@@ -11,10 +11,16 @@ import { captureIo } from "../helpers/io.js";
 import { openApp, SMALL_PIPELINE, start } from "../helpers/local-run.js";
 import { git, tempFile, tempRepo } from "../helpers/temp.js";
 
-const WITH_COOLDOWN = SMALL_PIPELINE.replace("  - id: human-review\n", "  - id: cooldown\n    wait: 2h\n  - id: human-review\n");
+const WITH_COOLDOWN = SMALL_PIPELINE.replace(
+  "  - id: human-review\n",
+  "  - id: cooldown\n    wait: 2h\n  - id: human-review\n",
+);
 
 function issueFile(number = 7): string {
-  return tempFile("issue.md", `---\nnumber: ${number}\n---\n# Trim the input\n\nInputs arrive with stray spaces.\n`);
+  return tempFile(
+    "issue.md",
+    `---\nnumber: ${number}\n---\n# Trim the input\n\nInputs arrive with stray spaces.\n`,
+  );
 }
 
 async function cli(...args: string[]) {
@@ -78,32 +84,69 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
   it("fails loudly when the recorded provider has no fixture for a call", async () => {
     const repo = tempRepo();
     const fixtures = tempFile("fixtures.yml", "research:\n  - agent: 'Some research.'\n");
-    const result = await cli("run", tempFile("p.yml", SMALL_PIPELINE), "--issue", issueFile(), "--repo", repo, "--provider", "recorded", "--fixtures", fixtures);
+    const result = await cli(
+      "run",
+      tempFile("p.yml", SMALL_PIPELINE),
+      "--issue",
+      issueFile(),
+      "--repo",
+      repo,
+      "--provider",
+      "recorded",
+      "--fixtures",
+      fixtures,
+    );
     expect(result.code).toBe(1);
-    expect(result.out).toContain('could not be judged: judge call failed for "grounded": no recorded judge output for criterion "grounded"');
+    expect(result.out).toContain(
+      'could not be judged: judge call failed for "grounded": no recorded judge output for criterion "grounded"',
+    );
   });
 
   it("refuses a model's edit into .git and retries, then fails with the reason", async () => {
     const repo = tempRepo();
     const judge = { grounded: { score: 0.9, reason: "fine" }, complete: { score: 0.9, reason: "fine" } };
-    const evil = JSON.stringify({ summary: "x", files: [{ path: ".git/hooks/pre-commit", content: "rm -rf /" }] });
+    const evil = JSON.stringify({
+      summary: "x",
+      files: [{ path: ".git/hooks/pre-commit", content: "rm -rf /" }],
+    });
     const fixtures = tempFile(
       "fixtures.json",
-      JSON.stringify({ research: [{ agent: "Research notes.", judge }], implement: [{ agent: evil }, { agent: evil }, { agent: evil }, { agent: evil }] }),
+      JSON.stringify({
+        research: [{ agent: "Research notes.", judge }],
+        implement: [{ agent: evil }, { agent: evil }, { agent: evil }, { agent: evil }],
+      }),
     );
-    const result = await cli("run", tempFile("p.yml", SMALL_PIPELINE), "--issue", issueFile(), "--repo", repo, "--provider", "recorded", "--fixtures", fixtures);
+    const result = await cli(
+      "run",
+      tempFile("p.yml", SMALL_PIPELINE),
+      "--issue",
+      issueFile(),
+      "--repo",
+      repo,
+      "--provider",
+      "recorded",
+      "--fixtures",
+      fixtures,
+    );
     expect(result.code).toBe(1);
     expect(result.out).toContain("refused edit");
     expect(result.out).toContain(".git");
-    expect(git(repo, "log", "--format=%s", "-1", "atomic-scrum/7-trim-the-input")).toContain("research: Trim the input");
+    expect(git(repo, "log", "--format=%s", "-1", "atomic-scrum/7-trim-the-input")).toContain(
+      "research: Trim the input",
+    );
   });
 
   it("stops a run whose agent prompt contains a rubric (holdout)", async () => {
     const repo = tempRepo();
-    const leaky = SMALL_PIPELINE.replace('prompt: "Study the issue:', 'prompt: "Every claim is traceable to the issue text. Study the issue:');
+    const leaky = SMALL_PIPELINE.replace(
+      'prompt: "Study the issue:',
+      'prompt: "Every claim is traceable to the issue text. Study the issue:',
+    );
     const result = await cli("run", tempFile("p.yml", leaky), "--issue", issueFile(), "--repo", repo);
     expect(result.code).toBe(1);
-    expect(result.out).toContain('holdout violated: the prompt of phase "research" contains the rubric of research: grounded');
+    expect(result.out).toContain(
+      'holdout violated: the prompt of phase "research" contains the rubric of research: grounded',
+    );
   });
 
   it("resume takes over at once from a local process that died holding the lease", async () => {
@@ -112,13 +155,24 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     const crashing = openApp(repo, {
       provider: createSimulatedProvider(),
       owner: dead,
-      hooks: { afterRecord: (effect) => { if (effect.kind === "commit") throw new WorkerStopped("killed"); } },
+      hooks: {
+        afterRecord: (effect) => {
+          if (effect.kind === "commit") throw new WorkerStopped("killed");
+        },
+      },
     });
     const run = start(crashing);
     await expect(crashing.worker.runUntilIdle()).rejects.toThrow(WorkerStopped);
     crashing.close();
 
-    const resumed = await cli("resume", run.id, "--repo", repo, "--db", join(repo, ".atomic-scrum", "test.db"));
+    const resumed = await cli(
+      "resume",
+      run.id,
+      "--repo",
+      repo,
+      "--db",
+      join(repo, ".atomic-scrum", "test.db"),
+    );
     expect(resumed.out).toContain("taking over from a worker that stopped");
     expect(resumed.out).toContain(`atomic-scrum approve ${run.id}`);
     const db = openDatabase(join(repo, ".atomic-scrum", "test.db"));

@@ -5,7 +5,15 @@ import { createRecordedProvider } from "../../src/providers/recorded.js";
 import { createSimulatedProvider, SIMULATED_MARK } from "../../src/providers/simulated.js";
 
 const agent = (output: "artifact" | "files", attempt = 1): ModelRequest => ({
-  purpose: { kind: "agent", phaseId: "implement", phaseName: "Implement", task: "code", attempt, output, issue: { number: 3, title: "Trim input" } },
+  purpose: {
+    kind: "agent",
+    phaseId: "implement",
+    phaseName: "Implement",
+    task: "code",
+    attempt,
+    output,
+    issue: { number: 3, title: "Trim input" },
+  },
   tier: "balanced",
   system: "You are the implement phase.",
   prompt: "Implement the change.",
@@ -14,7 +22,10 @@ const agent = (output: "artifact" | "files", attempt = 1): ModelRequest => ({
 describe("the simulated provider", () => {
   it("is deterministic, marked as simulated and reports usage", async () => {
     const provider = createSimulatedProvider();
-    const request = { ...agent("artifact"), purpose: { ...agent("artifact").purpose, task: "research" as const } };
+    const request = {
+      ...agent("artifact"),
+      purpose: { ...agent("artifact").purpose, task: "research" as const },
+    };
     const a = await provider.complete(request);
     const b = await provider.complete(request);
     expect(a.text).toBe(b.text);
@@ -32,8 +43,13 @@ describe("the simulated provider", () => {
   });
 
   it("follows the shape the prompt asks for: template headings, numbered labels and fixed lines", async () => {
-    const prompt = "List facts as F1, F2, ...\n```\n## Key facts\n## Verdict\nVerdict: publish\n```\nEnd with `Risk: low`.";
-    const response = await createSimulatedProvider().complete({ ...agent("artifact"), prompt, purpose: { ...agent("artifact").purpose, task: "review" } });
+    const prompt =
+      "List facts as F1, F2, ...\n```\n## Key facts\n## Verdict\nVerdict: publish\n```\nEnd with `Risk: low`.";
+    const response = await createSimulatedProvider().complete({
+      ...agent("artifact"),
+      prompt,
+      purpose: { ...agent("artifact").purpose, task: "review" },
+    });
     expect(response.text).toContain("## Key facts");
     expect(response.text).toMatch(/^- F1: /m);
     expect(response.text).toContain("Verdict: publish");
@@ -42,7 +58,11 @@ describe("the simulated provider", () => {
 
   it("ignores shapes written inside untrusted blocks", async () => {
     const prompt = 'Write it.\n<untrusted source="issue.body">\n```\n## Pwned\n```\n</untrusted>';
-    const response = await createSimulatedProvider().complete({ ...agent("artifact"), prompt, purpose: { ...agent("artifact").purpose, task: "write" } });
+    const response = await createSimulatedProvider().complete({
+      ...agent("artifact"),
+      prompt,
+      purpose: { ...agent("artifact").purpose, task: "write" },
+    });
     expect(response.text).not.toContain("## Pwned");
   });
 
@@ -50,7 +70,12 @@ describe("the simulated provider", () => {
     const provider = createSimulatedProvider();
     const judge = (tier: ModelRequest["tier"], attempt: number) =>
       provider
-        .complete({ purpose: { kind: "judge", phaseId: "p", attempt, criterion: "c" }, tier, system: "", prompt: "" })
+        .complete({
+          purpose: { kind: "judge", phaseId: "p", attempt, criterion: "c" },
+          tier,
+          system: "",
+          prompt: "",
+        })
         .then((r) => JSON.parse(r.text) as { score: number });
     const fast = await judge("fast", 1);
     const deep = await judge("deep", 1);
@@ -63,14 +88,27 @@ describe("the simulated provider", () => {
 
 describe("the recorded provider", () => {
   const provider = createRecordedProvider(
-    { implement: [{ agent: "first", judge: { c: { score: 0.4, reason: "weak" } } }, { agent: { summary: "s", files: [] }, judge: {} }] },
+    {
+      implement: [
+        { agent: "first", judge: { c: { score: 0.4, reason: "weak" } } },
+        { agent: { summary: "s", files: [] }, judge: {} },
+      ],
+    },
     "fixtures.yml",
   );
 
   it("replays the answer for the phase and attempt, objects as JSON", async () => {
     expect((await provider.complete(agent("artifact", 1))).text).toBe("first");
-    expect(JSON.parse((await provider.complete(agent("files", 2))).text)).toEqual({ summary: "s", files: [] });
-    const judged = await provider.complete({ purpose: { kind: "judge", phaseId: "implement", attempt: 1, criterion: "c" }, tier: "deep", system: "", prompt: "" });
+    expect(JSON.parse((await provider.complete(agent("files", 2))).text)).toEqual({
+      summary: "s",
+      files: [],
+    });
+    const judged = await provider.complete({
+      purpose: { kind: "judge", phaseId: "implement", attempt: 1, criterion: "c" },
+      tier: "deep",
+      system: "",
+      prompt: "",
+    });
     expect(JSON.parse(judged.text)).toEqual({ score: 0.4, reason: "weak" });
   });
 
@@ -86,8 +124,16 @@ describe("parsing a files edit from model output", () => {
   it.each([
     ["not JSON", "here you go", "is not the JSON edit"],
     ["a path into .git", JSON.stringify({ files: [{ path: ".git/config", content: "x" }] }), "refused edit"],
-    ["a path outside the repository", JSON.stringify({ files: [{ path: "../etc/passwd", content: "x" }] }), "refused edit"],
-    ["a workflow file", JSON.stringify({ files: [{ path: ".github/workflows/ci.yml", content: "x" }] }), "refused edit"],
+    [
+      "a path outside the repository",
+      JSON.stringify({ files: [{ path: "../etc/passwd", content: "x" }] }),
+      "refused edit",
+    ],
+    [
+      "a workflow file",
+      JSON.stringify({ files: [{ path: ".github/workflows/ci.yml", content: "x" }] }),
+      "refused edit",
+    ],
     ["a file without content", JSON.stringify({ files: [{ path: "a.ts" }] }), "malformed"],
   ])("refuses %s as a failed attempt", (_name, text, message) => {
     expect(() => parseFileEdit(text)).toThrow(message);
@@ -100,6 +146,8 @@ describe("parsing a files edit from model output", () => {
 
   it("accepts workflow files only when allowed, and fenced JSON", () => {
     const text = `\`\`\`json\n${JSON.stringify({ summary: "ci", files: [{ path: ".github/workflows/ci.yml", content: "on: push" }] })}\n\`\`\``;
-    expect(parseFileEdit(text, { allowWorkflows: true }).files).toEqual([{ path: ".github/workflows/ci.yml", content: "on: push" }]);
+    expect(parseFileEdit(text, { allowWorkflows: true }).files).toEqual([
+      { path: ".github/workflows/ci.yml", content: "on: push" },
+    ]);
   });
 });
