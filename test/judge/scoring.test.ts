@@ -86,7 +86,7 @@ describe("asserts", () => {
 
 function answering(...texts: string[]) {
   const calls: string[] = [];
-  const call = async (request: { prompt: string }, criterion: string): Promise<ModelResponse> => {
+  const call = async (_request: { prompt: string }, criterion: string): Promise<ModelResponse> => {
     calls.push(criterion);
     const text = texts[calls.length - 1];
     if (text === undefined) throw new Error("provider down");
