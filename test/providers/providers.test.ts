@@ -4,28 +4,32 @@ import type { ModelRequest } from "../../src/providers/provider.js";
 import { createRecordedProvider } from "../../src/providers/recorded.js";
 import { createSimulatedProvider, SIMULATED_MARK } from "../../src/providers/simulated.js";
 
-const agent = (output: "artifact" | "files", attempt = 1): ModelRequest => ({
+type Task = "research" | "write" | "code" | "review" | "mechanical";
+
+const agent = (
+  output: "artifact" | "files",
+  attempt = 1,
+  task: Task = "code",
+  prompt = "Implement the change.",
+): ModelRequest => ({
   purpose: {
     kind: "agent",
     phaseId: "implement",
     phaseName: "Implement",
-    task: "code",
+    task,
     attempt,
     output,
     issue: { number: 3, title: "Trim input" },
   },
   tier: "balanced",
   system: "You are the implement phase.",
-  prompt: "Implement the change.",
+  prompt,
 });
 
 describe("the simulated provider", () => {
   it("is deterministic, marked as simulated and reports usage", async () => {
     const provider = createSimulatedProvider();
-    const request = {
-      ...agent("artifact"),
-      purpose: { ...agent("artifact").purpose, task: "research" as const },
-    };
+    const request = agent("artifact", 1, "research");
     const a = await provider.complete(request);
     const b = await provider.complete(request);
     expect(a.text).toBe(b.text);
@@ -45,11 +49,7 @@ describe("the simulated provider", () => {
   it("follows the shape the prompt asks for: template headings, numbered labels and fixed lines", async () => {
     const prompt =
       "List facts as F1, F2, ...\n```\n## Key facts\n## Verdict\nVerdict: publish\n```\nEnd with `Risk: low`.";
-    const response = await createSimulatedProvider().complete({
-      ...agent("artifact"),
-      prompt,
-      purpose: { ...agent("artifact").purpose, task: "review" },
-    });
+    const response = await createSimulatedProvider().complete(agent("artifact", 1, "review", prompt));
     expect(response.text).toContain("## Key facts");
     expect(response.text).toMatch(/^- F1: /m);
     expect(response.text).toContain("Verdict: publish");
@@ -58,11 +58,7 @@ describe("the simulated provider", () => {
 
   it("ignores shapes written inside untrusted blocks", async () => {
     const prompt = 'Write it.\n<untrusted source="issue.body">\n```\n## Pwned\n```\n</untrusted>';
-    const response = await createSimulatedProvider().complete({
-      ...agent("artifact"),
-      prompt,
-      purpose: { ...agent("artifact").purpose, task: "write" },
-    });
+    const response = await createSimulatedProvider().complete(agent("artifact", 1, "write", prompt));
     expect(response.text).not.toContain("## Pwned");
   });
 
