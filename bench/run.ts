@@ -20,7 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), "atomic-scrum-bench-"));
 const { repo, issues } = createSampleRepository(dir);
 const loaded = loadPipelineFile("pipelines/coding.yml");
 if (!loaded.ok) throw new Error("pipelines/coding.yml does not load");
-const app = createLocalApp({ repoDir: repo, provider: createSimulatedProvider() });
+const simulated = createSimulatedProvider();
+const app = createLocalApp({ repoDir: repo, providerFor: () => simulated });
 const phases = loaded.pipeline.phases.filter((p) => p.kind === "agent").length;
 const base = readIssueFile(issues.coding);
 

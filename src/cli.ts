@@ -26,7 +26,7 @@ interface RawFlags {
 function appOptions(command: Command): Command {
   return command
     .option("--repo <dir>", "the local git repository", ".")
-    .option("--db <path>", "SQLite database (default: <repo>/.atomic-scrum/atomic-scrum.db)")
+    .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
     .addOption(
       new Option("--provider <name>", "model provider")
         .choices(["simulated", "recorded"])

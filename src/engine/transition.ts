@@ -50,9 +50,20 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "judge", "gates.evaluated");
     const current = { ...state.current, verdict: event.verdict };
     const totals = addCost(state.totals, event.usage, event.costUsd);
+    // A grader error is not a grade: the work is neither passed nor failed, so the agent is not
+    // asked to redo it. The worker has already retried the judge once.
+    const ungraded = event.verdict.results.find((r) => r.error);
+    if (ungraded?.error)
+      return failPhase(
+        { ...state, totals, current },
+        `phase "${phaseAt(pipeline, state).id}" ${ungraded.error}`,
+      );
     if (event.verdict.pass) return { ...state, totals, current, step: "commit" };
-    const reasons = event.verdict.results.filter((r) => !r.pass).flatMap((r) => r.error ?? r.reasons);
-    return retryOrFail({ ...state, totals, current }, pipeline, reasons.join("; ") || "a gate failed");
+    const failed = event.verdict.results.filter((r) => !r.pass);
+    const reasons = failed.flatMap((r) => r.reasons).join("; ") || "a gate failed";
+    const critique =
+      failed.flatMap((r) => r.critique ?? r.reasons).join("\n") || "The work did not pass review.";
+    return retryOrFail({ ...state, totals, current }, pipeline, reasons, critique);
   },
   "phase.committed": (state, event) => {
     expectStep(state, "commit", "phase.committed");
@@ -70,8 +81,9 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "wait", "wait.scheduled");
     return { ...state, status: "waiting", waitUntil: event.until };
   },
-  "wait.elapsed": (state, _event, pipeline) => {
+  "wait.elapsed": (state, event, pipeline) => {
     if (state.step !== "wait") throw new InvalidTransition(`run is not in a cooldown (step ${state.step})`);
+    expectPhase(state, pipeline, event.phaseId);
     const { waitUntil: _done, ...rest } = state;
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
   },
@@ -79,11 +91,18 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "approval", "approval.requested");
     return { ...state, status: "awaiting_approval" };
   },
-  "approval.granted": (state, _event, pipeline) => {
+  "approval.granted": (state, event, pipeline) => {
     if (state.status !== "awaiting_approval") {
       throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
     }
-    return enterPhase({ ...state, status: "running" }, state.phaseIndex + 1, pipeline);
+    const phase = expectPhase(state, pipeline, event.phaseId);
+    const approvals = state.approvals ?? [];
+    if (approvals.includes(event.by))
+      throw new InvalidTransition(`${event.by} has already approved "${phase.id}"`);
+    const needed = phase.kind === "approval" ? phase.minApprovals : 1;
+    if (approvals.length + 1 < needed) return { ...state, approvals: [...approvals, event.by] };
+    const { approvals: _done, ...rest } = state;
+    return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
   },
   "run.cancelled": (state, event) => ({
     ...state,
@@ -160,11 +179,19 @@ function startAttempt(
   return { ...state, step: "call", tier, triesAtTier, attempt: state.attempt + 1 };
 }
 
-/** After a failed attempt: retry at the same tier, escalate one tier, or end the run. */
-function retryOrFail(state: RunState, pipeline: ResolvedPipeline, reason: string): RunState {
+/**
+ * After a failed attempt: retry at the same tier, escalate one tier, or end the run. `critique`
+ * is what the agent hears on the retry; `reason` (with criterion names) is for people.
+ */
+function retryOrFail(
+  state: RunState,
+  pipeline: ResolvedPipeline,
+  reason: string,
+  critique = reason,
+): RunState {
   const phase = phaseAt(pipeline, state);
   if (phase.kind !== "agent") throw new InvalidTransition(`phase "${phase.id}" is not an agent phase`);
-  const withFeedback = { ...state, feedback: reason };
+  const withFeedback = { ...state, feedback: critique };
   if (state.triesAtTier <= phase.onFail.retries) {
     return startAttempt(withFeedback, pipeline, state.tier, state.triesAtTier + 1);
   }
@@ -207,6 +234,15 @@ function expectStep(state: RunState, step: RunState["step"], event: string): voi
   if (state.status !== "running" || state.step !== step) {
     throw new InvalidTransition(`${event} does not apply to a run at step ${state.step} (${state.status})`);
   }
+}
+
+/** An outside event names the phase it was meant for; a late one for an earlier phase is refused. */
+function expectPhase(state: RunState, pipeline: ResolvedPipeline, phaseId: string): ResolvedPhase {
+  const phase = phaseAt(pipeline, state);
+  if (phase.id !== phaseId) {
+    throw new InvalidTransition(`the event is for phase "${phaseId}" but the run is at "${phase.id}"`);
+  }
+  return phase;
 }
 
 export function phaseAt(pipeline: ResolvedPipeline, state: RunState): ResolvedPhase {

@@ -25,6 +25,8 @@ export interface GateResult {
   /** 0..1 where the gate scores; asserts score 1 or 0. */
   score: number;
   reasons: string[];
+  /** What the agent may be told on a retry; defaults to `reasons` (asserts hide nothing). */
+  critique?: string[];
   /** Set when the gate could not decide (a judge whose output did not parse, a provider error). */
   error?: string;
   details?: JudgeDetails;
@@ -50,7 +52,6 @@ export interface AttemptOutput {
   tier: Tier;
   usage: Usage;
   costUsd: number;
-  simulated: boolean;
 }
 
 export interface RunState {
@@ -77,6 +78,8 @@ export interface RunState {
   feedback?: string;
   head?: string;
   waitUntil?: number;
+  /** Who has approved the current approval phase so far. */
+  approvals?: string[];
   totals: Totals;
   reason?: string;
 }
@@ -102,9 +105,9 @@ export type RunEvent =
   | { type: "phase.committed"; sha: string }
   | { type: "phase.commented"; commentId: string }
   | { type: "wait.scheduled"; until: number }
-  | { type: "wait.elapsed"; fastForwarded: boolean }
+  | { type: "wait.elapsed"; phaseId: string; fastForwarded: boolean }
   | { type: "approval.requested" }
-  | { type: "approval.granted"; by: string }
+  | { type: "approval.granted"; phaseId: string; by: string }
   | { type: "run.cancelled"; by: string }
   | { type: "run.aborted"; reason: string };
 

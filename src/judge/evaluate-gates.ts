@@ -27,9 +27,9 @@ export async function evaluateGates(gates: readonly Gate[], context: GateContext
     });
   }
   if (results.some((r) => !r.pass)) return { pass: false, results };
-  for (const gate of gates) {
+  for (const [index, gate] of gates.entries()) {
     if (!("judge" in gate)) continue;
-    results.push(await runJudgeGate(gate.judge, context.subject, context.renderRubric, context.judge));
+    results.push(await runJudgeGate(gate.judge, context.subject, context.renderRubric, context.judge, index));
   }
   return { pass: results.every((r) => r.pass), results };
 }

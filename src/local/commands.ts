@@ -1,10 +1,11 @@
+import { resolve } from "node:path";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
 import type { Provider } from "../providers/provider.js";
 import { createRecordedProvider, loadFixtures } from "../providers/recorded.js";
 import { createSimulatedProvider } from "../providers/simulated.js";
 import { renderStatus } from "../render/status-comment.js";
-import { listAttempts, listRuns, type RunRecord } from "../store/runs.js";
+import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
 import { releaseDeadLocalLeases } from "./dead-owners.js";
 import { readIssueFile } from "./issue-file.js";
@@ -25,24 +26,51 @@ export interface AppFlags {
   wait: boolean;
 }
 
-const PROVIDERS: Record<string, (flags: AppFlags) => Provider> = {
+const PROVIDERS: Record<string, (choice: ProviderChoice) => Provider> = {
   simulated: () => createSimulatedProvider(),
-  recorded: (flags) => {
-    if (!flags.fixtures) throw new CommandError("the recorded provider needs --fixtures FILE");
-    return createRecordedProvider(loadFixtures(flags.fixtures), flags.fixtures);
+  recorded: (choice) => {
+    if (!choice.fixtures) throw new CommandError("the recorded provider needs --fixtures FILE");
+    return createRecordedProvider(loadFixtures(choice.fixtures), choice.fixtures);
   },
 };
 
-function openApp(flags: AppFlags, io: Io): LocalApp {
-  const make = PROVIDERS[flags.provider];
-  if (!make)
+/** The provider choice the flags make, checked now so a typo fails before a run starts. */
+function providerChoice(flags: AppFlags): ProviderChoice {
+  if (!PROVIDERS[flags.provider]) {
     throw new CommandError(
       `unknown provider "${flags.provider}"; choose one of: ${Object.keys(PROVIDERS).join(", ")}`,
     );
+  }
+  if (flags.provider === "recorded" && !flags.fixtures)
+    throw new CommandError("the recorded provider needs --fixtures FILE");
+  return flags.fixtures
+    ? { name: flags.provider, fixtures: resolve(flags.fixtures) }
+    : { name: flags.provider };
+}
+
+/**
+ * Builds the local app. A run uses the provider it was started with (pinned on the run), so
+ * resuming with other flags never switches models; the flags choose the provider of new runs.
+ */
+function openApp(flags: AppFlags, io: Io): LocalApp {
+  const fallback = providerChoice(flags);
+  const made = new Map<string, Provider>();
+  const providerFor = (run: RunRecord): Provider => {
+    const choice = run.provider ?? fallback;
+    const key = JSON.stringify(choice);
+    const make = PROVIDERS[choice.name];
+    if (!make)
+      throw new CommandError(
+        `run ${run.id} uses provider "${choice.name}", which this version does not have`,
+      );
+    const provider = made.get(key) ?? make(choice);
+    made.set(key, provider);
+    return provider;
+  };
   return createLocalApp({
     repoDir: flags.repo,
     ...(flags.db ? { dbPath: flags.db } : {}),
-    provider: make(flags),
+    providerFor,
     fastForwardWaits: !flags.wait,
     onProgress: (progress) => {
       for (const line of progressLines(progress)) io.out(line);
@@ -82,7 +110,13 @@ export async function runCommand(
   const issue = readIssueFile(issueFile);
   const app = openApp(flags, io);
   try {
-    const run = startRun(app, { pipeline: loaded.pipeline, hash: loaded.hash, pipelinePath: path, issue });
+    const run = startRun(app, {
+      pipeline: loaded.pipeline,
+      hash: loaded.hash,
+      pipelinePath: path,
+      issue,
+      provider: providerChoice(flags),
+    });
     io.out(`atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${issue.number} "${issue.title}"`);
     return { code: await work(app, run.id, io), runId: run.id };
   } finally {
@@ -165,7 +199,7 @@ function statusBody(app: LocalApp, run: RunRecord): string {
 async function work(app: LocalApp, runId: string, io: Io): Promise<number> {
   if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
   for (;;) {
-    const { nextRunAt } = await app.worker.runUntilIdle();
+    const { nextRunAt } = await app.worker.runUntilIdle({ group: runId });
     const run = requireRun(app, runId);
     const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
     if (run.state.status === "running" && soon) {

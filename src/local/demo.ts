@@ -110,6 +110,6 @@ export async function runDemo(dirArg: string | undefined, io: Io): Promise<numbe
     io.out("");
   }
   io.out(`Done. Look around: cd ${repo} && git log --oneline --all --graph`);
-  io.out(`Phase comments: ${join(repo, ".atomic-scrum", "runs")}`);
+  io.out(`Phase comments: ${join(repo, ".git", "atomic-scrum", "runs")}`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
@@ -8,12 +8,14 @@ import type { Forge } from "../forge/forge.js";
 import { createLocalForge } from "../forge/local/local-forge.js";
 import type { Provider } from "../providers/provider.js";
 import { openDatabase } from "../store/database.js";
+import type { RunRecord } from "../store/runs.js";
 import { createWorker, type WorkerOptions } from "../worker/worker.js";
 
 export interface LocalAppOptions {
   repoDir: string;
   dbPath?: string;
-  provider: Provider;
+  /** The provider for a run; the CLI builds it from the choice pinned on the run. */
+  providerFor: (run: RunRecord) => Provider;
   fastForwardWaits?: boolean;
   onProgress?: WorkerOptions["onProgress"];
   now?: () => number;
@@ -23,9 +25,17 @@ export interface LocalAppOptions {
   owner?: string;
 }
 
-/** Where a local run keeps its database and run folders, inside the repository but never committed. */
+/**
+ * Where local runs keep their database and run folders: inside the repository's git directory,
+ * which no checkout ever writes and no model edit may touch (`.git/` is refused), so a branch that
+ * tracks a file of the same name cannot overwrite or delete the state.
+ */
 export function stateDir(repoDir: string): string {
-  return join(resolve(repoDir), ".atomic-scrum");
+  const gitDir = execFileSync("git", ["rev-parse", "--git-common-dir"], {
+    cwd: repoDir,
+    encoding: "utf8",
+  }).trim();
+  return join(resolve(repoDir, gitDir), "atomic-scrum");
 }
 
 /**
@@ -38,7 +48,6 @@ export function createLocalApp(options: LocalAppOptions) {
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
   mkdirSync(dirname(dbPath), { recursive: true });
-  keepOutOfGit(repoDir);
   const db: Database = openDatabase(dbPath);
   const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
   const now = options.now ?? Date.now;
@@ -46,7 +55,7 @@ export function createLocalApp(options: LocalAppOptions) {
   const worker = createWorker({
     db,
     forge,
-    provider: options.provider,
+    providerFor: options.providerFor,
     now,
     owner,
     leaseMs: options.leaseMs ?? 60_000,
@@ -82,19 +91,6 @@ function checkGitRepository(repoDir: string): void {
   } catch {
     throw new Error(`${repoDir} is not a git repository: run \`git init\` there, or pass --repo DIR`);
   }
-}
-
-/** Adds `.atomic-scrum/` to the repository's own exclude file, so it never shows as untracked. */
-function keepOutOfGit(repoDir: string): void {
-  const exclude = execFileSync("git", ["rev-parse", "--git-path", "info/exclude"], {
-    cwd: repoDir,
-    encoding: "utf8",
-  }).trim();
-  const path = resolve(repoDir, exclude);
-  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
-  if (current.split("\n").includes("/.atomic-scrum/")) return;
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${current && !current.endsWith("\n") ? "\n" : ""}/.atomic-scrum/\n`);
 }
 
 function currentBranch(repoDir: string): string {

@@ -3,8 +3,8 @@ import type { IssueInput } from "../engine/template-context.js";
 import { initialState, TERMINAL } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
-import { findActiveRun, getRun, insertRun, type RunRecord } from "../store/runs.js";
-import { enqueueRunEvent, enqueueRunStart } from "../worker/jobs.js";
+import { findActiveRun, getRun, insertRun, type ProviderChoice, type RunRecord } from "../store/runs.js";
+import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 import { branchFor } from "./issue-file.js";
 import type { LocalApp } from "./local-app.js";
 
@@ -18,6 +18,7 @@ export interface StartInput {
   hash: string;
   pipelinePath: string;
   issue: IssueInput;
+  provider?: ProviderChoice;
 }
 
 /**
@@ -45,6 +46,7 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
       issue: input.issue,
       branch,
       state: initialState(),
+      ...(input.provider ? { provider: input.provider } : {}),
       createdAt: now,
     });
     enqueueRunStart(app.db, id, now);
@@ -61,9 +63,9 @@ export function requireRun(app: LocalApp, id: string): RunRecord {
 /** Ends a cooldown early when asked to; otherwise a cooldown not yet due is left alone. */
 export function fastForward(app: LocalApp, run: RunRecord): void {
   if (run.state.status !== "waiting") return;
-  const phase = run.pipeline.phases[run.state.phaseIndex];
-  const event: RunEvent = { type: "wait.elapsed", fastForwarded: true };
-  enqueueRunEvent(app.db, { runId: run.id, event, key: `wait/${phase?.id}/fast-forward`, now: app.now() });
+  const phaseId = currentPhaseId(run);
+  const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true };
+  enqueueRunJob(app.db, { runId: run.id, event, key: `wait/${phaseId}/fast-forward`, now: app.now() });
 }
 
 /** Gives the human approval a local run waits for. */
@@ -71,19 +73,26 @@ export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
   if (run.state.status !== "awaiting_approval") {
     throw new CommandError(`run ${run.id} is not waiting for approval (it is ${describe(run.state)})`);
   }
-  const phase = run.pipeline.phases[run.state.phaseIndex];
-  const event: RunEvent = { type: "approval.granted", by };
-  enqueueRunEvent(app.db, { runId: run.id, event, key: `approval/${phase?.id}`, now: app.now() });
+  const phaseId = currentPhaseId(run);
+  if (run.state.approvals?.includes(by)) throw new CommandError(`${by} has already approved run ${run.id}`);
+  const event: RunEvent = { type: "approval.granted", phaseId, by };
+  enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}/${by}`, now: app.now() });
 }
 
 export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
   if (TERMINAL.has(run.state.status)) throw new CommandError(`run ${run.id} has already ${run.state.status}`);
-  enqueueRunEvent(app.db, {
+  enqueueRunJob(app.db, {
     runId: run.id,
     event: { type: "run.cancelled", by },
     key: "cancel",
     now: app.now(),
   });
+}
+
+function currentPhaseId(run: RunRecord): string {
+  const phase = run.pipeline.phases[run.state.phaseIndex];
+  if (!phase) throw new CommandError(`run ${run.id} has no current phase (it is ${describe(run.state)})`);
+  return phase.id;
 }
 
 export function describe(state: RunState): string {

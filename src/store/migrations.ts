@@ -129,7 +129,20 @@ CREATE TABLE breakers (
 `;
 
 /** Every migration, oldest first. Append only. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial schema", sql: initialSchema }];
+/**
+ * Jobs belong to a group (a run's id) so a process can work one run's jobs only, and a run keeps
+ * the provider it was started with, so resuming it never switches models underneath it.
+ */
+const groupsAndProviders = `
+ALTER TABLE jobs ADD COLUMN group_key TEXT;
+CREATE INDEX jobs_group ON jobs (group_key, state);
+ALTER TABLE runs ADD COLUMN provider TEXT;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial schema", sql: initialSchema },
+  { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
+];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */
 export class SchemaTooNewError extends Error {

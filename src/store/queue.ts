@@ -15,6 +15,8 @@ export interface Job {
   kind: string;
   payload: unknown;
   idempotencyKey: string;
+  /** Jobs of one run share a group, so a worker can take only that run's jobs. */
+  group: string | null;
   state: JobState;
   /** Not claimable before this time (epoch ms). */
   runAt: number;
@@ -57,6 +59,7 @@ interface JobRow {
   kind: string;
   payload: string;
   idempotency_key: string;
+  group_key: string | null;
   state: JobState;
   run_at: number;
   attempts: number;
@@ -84,6 +87,7 @@ export function enqueue(
     kind: string;
     payload: unknown;
     idempotencyKey: string;
+    group?: string;
     runAt?: number;
     maxAttempts?: number;
     now: number;
@@ -96,8 +100,8 @@ export function enqueue(
   assertPositiveInteger("maxAttempts", maxAttempts);
   const inserted = db
     .prepare<unknown[], JobRow>(
-      `INSERT INTO jobs (kind, payload, idempotency_key, state, run_at, max_attempts, created_at, updated_at)
-       VALUES (@kind, @payload, @key, 'queued', @runAt, @maxAttempts, @now, @now)
+      `INSERT INTO jobs (kind, payload, idempotency_key, group_key, state, run_at, max_attempts, created_at, updated_at)
+       VALUES (@kind, @payload, @key, @group, 'queued', @runAt, @maxAttempts, @now, @now)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING *`,
     )
@@ -105,6 +109,7 @@ export function enqueue(
       kind: input.kind,
       payload,
       key: input.idempotencyKey,
+      group: input.group ?? null,
       runAt: input.runAt ?? input.now,
       maxAttempts,
       now: input.now,
@@ -127,17 +132,20 @@ export function enqueue(
  */
 export function claim(
   db: Database,
-  input: { owner: string; leaseMs: number; now: number; kinds?: string[] },
+  input: { owner: string; leaseMs: number; now: number; kinds?: string[]; group?: string },
 ): ClaimedJob | undefined {
   assertPositiveInteger("leaseMs", input.leaseMs);
-  const kinds = input.kinds === undefined ? null : JSON.stringify(input.kinds);
+  const filter = {
+    kinds: input.kinds === undefined ? null : JSON.stringify(input.kinds),
+    group: input.group ?? null,
+  };
   // IMMEDIATE takes the write lock before the SELECT, so two workers cannot both pick the same row.
   // The UPDATE checks the row is still claimable anyway: no test can force a race between the two
   // statements, so the guarantee should not rest on the transaction alone.
   return db
     .transaction(() => {
       buryExhausted(db, input.now);
-      const id = nextDueId(db, input.now, kinds);
+      const id = nextDueId(db, input.now, filter);
       if (id === undefined) return undefined;
       const row = db
         .prepare<unknown[], JobRow>(
@@ -152,10 +160,16 @@ export function claim(
     .immediate();
 }
 
-// `kinds` is a JSON array (or null for any) so one statement serves every filter, via json_each.
-const KIND_FILTER = "(@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))";
+// `kinds` is a JSON array (or null for any) so one statement serves every filter, via json_each;
+// `group` (or null for any) narrows to one run's jobs.
+const KIND_FILTER =
+  "(@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds))) AND (@group IS NULL OR group_key = @group)";
 
-function nextDueId(db: Database, now: number, kinds: string | null): number | undefined {
+function nextDueId(
+  db: Database,
+  now: number,
+  filter: { kinds: string | null; group: string | null },
+): number | undefined {
   // Each branch walks its own partial index in order and stops at its first row; a single WHERE
   // with OR would sort the whole due backlog on every claim.
   const row = db
@@ -168,7 +182,7 @@ function nextDueId(db: Database, now: number, kinds: string | null): number | un
                         ORDER BY run_at, id LIMIT 1)
        ) ORDER BY run_at, id LIMIT 1`,
     )
-    .get({ now, kinds });
+    .get({ now, ...filter });
   return row?.id;
 }
 
@@ -336,9 +350,10 @@ export function listJobs(db: Database, filter: { state?: JobState } = {}): Job[]
  */
 export function nextRunAt(
   db: Database,
-  options: { now?: number; kinds?: string[] } = {},
+  options: { now?: number; kinds?: string[]; group?: string } = {},
 ): number | undefined {
   const kinds = options.kinds === undefined ? null : JSON.stringify(options.kinds);
+  const group = options.group ?? null;
   const row = db
     .prepare<unknown[], { at: number | null }>(
       `SELECT min(at) AS at FROM (
@@ -347,7 +362,7 @@ export function nextRunAt(
          SELECT min(lease_expires_at) FROM jobs WHERE state = 'running' AND ${KIND_FILTER}
        )`,
     )
-    .get({ kinds });
+    .get({ kinds, group });
   const at = row?.at ?? undefined;
   if (at === undefined) return undefined;
   return options.now === undefined ? at : Math.max(at, options.now);
@@ -370,6 +385,7 @@ function toJob(row: JobRow): Job {
     kind: row.kind,
     payload: JSON.parse(row.payload) as unknown,
     idempotencyKey: row.idempotency_key,
+    group: row.group_key,
     state: row.state,
     runAt: row.run_at,
     attempts: row.attempts,
@@ -403,4 +419,24 @@ export function expireLeasesOf(db: Database, owners: readonly string[], now: num
        WHERE state = 'running' AND lease_owner IN (SELECT value FROM json_each(@owners))`,
     )
     .run({ now, owners: JSON.stringify(owners) }).changes;
+}
+
+/**
+ * Restarts a held job's attempt count at this attempt: it made progress, so earlier failures say
+ * nothing about the step it is on now. A long run carried by one job would otherwise spend its
+ * attempts across every phase.
+ *
+ * @throws LeaseLostError on a stale token; nothing changes.
+ */
+export function resetAttempts(db: Database, input: { jobId: number; token: number; now: number }): void {
+  heldRow(db, input.jobId, input.token);
+  db.prepare("UPDATE jobs SET attempts = 1, updated_at = @now WHERE id = @jobId AND attempts > 1").run(input);
+}
+
+/** Every job of a group (a run), oldest first. */
+export function listGroupJobs(db: Database, group: string): Job[] {
+  return db
+    .prepare<[string], JobRow>("SELECT * FROM jobs WHERE group_key = ? ORDER BY id")
+    .all(group)
+    .map(toJob);
 }

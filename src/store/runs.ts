@@ -14,8 +14,15 @@ export interface RunRecord {
   issue: IssueInput;
   branch: string;
   state: RunState;
+  /** The provider the run was started with (name and its settings, never a secret). */
+  provider?: ProviderChoice;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface ProviderChoice {
+  name: string;
+  fixtures?: string;
 }
 
 interface RunRow {
@@ -28,6 +35,7 @@ interface RunRow {
   issue: string;
   branch: string;
   state: string;
+  provider: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -46,14 +54,15 @@ function toRecord(row: RunRow): RunRecord {
     updatedAt: row.updated_at,
   };
   if (row.pipeline_path) record.pipelinePath = row.pipeline_path;
+  if (row.provider) record.provider = JSON.parse(row.provider) as ProviderChoice;
   return record;
 }
 
 export function insertRun(db: Database, run: Omit<RunRecord, "updatedAt">): void {
   db.prepare(
     `INSERT INTO runs (id, pipeline_name, pipeline_hash, pipeline_source, pipeline_path, repo, issue, branch,
-       status, state, tokens_total, cost_usd, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       status, state, tokens_total, cost_usd, provider, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     run.id,
     run.pipelineName,
@@ -67,6 +76,7 @@ export function insertRun(db: Database, run: Omit<RunRecord, "updatedAt">): void
     JSON.stringify(run.state),
     run.state.totals.tokens,
     run.state.totals.costUsd,
+    run.provider ? JSON.stringify(run.provider) : null,
     run.createdAt,
     run.createdAt,
   );
@@ -85,6 +95,14 @@ export function findActiveRun(db: Database, branch: string): RunRecord | undefin
     )
     .get(branch) as RunRow | undefined;
   return row ? toRecord(row) : undefined;
+}
+
+/** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */
+export function listRunningRuns(db: Database, id?: string): RunRecord[] {
+  const rows = db
+    .prepare("SELECT * FROM runs WHERE status = 'running' AND (@id IS NULL OR id = @id)")
+    .all({ id: id ?? null }) as RunRow[];
+  return rows.map(toRecord);
 }
 
 export function listRuns(db: Database, limit = 50): RunRecord[] {

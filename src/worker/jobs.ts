@@ -10,24 +10,28 @@ export interface RunJobPayload {
   event?: RunEvent;
 }
 
-/** Starts (or continues) a run; the key makes a second start of the same run a no-op. */
-export function enqueueRunStart(db: Database, runId: string, now: number): boolean {
-  return enqueue(db, { kind: RUN_JOB, payload: { runId }, idempotencyKey: `${runId}/start`, now }).created;
+/**
+ * Queues work for a run. `key` names the job once per run, so a second start, a redelivered
+ * approval or a repeated resume is a no-op. Every job of a run is in the run's group.
+ */
+export function enqueueRunJob(
+  db: Database,
+  input: { runId: string; key: string; now: number; event?: RunEvent; runAt?: number },
+): boolean {
+  const payload: RunJobPayload = input.event
+    ? { runId: input.runId, event: input.event }
+    : { runId: input.runId };
+  return enqueue(db, {
+    kind: RUN_JOB,
+    payload,
+    idempotencyKey: `${input.runId}/${input.key}`,
+    group: input.runId,
+    now: input.now,
+    ...(input.runAt === undefined ? {} : { runAt: input.runAt }),
+  }).created;
 }
 
-/**
- * Delivers an outside event (approval, cooldown over, cancel) to a run. `key` names the event
- * once, so the same approval given twice is applied once.
- */
-export function enqueueRunEvent(
-  db: Database,
-  input: { runId: string; event: RunEvent; key: string; now: number; runAt?: number },
-): boolean {
-  const job = {
-    kind: RUN_JOB,
-    payload: { runId: input.runId, event: input.event } satisfies RunJobPayload,
-    idempotencyKey: `${input.runId}/${input.key}`,
-    now: input.now,
-  };
-  return enqueue(db, input.runAt === undefined ? job : { ...job, runAt: input.runAt }).created;
+/** Starts a run; a second start of the same run is a no-op. */
+export function enqueueRunStart(db: Database, runId: string, now: number): boolean {
+  return enqueueRunJob(db, { runId, key: "start", now });
 }

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { findRubricLeak } from "../engine/holdout.js";
+import { findRubricLeak, redactRubrics } from "../engine/holdout.js";
 import { outputText } from "../engine/output-text.js";
 import { type ContextInput, plainContext, promptContext } from "../engine/template-context.js";
 import { phaseAt } from "../engine/transition.js";
@@ -8,9 +8,11 @@ import { agentSystemPrompt, agentUserPrompt, checkArtifact, parseFileEdit } from
 import type { FileChange, Forge } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
+import type { JudgeCallTarget } from "../judge/judge-gate.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
 import { renderTemplate } from "../pipeline/templates.js";
 import {
+  estimateTokens,
   type ModelRequest,
   type ModelResponse,
   type Provider,
@@ -22,7 +24,8 @@ import { getEffect, listAttempts, putEffect, type RunRecord, upsertAttempt } fro
 export interface PerformDeps {
   db: Database;
   forge: Forge;
-  provider: Provider;
+  /** The provider a run uses: pinned when the run started, so a resume never switches models. */
+  providerFor: (run: RunRecord) => Provider;
   now: () => number;
   /** Cost of a call in USD; the simulated and recorded providers cost nothing. */
   price: (response: ModelResponse) => number;
@@ -109,17 +112,12 @@ async function callAgent(
   signal: AbortSignal,
 ): Promise<RunEvent> {
   const phase = agentPhase(run);
-  const model = deps.provider.modelFor(effect.tier);
+  const provider = deps.providerFor(run);
+  const model = provider.modelFor(effect.tier);
   upsertAttempt(
     deps.db,
     { runId: run.id, phaseId: phase.id, attempt: effect.attempt },
-    {
-      state: "running",
-      tier: effect.tier,
-      provider: deps.provider.name,
-      model,
-      startedAt: deps.now(),
-    },
+    { state: "running", tier: effect.tier, provider: provider.name, model, startedAt: deps.now() },
   );
   const context =
     phase.context.length > 0
@@ -127,13 +125,17 @@ async function callAgent(
       : { files: [], omitted: [] };
   const rendered = renderTemplate(phase.prompt, promptContext(contextInput(run, phase)));
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
-  const prompt = agentUserPrompt({ rendered, context, feedback: run.state.feedback });
+  const feedback = run.state.feedback ? redactRubrics(run.state.feedback, run.pipeline) : undefined;
+  const prompt = agentUserPrompt({ rendered, context, feedback });
   const leak = findRubricLeak(`${system}\n${prompt}`, run.pipeline);
-  if (leak)
+  if (leak) {
     return {
       type: "run.aborted",
       reason: `holdout violated: the prompt of phase "${phase.id}" contains the rubric of ${leak}`,
     };
+  }
+  const overBudget = budgetCheck(run, estimateTokens(system) + estimateTokens(prompt));
+  if (overBudget) return { type: "agent.failed", error: overBudget, fatal: true };
   const files = "files" in phase.output;
   const request: ModelRequest = {
     purpose: {
@@ -153,7 +155,7 @@ async function callAgent(
   };
   let response: ModelResponse | undefined;
   try {
-    response = await deps.provider.complete(request);
+    response = await cachedCall(deps, run, `${effect.key}/response`, () => provider.complete(request));
     const edit = files ? parseFileEdit(response.text, { allowWorkflows: deps.allowWorkflows }) : undefined;
     const output: AttemptOutput = {
       text: edit ? edit.summary : checkArtifact(response),
@@ -162,7 +164,6 @@ async function callAgent(
       tier: effect.tier,
       usage: response.usage,
       costUsd: deps.price(response),
-      simulated: response.simulated,
     };
     if (edit) output.files = edit.files;
     return { type: "agent.completed", output };
@@ -171,6 +172,31 @@ async function callAgent(
     const failed: RunEvent = { type: "agent.failed", error: error.message, fatal: error.fatal };
     return response ? { ...failed, usage: response.usage, costUsd: deps.price(response) } : failed;
   }
+}
+
+/**
+ * A model's answer is kept as soon as it arrives, so a worker killed before recording what it
+ * made of the answer does not pay for the call again.
+ */
+async function cachedCall(
+  deps: PerformDeps,
+  run: RunRecord,
+  key: string,
+  call: () => Promise<ModelResponse>,
+): Promise<ModelResponse> {
+  const fullKey = `${run.id}/${key}`;
+  const cached = getEffect<ModelResponse>(deps.db, fullKey);
+  if (cached) return cached;
+  const response = await call();
+  putEffect(deps.db, fullKey, run.id, "model_call", response, deps.now());
+  return response;
+}
+
+/** Says why a call of about `tokens` tokens would go over the pipeline's budget, if it would. */
+function budgetCheck(run: RunRecord, tokens: number): string | undefined {
+  const max = run.pipeline.budget?.maxTokens;
+  if (max === undefined || run.state.totals.tokens + tokens <= max) return undefined;
+  return `budget: this call needs about ${tokens} tokens and ${run.state.totals.tokens} of ${max} are used; raise budget.max_tokens to go on`;
 }
 
 async function evaluate(
@@ -183,37 +209,47 @@ async function evaluate(
   const output = currentOutput(run);
   const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   let costUsd = 0;
-  const rubricContext = plainContext({
+  // Rubrics may quote the issue or the work: those values arrive wrapped, like in agent prompts.
+  const rubricContext = promptContext({
     ...contextInput(run, phase),
     outputs: { ...run.state.outputs, [phase.id]: output.text },
   });
-  const verdict = await evaluateGates(phase.gates, {
-    subject: {
-      text: output.text,
-      ...(output.files ? { files: output.files } : {}),
-      phaseId: phase.id,
-      attempt: effect.attempt,
-    },
-    renderRubric: (rubric) => renderTemplate(rubric, rubricContext),
-    judge: async (request, criterion) => {
-      const tier = phase.gates.find(
-        (g) => "judge" in g && g.judge.criteria.some((c) => c.name === criterion),
+  const subject = {
+    text: output.text,
+    ...(output.files ? { files: output.files } : {}),
+    phaseId: phase.id,
+    attempt: effect.attempt,
+  };
+  const judgeRound =
+    (round: string) => async (request: Omit<ModelRequest, "tier">, target: JudgeCallTarget) => {
+      const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${round}`;
+      const over = budgetCheck(
+        { ...run, state: { ...run.state, totals: addUsage(run.state.totals, usage) } },
+        estimateTokens(request.prompt),
       );
-      const judgeTier = tier && "judge" in tier ? (tier.judge.tier ?? "deep") : "deep";
-      // Each finished grade is kept, so a worker restarted mid-judging does not pay for it twice.
-      const key = `${run.id}/${effect.key}/${criterion}`;
-      const cached = getEffect<ModelResponse>(deps.db, key);
-      const response = cached ?? (await deps.provider.complete({ ...request, tier: judgeTier, signal }));
-      if (!cached) {
-        putEffect(deps.db, key, run.id, "judge_call", response, deps.now());
-        usage.inputTokens += response.usage.inputTokens;
-        usage.outputTokens += response.usage.outputTokens;
-        costUsd += deps.price(response);
-      }
+      if (over) throw new ProviderError(over, true);
+      const response = await cachedCall(deps, run, key, () =>
+        deps.providerFor(run).complete({ ...request, tier: target.tier, signal }),
+      );
+      // Cached or not, the grade's cost belongs to this evaluation, which is recorded once.
+      usage.inputTokens += response.usage.inputTokens;
+      usage.outputTokens += response.usage.outputTokens;
+      costUsd += deps.price(response);
       return response;
-    },
-  });
+    };
+  const context = { subject, renderRubric: (rubric: string) => renderTemplate(rubric, rubricContext) };
+  let verdict = await evaluateGates(phase.gates, { ...context, judge: judgeRound("") });
+  // A grader error is retried once with fresh calls; a second one fails the phase as "could not be judged".
+  if (verdict.results.some((r) => r.error))
+    verdict = await evaluateGates(phase.gates, { ...context, judge: judgeRound("/retry") });
   return { type: "gates.evaluated", verdict, usage, costUsd };
+}
+
+function addUsage(
+  totals: { tokens: number; costUsd: number },
+  usage: Usage,
+): { tokens: number; costUsd: number } {
+  return { tokens: totals.tokens + usage.inputTokens + usage.outputTokens, costUsd: totals.costUsd };
 }
 
 function contextInput(run: RunRecord, phase: ResolvedAgentPhase): ContextInput {

@@ -10,11 +10,21 @@ import {
   fail,
   heartbeat,
   LeaseLostError,
+  listGroupJobs,
   nextRunAt,
   reclaimExpired,
+  resetAttempts,
 } from "../store/queue.js";
-import { appendEvent, getRun, listAttempts, putEffect, type RunRecord, saveRunState } from "../store/runs.js";
-import { enqueueRunEvent, RUN_JOB, type RunJobPayload } from "./jobs.js";
+import {
+  appendEvent,
+  getRun,
+  listAttempts,
+  listRunningRuns,
+  putEffect,
+  type RunRecord,
+  saveRunState,
+} from "../store/runs.js";
+import { enqueueRunJob, RUN_JOB, type RunJobPayload } from "./jobs.js";
 import { type PerformDeps, performEffect } from "./perform-effect.js";
 import { projectAttempt } from "./project-attempt.js";
 
@@ -67,16 +77,51 @@ export function createWorker(options: WorkerOptions) {
   const leaseMs = options.leaseMs ?? 60_000;
   const { db } = options;
 
-  async function runUntilIdle(): Promise<{ processed: number; nextRunAt: number | undefined }> {
+  /** Works due jobs until none is left; `group` limits it to one run's jobs. */
+  async function runUntilIdle(
+    scope: { group?: string } = {},
+  ): Promise<{ processed: number; nextRunAt: number | undefined }> {
     reclaimExpired(db, options.now());
+    recoverStalled(scope.group);
     let processed = 0;
     for (;;) {
-      const job = claim(db, { owner: options.owner, leaseMs, now: options.now(), kinds: [RUN_JOB] });
+      const job = claim(db, {
+        owner: options.owner,
+        leaseMs,
+        now: options.now(),
+        kinds: [RUN_JOB],
+        ...scope,
+      });
       if (!job) break;
       await processJob(job);
       processed++;
     }
-    return { processed, nextRunAt: nextRunAt(db, { kinds: [RUN_JOB] }) };
+    return { processed, nextRunAt: nextRunAt(db, { kinds: [RUN_JOB], ...scope }) };
+  }
+
+  /**
+   * A run that should be moving but has no job (its last job was dead-lettered, or its jobs were
+   * lost to a bug) gets one: an abort naming the last error, or a job that picks it up again.
+   */
+  function recoverStalled(group?: string): void {
+    const now = options.now();
+    for (const run of listRunningRuns(db, group)) {
+      const jobs = listGroupJobs(db, run.id);
+      if (jobs.some((job) => job.state === "queued" || job.state === "running")) continue;
+      const last = jobs.at(-1);
+      const dead = last?.state === "dead" ? last : undefined;
+      if (dead) {
+        const reason = `the worker gave up after ${dead.attempts} attempts: ${firstLine(dead.lastError)}`;
+        enqueueRunJob(db, {
+          runId: run.id,
+          key: `abort/${dead.id}`,
+          event: { type: "run.aborted", reason },
+          now,
+        });
+      } else {
+        enqueueRunJob(db, { runId: run.id, key: `advance/${run.state.seq}`, now });
+      }
+    }
   }
 
   async function processJob(job: ClaimedJob): Promise<void> {
@@ -91,13 +136,35 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
+  /** Backs the job off, or dead-letters it and ends the run, in one transaction. */
   function onJobError(job: ClaimedJob, runId: string, error: Error): void {
-    const outcome = fail(db, {
-      jobId: job.id,
-      token: job.token,
-      error: error.stack ?? error.message,
-      now: options.now(),
-    });
+    const now = options.now();
+    let outcome: ReturnType<typeof fail>;
+    try {
+      outcome = db.transaction(() => {
+        const result = fail(db, {
+          jobId: job.id,
+          token: job.token,
+          error: error.stack ?? error.message,
+          now,
+        });
+        const event = {
+          type: "job.failed" as const,
+          error: error.message,
+          ...(result.runAt ? { retryAt: result.runAt } : {}),
+        };
+        appendEvent(db, runId, event, now);
+        const run = getRun(db, runId);
+        if (result.state === "dead" && run && !TERMINAL.has(run.state.status)) {
+          const reason = `the worker gave up after ${job.attempts} attempts: ${error.message}`;
+          enqueueRunJob(db, { runId, key: `abort/${job.id}`, event: { type: "run.aborted", reason }, now });
+        }
+        return result;
+      })();
+    } catch (failure) {
+      if (failure instanceof LeaseLostError) return; // someone else holds the job and will handle it
+      throw failure;
+    }
     const run = getRun(db, runId);
     if (!run) return;
     const event = {
@@ -105,24 +172,16 @@ export function createWorker(options: WorkerOptions) {
       error: error.message,
       ...(outcome.runAt ? { retryAt: outcome.runAt } : {}),
     };
-    db.transaction(() => appendEvent(db, runId, event, options.now()))();
     options.onProgress?.({ runId, event, state: run.state, run });
-    if (outcome.state === "dead" && !TERMINAL.has(run.state.status)) {
-      const reason = `the worker gave up after ${job.attempts} attempts: ${error.message}`;
-      enqueueRunEvent(db, {
-        runId,
-        event: { type: "run.aborted", reason },
-        key: `abort/${job.id}`,
-        now: options.now(),
-      });
-    }
   }
 
   async function advance(job: ClaimedJob, payload: RunJobPayload): Promise<void> {
     if (payload.event) {
       const run = getRun(db, payload.runId);
-      if (!run || !applies(run, payload.event)) return;
-      await record(job, run, payload.event, undefined);
+      if (!run) return;
+      // A job taken over after a crash may carry an event that was applied already: it is
+      // dropped, and the job goes on moving the run from where it stands.
+      if (applies(run, payload.event)) await record(job, run, payload.event, undefined);
     }
     for (;;) {
       const run = getRun(db, payload.runId);
@@ -146,21 +205,15 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
-  /** An outside event that no longer fits (a second approval, a late timer) is dropped. */
+  /** An outside event that no longer fits (a second approval, a late timer) is dropped, with a note. */
   function applies(run: RunRecord, event: RunEvent): boolean {
     try {
       transition(run.state, event, run.pipeline);
       return true;
     } catch (error) {
       if (!(error instanceof InvalidTransition)) throw error;
-      db.transaction(() =>
-        appendEvent(
-          db,
-          run.id,
-          { type: "event.dropped", dropped: event.type, why: error.message } as never,
-          options.now(),
-        ),
-      )();
+      const note = { type: "event.dropped", dropped: event.type, why: error.message };
+      db.transaction(() => appendEvent(db, run.id, note, options.now()))();
       return false;
     }
   }
@@ -172,29 +225,35 @@ export function createWorker(options: WorkerOptions) {
     effect: Effect | undefined,
   ): Promise<void> {
     const now = options.now();
-    const state = db.transaction(() => {
-      assertLease(db, job.id, job.token);
-      const fresh = getRun(db, run.id);
-      if (!fresh || fresh.state.seq !== run.state.seq)
-        throw new LeaseLostError(job.id, job.token, "the run moved on");
-      const next = transition(fresh.state, event, fresh.pipeline).state;
-      const phaseId = fresh.pipeline.phases[fresh.state.phaseIndex]?.id;
-      saveRunState(db, run.id, next, fresh.state.seq, now);
-      appendEvent(db, run.id, event, now);
-      if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
-      projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
-      if (event.type === "wait.scheduled") scheduleWaitEnd(run.id, phaseId ?? "wait", event.until, now);
-      return next;
-    })();
+    const state = db
+      .transaction(() => {
+        assertLease(db, job.id, job.token);
+        const fresh = getRun(db, run.id);
+        if (!fresh || fresh.state.seq !== run.state.seq)
+          throw new LeaseLostError(job.id, job.token, "the run moved on");
+        const next = transition(fresh.state, event, fresh.pipeline).state;
+        const phaseId = fresh.pipeline.phases[fresh.state.phaseIndex]?.id;
+        if (!saveRunState(db, run.id, next, fresh.state.seq, now)) {
+          throw new LeaseLostError(job.id, job.token, "the run was saved by someone else");
+        }
+        appendEvent(db, run.id, event, now);
+        if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
+        projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
+        if (event.type === "wait.scheduled") scheduleWaitEnd(run.id, phaseId ?? "wait", event.until, now);
+        // Progress: failures before this step say nothing about the next one.
+        resetAttempts(db, { jobId: job.id, token: job.token, now });
+        return next;
+      })
+      .immediate();
     options.onProgress?.({ runId: run.id, event, state, run });
     if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
   }
 
   function scheduleWaitEnd(runId: string, phaseId: string, until: number, now: number): void {
     const fastForwarded = options.fastForwardWaits === true;
-    enqueueRunEvent(db, {
+    enqueueRunJob(db, {
       runId,
-      event: { type: "wait.elapsed", fastForwarded },
+      event: { type: "wait.elapsed", phaseId, fastForwarded },
       key: `wait/${phaseId}`,
       now,
       runAt: fastForwarded ? now : until,
@@ -234,6 +293,10 @@ export function createWorker(options: WorkerOptions) {
   }
 
   return { runUntilIdle, processJob, refreshStatus };
+}
+
+function firstLine(text: string | null): string {
+  return (text ?? "unknown error").split("\n")[0] ?? "unknown error";
 }
 
 export type Worker = ReturnType<typeof createWorker>;

@@ -38,7 +38,6 @@ const output = (tier: AttemptOutput["tier"] = "fast"): AttemptOutput => ({
   tier,
   usage,
   costUsd: 0.01,
-  simulated: true,
 });
 const verdict = (pass: boolean): GatesVerdict => ({
   pass,
@@ -183,28 +182,28 @@ describe("run state machine", () => {
     );
     expect(state).toMatchObject({ status: "waiting", waitUntil: 1000 });
     expect(nextEffect(state, p)).toBeUndefined();
-    state = transition(state, { type: "wait.elapsed", fastForwarded: false }, p).state;
+    state = transition(state, { type: "wait.elapsed", phaseId: "cooldown", fastForwarded: false }, p).state;
     expect(nextEffect(state, p)).toEqual({
       kind: "request_approval",
       key: "review/approval",
       phaseId: "review",
     });
     state = transition(state, { type: "approval.requested" }, p).state;
-    expect(() => transition(state, { type: "wait.elapsed", fastForwarded: false }, p)).toThrow(
-      InvalidTransition,
-    );
-    state = transition(state, { type: "approval.granted", by: "alice" }, p).state;
+    expect(() =>
+      transition(state, { type: "wait.elapsed", phaseId: "cooldown", fastForwarded: false }, p),
+    ).toThrow(InvalidTransition);
+    state = transition(state, { type: "approval.granted", phaseId: "review", by: "alice" }, p).state;
     expect(state).toMatchObject({ status: "succeeded", step: "done" });
-    expect(() => transition(state, { type: "approval.granted", by: "bob" }, p)).toThrow(
+    expect(() => transition(state, { type: "approval.granted", phaseId: "review", by: "bob" }, p)).toThrow(
       "run has already succeeded",
     );
   });
 
   it("refuses an approval while the run is still working", () => {
     const state = apply(pipeline(), { type: "branch.prepared", head: "a" });
-    expect(() => transition(state, { type: "approval.granted", by: "alice" }, pipeline())).toThrow(
-      "not waiting for approval",
-    );
+    expect(() =>
+      transition(state, { type: "approval.granted", phaseId: "review", by: "alice" }, pipeline()),
+    ).toThrow("not waiting for approval");
   });
 
   it("refuses an event out of order", () => {

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { IssueInput } from "../../src/engine/template-context.js";
 import type { Effect } from "../../src/engine/types.js";
 import { createLocalApp, type LocalApp, type LocalAppOptions } from "../../src/local/local-app.js";
@@ -66,13 +65,13 @@ export function manualClock(start = Date.UTC(2026, 10, 23, 12)) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-export function openApp(repo: string, options: Partial<LocalAppOptions> & { provider: Provider }): LocalApp {
-  return createLocalApp({
-    repoDir: repo,
-    dbPath: join(repo, ".atomic-scrum", "test.db"),
-    leaseMs: 30_000,
-    ...options,
-  });
+/** A local app on the repository's default state folder, with one provider for every run. */
+export function openApp(
+  repo: string,
+  options: Partial<Omit<LocalAppOptions, "providerFor">> & { provider: Provider },
+): LocalApp {
+  const { provider, ...rest } = options;
+  return createLocalApp({ repoDir: repo, leaseMs: 30_000, providerFor: () => provider, ...rest });
 }
 
 export function start(app: LocalApp, pipelineText = SMALL_PIPELINE, issue = ISSUE) {

@@ -86,8 +86,11 @@ describe("asserts", () => {
 
 function answering(...texts: string[]) {
   const calls: string[] = [];
-  const call = async (_request: { prompt: string }, criterion: string): Promise<ModelResponse> => {
-    calls.push(criterion);
+  const call = async (
+    _request: { prompt: string },
+    target: { criterion: number },
+  ): Promise<ModelResponse> => {
+    calls.push(["clear", "true"][target.criterion] ?? "?");
     const text = texts[calls.length - 1];
     if (text === undefined) throw new Error("provider down");
     return {

@@ -171,11 +171,11 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
       "--repo",
       repo,
       "--db",
-      join(repo, ".atomic-scrum", "test.db"),
+      join(repo, ".git", "atomic-scrum", "atomic-scrum.db"),
     );
     expect(resumed.out).toContain("taking over from a worker that stopped");
     expect(resumed.out).toContain(`atomic-scrum approve ${run.id}`);
-    const db = openDatabase(join(repo, ".atomic-scrum", "test.db"));
+    const db = openDatabase(join(repo, ".git", "atomic-scrum", "atomic-scrum.db"));
     expect(listRuns(db)[0]?.state.status).toBe("awaiting_approval");
     expect(listEvents(db, run.id).filter((e) => e.type === "phase.committed")).toHaveLength(2);
     db.close();

@@ -23,7 +23,7 @@ describe("npm run demo", () => {
     expect(code).toBe(0);
 
     const repo = join(dir, "tinyfetch");
-    const db = openDatabase(join(repo, ".atomic-scrum", "atomic-scrum.db"));
+    const db = openDatabase(join(repo, ".git", "atomic-scrum", "atomic-scrum.db"));
     const runs = listRuns(db);
     expect(runs.map((r) => [r.pipelineName, r.state.status]).sort()).toEqual([
       ["coding", "succeeded"],
@@ -36,20 +36,23 @@ describe("npm run demo", () => {
         .filter((b) => b.trim())
         .map((body) => /^Phase: (\S+)/m.exec(body)?.[1]);
       expect(subjects).toEqual(phases);
-      const comments = readdirSync(join(repo, ".atomic-scrum", "runs", run.id, "comments"));
+      const comments = readdirSync(join(repo, ".git", "atomic-scrum", "runs", run.id, "comments"));
       expect(comments.sort()).toEqual(phases.map((id, i) => `${String(i + 1).padStart(2, "0")}-${id}.md`));
       for (const comment of comments) {
-        const body = readFileSync(join(repo, ".atomic-scrum", "runs", run.id, "comments", comment), "utf8");
+        const body = readFileSync(
+          join(repo, ".git", "atomic-scrum", "runs", run.id, "comments", comment),
+          "utf8",
+        );
         expect(body).toMatch(/Passed/);
       }
-      expect(readFileSync(join(repo, ".atomic-scrum", "runs", run.id, "status.md"), "utf8")).toContain(
+      expect(readFileSync(join(repo, ".git", "atomic-scrum", "runs", run.id, "status.md"), "utf8")).toContain(
         "the run is complete",
       );
       const types = listEvents(db, run.id).map((e) => e.type);
       expect(types).toContain("approval.granted");
       if (run.pipelineName === "content") {
         const elapsed = listEvents(db, run.id).find((e) => e.type === "wait.elapsed");
-        expect(elapsed?.data).toEqual({ fastForwarded: true });
+        expect(elapsed?.data).toEqual({ phaseId: "cooldown", fastForwarded: true });
       }
     }
     db.close();

@@ -10,14 +10,14 @@ import { getRun, insertRun, listEvents } from "../../src/store/runs.js";
 import { enqueueRunStart } from "../../src/worker/jobs.js";
 import { createWorker } from "../../src/worker/worker.js";
 import { ISSUE, loadPipeline, manualClock } from "../helpers/local-run.js";
-import { tempRepo } from "../helpers/temp.js";
+import { tempDir, tempRepo } from "../helpers/temp.js";
 
 describe("a job that keeps failing", () => {
   it("is retried with backoff, then dead-lettered, and the run ends failed with the reason", async () => {
     const repo = tempRepo();
     const clock = manualClock();
-    const db = openDatabase(join(repo, ".atomic-scrum", "db.sqlite"));
-    const real = createLocalForge({ repoDir: repo, runsDir: join(repo, ".atomic-scrum", "runs") });
+    const db = openDatabase(join(tempDir(), "db.sqlite"));
+    const real = createLocalForge({ repoDir: repo, runsDir: join(tempDir(), "runs") });
     let commits = 0;
     const flaky: Forge = {
       ...real,
@@ -26,10 +26,11 @@ describe("a job that keeps failing", () => {
         throw new Error("disk full");
       },
     };
+    const simulated = createSimulatedProvider();
     const worker = createWorker({
       db,
       forge: flaky,
-      provider: createSimulatedProvider(),
+      providerFor: () => simulated,
       now: clock.now,
       owner: "w1",
       price: () => 0,
