@@ -19,7 +19,7 @@ const AttemptFixture = z.strictObject({
 
 /** Fixtures: phase id -> attempts in order (attempt 1 first). */
 export const FixtureFileSchema = z.record(z.string(), z.array(AttemptFixture));
-export type Fixtures = z.infer<typeof FixtureFileSchema>;
+export type Fixtures = z.input<typeof FixtureFileSchema>;
 
 /**
  * Replays recorded outputs. A call with no fixture fails loudly (fatal), so a test never passes
@@ -32,7 +32,7 @@ export function createRecordedProvider(fixtures: Fixtures, source = "fixtures"):
     async complete(request: ModelRequest): Promise<ModelResponse> {
       const { purpose } = request;
       const attempt = fixtures[purpose.phaseId]?.[purpose.attempt - 1];
-      const value = purpose.kind === "agent" ? attempt?.agent : attempt?.judge[purpose.criterion];
+      const value = purpose.kind === "agent" ? attempt?.agent : attempt?.judge?.[purpose.criterion];
       if (value === undefined) {
         const what =
           purpose.kind === "agent" ? "agent output" : `judge output for criterion "${purpose.criterion}"`;
