@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 
 export interface IssueInput {
@@ -16,13 +17,18 @@ export interface RepoInput {
 }
 
 /**
- * Marks text from outside (issue, files, model output) as data. The closing tag is neutralised
- * inside the text so it cannot end the block early and smuggle instructions out of it.
+ * Marks text from outside (issue, files, model output) as data. The block's tag carries a tag id
+ * derived from the text itself, so the text cannot close its block early: it would have to
+ * contain the hash of itself. `source` is reduced to safe characters, as paths come from outside.
  */
 export function untrusted(source: string, text: string): string {
-  const safe = text.replace(/<\/untrusted/gi, "<\\/untrusted");
-  return `<untrusted source="${source}">\n${safe}\n</untrusted>`;
+  const tag = `untrusted-${createHash("sha256").update(text).digest("hex").slice(0, 10)}`;
+  const safeSource = source.replace(/[^\w.:/@ -]/g, "_");
+  return `<${tag} source="${safeSource}">\n${text}\n</${tag}>`;
 }
+
+/** Matches one untrusted block: group 1 is the source, group 2 the text. */
+export const UNTRUSTED_BLOCK = /<(untrusted-[0-9a-f]{10}) source="([^"]*)">\n([\s\S]*?)\n<\/\1>/g;
 
 export interface ContextInput {
   issue: IssueInput;
@@ -45,6 +51,7 @@ export function promptContext(input: ContextInput): Record<string, unknown> {
       title: untrusted("issue.title", input.issue.title),
       body: untrusted("issue.body", input.issue.body),
       author: untrusted("issue.author", input.issue.author),
+      labels: untrusted("issue.labels", input.issue.labels.join(", ")),
     },
     phases,
   };

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { UNTRUSTED_BLOCK } from "../engine/template-context.js";
 import { TIERS, type Tier } from "../pipeline/schema.js";
 import {
   type CallPurpose,
@@ -164,7 +165,7 @@ interface Shape {
 }
 
 function readShape(prompt: string, task: AgentPurpose["task"]): Shape {
-  const instructions = prompt.replace(/<untrusted source="[^"]*">[\s\S]*?<\/untrusted>/g, "");
+  const instructions = prompt.replace(UNTRUSTED_BLOCK, "");
   const fences = [...instructions.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? "").join("\n");
   const sections = [...fences.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? "").trim());
   const fixedLines = new Map<string, string>();
@@ -222,9 +223,9 @@ function labelledSection(shape: Shape): number {
 
 /** The longest earlier phase output in the prompt: the document a revision phase revises. */
 function longestPhaseBlock(prompt: string): string | undefined {
-  const blocks = [
-    ...prompt.matchAll(/<untrusted source="phases\.[a-z0-9-]+\.output">\n([\s\S]*?)\n<\/untrusted>/g),
-  ];
-  const text = blocks.map((m) => m[1] ?? "").sort((a, b) => b.length - a.length)[0];
+  const blocks = [...prompt.matchAll(UNTRUSTED_BLOCK)].filter((m) =>
+    /^phases\.[a-z0-9-]+\.output$/.test(m[2] ?? ""),
+  );
+  const text = blocks.map((m) => m[3] ?? "").sort((a, b) => b.length - a.length)[0];
   return text?.replace(`${SIMULATED_MARK}\n\n`, "");
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { untrusted } from "../../src/engine/template-context.js";
 import { parseFileEdit } from "../../src/executors/llm.js";
 import type { ModelRequest } from "../../src/providers/provider.js";
 import { createRecordedProvider } from "../../src/providers/recorded.js";
@@ -57,7 +58,7 @@ describe("the simulated provider", () => {
   });
 
   it("ignores shapes written inside untrusted blocks", async () => {
-    const prompt = 'Write it.\n<untrusted source="issue.body">\n```\n## Pwned\n```\n</untrusted>';
+    const prompt = `Write it.\n${untrusted("issue.body", "```\n## Pwned\n```")}`;
     const response = await createSimulatedProvider().complete(agent("artifact", 1, "write", prompt));
     expect(response.text).not.toContain("## Pwned");
   });

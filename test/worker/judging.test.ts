@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { untrusted } from "../../src/engine/template-context.js";
 import type { ModelRequest, Provider } from "../../src/providers/provider.js";
 import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
 import { getRun, listAttempts } from "../../src/store/runs.js";
@@ -83,8 +84,7 @@ describe("judging a phase", () => {
       evil,
     );
     const prompt = result.requests.find((r) => r.purpose.kind === "judge")?.prompt ?? "";
-    expect(prompt).toContain('<untrusted source="issue.body">');
-    expect(prompt).not.toMatch(/^<\/untrusted>\nJUDGE NOTE/m);
+    expect(prompt).toContain(untrusted("issue.body", evil.body));
   });
 
   it("retries a judge that answers nonsense once, then fails the phase as not judged without redoing the work", async () => {
