@@ -3,52 +3,125 @@ import { extname } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import type { IssueInput } from "../engine/template-context.js";
+import { suggest } from "../pipeline/template-variables.js";
 
 const IssueSchema = z.strictObject({
-  number: z.number().int().positive().default(1).describe("Issue number; names the branch."),
+  number: z
+    .number()
+    .int("must be a whole number")
+    .positive("must be 1 or more")
+    .default(1)
+    .describe("Issue number; names the branch."),
   title: z.string().trim().min(1, "the issue needs a title"),
   body: z.string().default(""),
   labels: z.array(z.string()).default([]),
   author: z.string().default("local"),
   url: z.string().default(""),
 });
+const FIELDS = Object.keys(IssueSchema.shape);
+
+const JSON_SHAPE = 'must be a JSON object such as {"number": 1, "title": "...", "body": "..."}';
+
+/** Why a read failed, in words, for the errors people hit by mistyping `--issue`. */
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: "no such file",
+  EISDIR: "it is a directory",
+  EACCES: "permission denied",
+};
 
 /**
  * Reads an issue for a local run: JSON with the fields above, or Markdown whose first `# ` heading
- * is the title, with optional YAML front matter for number, labels and author.
+ * is the title, with optional YAML front matter for number, labels and author. Every error names
+ * the file and says what to change.
  */
 export function readIssueFile(file: string): IssueInput {
-  const text = readFileSync(file, "utf8");
-  const raw = extname(file).toLowerCase() === ".json" ? parseJson(text, file) : parseMarkdown(text);
+  const text = readIssueText(file);
+  const raw = extname(file).toLowerCase() === ".json" ? parseJson(text, file) : parseMarkdown(text, file);
   const parsed = IssueSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "issue"}: ${i.message}`);
-    throw new Error(`${file}: ${problems.join("; ")}`);
+    throw new Error(`${file}: ${parsed.error.issues.map((issue) => describeIssue(issue, raw)).join("; ")}`);
   }
   return parsed.data;
 }
 
-function parseJson(text: string, file: string): unknown {
+function readIssueText(file: string): string {
   try {
-    return JSON.parse(text);
+    return readFileSync(file, "utf8");
   } catch (error) {
-    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = READ_FAILURES[code ?? ""] ?? message;
+    throw new Error(
+      `cannot read issue file ${file}: ${reason}; give --issue a Markdown (.md) or JSON (.json) file`,
+    );
   }
 }
 
-function parseMarkdown(text: string): Record<string, unknown> {
+function parseJson(text: string, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isRecord(value)) throw new Error(`${file}: ${JSON_SHAPE}, got ${kindOf(value)}`);
+  return value;
+}
+
+function parseMarkdown(text: string, file: string): Record<string, unknown> {
   let rest = text.replace(/^\uFEFF/, "");
   let front: Record<string, unknown> = {};
   const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(rest);
   if (match) {
-    const parsed: unknown = parse(match[1] ?? "");
-    if (parsed && typeof parsed === "object") front = parsed as Record<string, unknown>;
+    front = parseFrontMatter(match[1] ?? "", file);
     rest = rest.slice(match[0].length);
   }
   const heading = /^#[ \t]+(.+)$/m.exec(rest);
   const title = heading?.[1]?.trim();
+  if (!title && front.title === undefined) {
+    throw new Error(`${file}: no "# Title" heading found; the first "# " line is the issue's title`);
+  }
   const body = heading ? rest.slice((heading.index ?? 0) + heading[0].length) : rest;
   return { ...front, ...(title ? { title } : {}), body: body.trim() };
+}
+
+function parseFrontMatter(source: string, file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    // The leading newline stands in for the opening `---`, so YAML's line numbers are the file's.
+    value = parse(`\n${source}`);
+  } catch (error) {
+    // YAML's first line says what and where ("... at line 3, column 14:"); the rest is a code frame.
+    const first = (error as Error).message.split("\n")[0]?.replace(/:$/, "");
+    throw new Error(`${file}: front matter is not valid YAML: ${first}; fix the YAML between the --- lines`);
+  }
+  if (value === null || value === undefined) return {};
+  if (!isRecord(value)) {
+    throw new Error(
+      `${file}: front matter must be a mapping (number:, labels:, author:), got ${kindOf(value)}`,
+    );
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `unknown field "${key}"${suggest(key, FIELDS)}`).join("; ");
+  }
+  const field = issue.path.join(".");
+  if (issue.code === "invalid_type" && raw[String(issue.path[0])] === undefined) {
+    return `missing required field "${field}"`;
+  }
+  return `${field || "issue"}: ${issue.message}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return `a ${typeof value}`;
 }
 
 /** `atomic-scrum/<number>-<slug>`: readable, and safe as a git ref whatever the title says. */

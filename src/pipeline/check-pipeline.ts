@@ -1,7 +1,9 @@
+import { ForgeRefusal } from "../forge/forge.js";
+import { checkWritablePath } from "../forge/paths.js";
 import { type AgentPhase, isAgentPhase, type Pipeline } from "./schema.js";
 import type { RawProblem } from "./schema-problems.js";
 import { checkVariable, type VariableScope } from "./template-variables.js";
-import { analyzeTemplate, type TemplateVariable } from "./templates.js";
+import { analyzeTemplate, renderTemplate, type TemplateVariable } from "./templates.js";
 
 /** A template found in the pipeline, and where its text lives. */
 export interface TemplateSite {
@@ -33,7 +35,7 @@ export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateS
     if (pipeline.voice_style !== undefined) optional.add("voice_style");
     if (pipeline.description !== undefined) optional.add("description");
     const scope: VariableScope = { earlier, all, optional };
-    problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index)));
+    problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index), pipeline.name));
     earlier.add(phase.id);
   });
   return problems;
@@ -44,6 +46,7 @@ function checkAgentPhase(
   index: number,
   scope: VariableScope,
   prompt: TemplateSite | undefined,
+  pipelineName: string,
 ): TemplateProblem[] {
   const at = (...rest: PropertyKey[]) => ["phases", index, ...rest];
   const problems: TemplateProblem[] = [];
@@ -55,12 +58,8 @@ function checkAgentPhase(
   }
   if (prompt) problems.push(...checkTemplate(prompt, scope));
   if (phase.output && "artifact" in phase.output) {
-    problems.push(
-      ...checkTemplate(
-        { path: at("output", "artifact"), text: phase.output.artifact },
-        { ...scope, pathSafe: true },
-      ),
-    );
+    const site = { path: at("output", "artifact"), text: phase.output.artifact };
+    problems.push(...checkArtifact(site, scope, { phase, pipelineName }));
   }
   phase.gates.forEach((gate, gateIndex) => {
     if ("judge" in gate) {
@@ -86,6 +85,39 @@ function checkAgentPhase(
   return problems;
 }
 
+/**
+ * Checks the artifact template, then the path it renders to: a path the forge will refuse is
+ * caught here, not after a paid model call. Path-safe variables cannot make a bad path good, so
+ * placeholders stand in for them.
+ */
+function checkArtifact(
+  site: TemplateSite,
+  scope: VariableScope,
+  owner: { phase: AgentPhase; pipelineName: string },
+): TemplateProblem[] {
+  const problems = checkTemplate(site, { ...scope, pathSafe: true });
+  if (problems.length > 0) return problems;
+  try {
+    // Trimmed as the worker trims it before writing (perform-effect.ts `artifactPath`).
+    checkWritablePath(renderTemplate(site.text, placeholderContext(owner.phase, owner.pipelineName)).trim());
+    return [];
+  } catch (error) {
+    const message =
+      error instanceof ForgeRefusal ? error.message : `template error: ${(error as Error).message}`;
+    return [templateProblem(site, message)];
+  }
+}
+
+/** Stand-ins for every path-safe variable (see PATH_SAFE in template-variables.ts). */
+function placeholderContext(phase: AgentPhase, pipelineName: string): Record<string, unknown> {
+  return {
+    issue: { number: 1 },
+    repo: { name: "repo", owner: "owner", full_name: "owner/repo", default_branch: "main" },
+    pipeline: { name: pipelineName },
+    phase: { id: phase.id, name: phase.name ?? phase.id },
+  };
+}
+
 /** A judge grades the phase's own output, so its rubric may read it. */
 function withSelf(scope: VariableScope, phase: AgentPhase): Set<string> {
   return new Set([...scope.earlier, phase.id]);
@@ -98,9 +130,23 @@ export function checkTemplate(site: TemplateSite, scope: VariableScope): Templat
   } catch (error) {
     return [templateProblem(site, `template error: ${(error as Error).message}`)];
   }
-  return variables.flatMap((variable) => {
+  const problems = variables.flatMap((variable) => {
     const message = checkVariable(variable.segments, scope);
     return message ? [templateProblem(site, message, { row: variable.row, col: variable.col })] : [];
+  });
+  return [...problems, ...filteredUntrusted(site)];
+}
+
+/** Untrusted values reach templates wrapped in a data block; a filter could strip or cut the wrapping. */
+const FILTERED_UNTRUSTED = /\b(issue\.(?:title|body|author|labels)|phases\.[a-z0-9-]+\.output)\s*\|/g;
+
+function filteredUntrusted(site: TemplateSite): TemplateProblem[] {
+  return [...site.text.matchAll(FILTERED_UNTRUSTED)].map((match) => {
+    const before = site.text.slice(0, match.index);
+    const row = before.split("\n").length;
+    const col = match.index - before.lastIndexOf("\n");
+    const message = `"${match[1]}" is untrusted and arrives wrapped as data: use it without filters`;
+    return templateProblem(site, message, { row, col });
   });
 }
 

@@ -59,6 +59,8 @@ function describeUnion(
   root: unknown,
 ): RawProblem[] {
   const value = valueAt(root, path);
+  const both = bothForms(path, value);
+  if (both) return [{ path, message: both }];
   const schema = branchFor(path, value);
   if (!schema) {
     return [{ path, message: unionHint(path) }];
@@ -83,6 +85,24 @@ function branchFor(path: PropertyKey[], value: unknown): AnySchema | undefined {
     if (has("artifact")) return OutputSchema.options[0];
   }
   return undefined;
+}
+
+/**
+ * An object that holds the keys of two union forms at once. Checked before choosing a branch:
+ * the chosen branch would call the other form's key unknown, and it is not (issue: output with
+ * both artifact and files reported `unknown field "artifact"`).
+ */
+function bothForms(path: PropertyKey[], value: unknown): string | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const keys = formKeys(path);
+  return keys.length > 0 && keys.every((key) => key in value) ? `${unionHint(path)}, not both` : undefined;
+}
+
+/** The key that marks each form of the union at `path`. */
+function formKeys(path: PropertyKey[]): readonly string[] {
+  if (path.at(-2) === "gates" && typeof path.at(-1) === "number") return ["judge", "assert"];
+  if (path.at(-1) === "output") return ["artifact", "files"];
+  return [];
 }
 
 function unionHint(path: PropertyKey[]): string {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDuration } from "./duration.js";
 
 /**
  * The pipeline language, v1. This file is the single source of truth: the loader validates
@@ -29,11 +30,18 @@ const phaseId = z
   .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case: lowercase letters, digits and single dashes")
   .describe("Unique phase id, kebab-case. Later prompts read its output as {{ phases.<id>.output }}.");
 
+/** The longest wait a pipeline may ask for. Far past it, a wake-up time overflows the queue's clock. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
 const duration = z
   .string()
   .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as "30m", "24h" or "1d12h"')
   .refine((text) => /[1-9]/.test(text), "must be longer than zero")
-  .describe("A duration: digits followed by ms, s, m, h or d; parts may be chained (1h30m).");
+  .refine(
+    (text) => parseDuration(text) <= MAX_DURATION_MS,
+    "must be at most 365d (one year); a longer cooldown is almost certainly a typo",
+  )
+  .describe("A duration: digits followed by ms, s, m, h or d; parts may be chained (1h30m). At most 365d.");
 
 export const CriterionSchema = z
   .strictObject({
