@@ -7,7 +7,7 @@ import type { AttemptOutput } from "./types.js";
 export function outputText(output: AttemptOutput): string {
   if (!output.files) return output.text;
   const parts = [output.text];
-  for (const file of output.files) {
+  for (const file of output.files.map(capped)) {
     parts.push(
       "content" in file
         ? `#### \`${file.path}\`\n\n\`\`\`\`\n${file.content}\n\`\`\`\``
@@ -15,4 +15,17 @@ export function outputText(output: AttemptOutput): string {
     );
   }
   return parts.join("\n\n");
+}
+
+/** Characters of one file shown to later phases: enough to review, not enough to swamp a prompt. */
+export const FILE_TEXT_LIMIT = 12_000;
+
+function capped<T extends { path: string }>(file: T): T {
+  if (!("content" in file) || typeof file.content !== "string" || file.content.length <= FILE_TEXT_LIMIT)
+    return file;
+  const rest = file.content.length - FILE_TEXT_LIMIT;
+  return {
+    ...file,
+    content: `${file.content.slice(0, FILE_TEXT_LIMIT)}\n… (${rest} more characters not shown)`,
+  };
 }

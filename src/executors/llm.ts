@@ -4,6 +4,7 @@ import type { ContextFiles, FileChange } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
 import { type ModelRequest, type ModelResponse, ProviderError } from "../providers/provider.js";
+import { stripCodeFence } from "../util/text.js";
 
 const FILES_FORMAT = `Reply with one JSON object and nothing else, in this shape:
 {"summary": "<one paragraph on what you changed and why>",
@@ -70,7 +71,7 @@ export function parseFileEdit(
   text: string,
   options: { allowWorkflows?: boolean } = {},
 ): { summary: string; files: FileChange[] } {
-  const json = text.trim().replace(/^```(?:json)?\s*\n([\s\S]*?)\n```$/, "$1");
+  const json = stripCodeFence(text);
   let value: unknown;
   try {
     value = JSON.parse(json);

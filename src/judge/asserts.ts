@@ -6,6 +6,8 @@ import type { AssertKind } from "../pipeline/schema.js";
 export interface AssertSubject {
   text: string;
   files?: FileChange[];
+  /** Content of the changed files before the phase, so checks can look at what it added. */
+  previous?: Record<string, string>;
 }
 
 type AssertValue = string | number | string[] | undefined;
@@ -22,6 +24,20 @@ const PLACEHOLDERS = [
 
 function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
+}
+
+/**
+ * The lines a change adds: a TODO the file already had is not this phase's placeholder, and
+ * counting it would fail a gate no attempt could pass.
+ */
+function addedText(file: FileChange, before: string | undefined): string {
+  if (!("content" in file)) return "";
+  if (before === undefined) return file.content;
+  const old = new Set(before.split("\n"));
+  return file.content
+    .split("\n")
+    .filter((line) => !old.has(line))
+    .join("\n");
 }
 
 /** One check per assert kind: adding a kind to the schema is a compile error until it is here. */
@@ -51,7 +67,10 @@ export const ASSERT_CHECKS: Record<AssertKind, AssertCheck> = {
     }
   },
   "no-placeholders": (subject) => {
-    const texts = [subject.text, ...(subject.files ?? []).map((f) => ("content" in f ? f.content : ""))];
+    const texts = [
+      subject.text,
+      ...(subject.files ?? []).map((f) => addedText(f, subject.previous?.[f.path])),
+    ];
     const found = PLACEHOLDERS.map((p) => texts.join("\n").match(p)?.[0]).filter(Boolean);
     return {
       pass: found.length === 0,

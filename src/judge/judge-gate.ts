@@ -3,6 +3,7 @@ import { untrusted } from "../engine/template-context.js";
 import type { GateResult } from "../engine/types.js";
 import type { JudgeGate, Tier } from "../pipeline/schema.js";
 import type { ModelRequest, ModelResponse } from "../providers/provider.js";
+import { stripCodeFence } from "../util/text.js";
 import type { AssertSubject } from "./asserts.js";
 import { type CriterionScore, weightedVerdict } from "./scoring.js";
 
@@ -99,7 +100,7 @@ function workText(subject: AssertSubject & { phaseId: string }): string {
 }
 
 function parseAnswer(text: string): { score: number; reason: string } | string {
-  const json = text.trim().replace(/^```(?:json)?\s*\n([\s\S]*?)\n```$/, "$1");
+  const json = stripCodeFence(text);
   let value: unknown;
   try {
     value = JSON.parse(json);

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import type { IssueInput } from "../engine/template-context.js";
 import { suggest } from "../pipeline/template-variables.js";
+import { slugify } from "../util/text.js";
 
 const IssueSchema = z.strictObject({
   number: z
@@ -126,13 +127,5 @@ function kindOf(value: unknown): string {
 
 /** `atomic-scrum/<number>-<slug>`: readable, and safe as a git ref whatever the title says. */
 export function branchFor(issue: IssueInput): string {
-  const slug = issue.title
-    .normalize("NFKD")
-    .replace(/\p{M}/gu, "") // accents go, letters stay: "Évil" -> "evil"
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 40)
-    .replace(/-+$/, "");
-  return `atomic-scrum/${issue.number}-${slug || "issue"}`;
+  return `atomic-scrum/${issue.number}-${slugify(issue.title) || "issue"}`;
 }

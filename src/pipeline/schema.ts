@@ -212,6 +212,3 @@ export function isAgentPhase(phase: Phase): phase is AgentPhase {
 export function isWaitPhase(phase: Phase): phase is WaitPhase {
   return "wait" in phase;
 }
-export function isApprovalPhase(phase: Phase): phase is ApprovalPhase {
-  return "approval" in phase;
-}

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { UNTRUSTED_BLOCK } from "../engine/template-context.js";
 import { TIERS, type Tier } from "../pipeline/schema.js";
+import { oneLine, slugify } from "../util/text.js";
 import {
   type CallPurpose,
   estimateTokens,
@@ -66,14 +67,7 @@ function judgeAnswer(purpose: Extract<CallPurpose, { kind: "judge" }>, tier: Tie
 type AgentPurpose = Extract<CallPurpose, { kind: "agent" }>;
 
 function slugOf(title: string): string {
-  return (
-    title
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 40)
-      .replace(/-+$/, "") || "change"
-  );
+  return slugify(title) || "change";
 }
 
 function camel(slug: string): string {
@@ -126,10 +120,6 @@ function testFile(fn: string, slug: string, purpose: AgentPurpose): string {
     "});",
     "",
   ].join("\n");
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").slice(0, 100);
 }
 
 const SECTIONS: Record<AgentPurpose["task"], string[]> = {

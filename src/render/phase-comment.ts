@@ -12,7 +12,6 @@ export interface PhaseCommentInput {
   attempts: AttemptRecord[];
   artifactPath?: string;
   output?: string;
-  summary?: string;
   failure?: string;
   commit?: string;
 }
@@ -37,7 +36,6 @@ export function renderPhaseComment(input: PhaseCommentInput): string {
   if (verdict) lines.push(...renderVerdict(verdict));
   const earlier = input.attempts.slice(0, -1);
   if (earlier.length > 0) lines.push(...renderEarlier(earlier));
-  if (input.summary) lines.push(`**Summary:** ${input.summary}`, "");
   if (input.output !== undefined) lines.push(...renderArtifact(input.output, input.artifactPath));
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -246,6 +246,18 @@ export function upsertAttempt(
   );
 }
 
+/** Ends an attempt that is still marked running (a run stopped under it); no row, no change. */
+export function endRunningAttempt(
+  db: Database,
+  key: { runId: string; phaseId: string; attempt: number },
+  end: { error: string; finishedAt: number },
+): void {
+  db.prepare(
+    `UPDATE phase_attempts SET state = 'error', error = ?, finished_at = ?
+     WHERE run_id = ? AND phase_id = ? AND attempt = ? AND state = 'running'`,
+  ).run(end.error, end.finishedAt, key.runId, key.phaseId, key.attempt);
+}
+
 export function listAttempts(db: Database, runId: string): AttemptRecord[] {
   const rows = db
     .prepare("SELECT * FROM phase_attempts WHERE run_id = ? ORDER BY rowid")

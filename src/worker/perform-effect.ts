@@ -20,6 +20,7 @@ import {
 } from "../providers/provider.js";
 import { renderPhaseComment } from "../render/phase-comment.js";
 import { getEffect, listAttempts, putEffect, type RunRecord, upsertAttempt } from "../store/runs.js";
+import { oneLine } from "../util/text.js";
 
 export interface PerformDeps {
   db: Database;
@@ -57,7 +58,7 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
         : [{ path: artifactPath(run, phase), content: output.text }];
     const score = run.state.current?.verdict?.results.find((r) => r.details);
     const message = [
-      `${phase.name}: ${oneLine(run.issue.title)} (#${run.issue.number})`,
+      `${phase.name}: ${oneLine(run.issue.title, 60)} (#${run.issue.number})`,
       "",
       `Phase: ${phase.id} (${phase.task}) · tier ${output.tier} · model ${output.provider}/${output.model}`,
       `Attempt: ${effect.attempt}${score ? ` · score ${score.score.toFixed(2)} (threshold ${score.details?.threshold})` : ""}`,
@@ -245,6 +246,23 @@ async function evaluate(
   return { type: "gates.evaluated", verdict, usage, costUsd };
 }
 
+/** What the changed files held before the phase, read off the branch head. */
+async function previousContents(
+  deps: PerformDeps,
+  run: RunRecord,
+  files: FileChange[],
+): Promise<Record<string, string>> {
+  // Exact paths as globs: glob characters in a path are escaped so they match only themselves.
+  const globs = files.map((file) => file.path.replace(/[\\*?[\]{}()!+@]/g, "\\$&"));
+  const read = await deps.forge.readContext({
+    branch: run.branch,
+    globs,
+    maxFiles: files.length,
+    maxBytes: 2_000_000,
+  });
+  return Object.fromEntries(read.files.map((file) => [file.path, file.content]));
+}
+
 function addUsage(
   totals: { tokens: number; costUsd: number },
   usage: Usage,
@@ -278,9 +296,4 @@ function currentOutput(run: RunRecord): AttemptOutput {
   const output = run.state.current?.output;
   if (!output) throw new Error(`run ${run.id} has no output for its current attempt`);
   return output;
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
 }

@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import type { RunEvent, RunState } from "../engine/types.js";
-import { upsertAttempt } from "../store/runs.js";
+import { endRunningAttempt, upsertAttempt } from "../store/runs.js";
 
 /**
  * Keeps `phase_attempts` in step with the event log: the table the status comment, the CLI and
@@ -52,6 +52,14 @@ export function projectAttempt(
       return;
     case "phase.commented":
       upsertAttempt(db, key, { commentId: event.commentId });
+      return;
+    case "run.aborted":
+    case "run.cancelled":
+      // An attempt cut short must not show as running forever.
+      endRunningAttempt(db, key, {
+        error: event.type === "run.aborted" ? event.reason : `cancelled by ${event.by}`,
+        finishedAt: now,
+      });
       return;
     default:
       return;

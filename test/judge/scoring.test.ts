@@ -146,3 +146,15 @@ describe("the judge gate", () => {
     expect(result.error).toBe('could not be judged: judge call failed for "clear": provider down');
   });
 });
+
+describe("no-placeholders on a changed file", () => {
+  it("looks only at the lines the phase added, not at a TODO the file already had", () => {
+    const files = [{ path: "src/a.ts", content: "// TODO(#3): old note\nexport const a = 1;\n" }];
+    const previous = { "src/a.ts": "// TODO(#3): old note\n" };
+    expect(runAssert("no-placeholders", undefined, { text: "done", files, previous }).pass).toBe(true);
+    const added = [{ path: "src/a.ts", content: "// TODO(#3): old note\n// TODO: finish\n" }];
+    expect(runAssert("no-placeholders", undefined, { text: "done", files: added, previous }).pass).toBe(
+      false,
+    );
+  });
+});

@@ -1,11 +1,11 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { createSimulatedProvider } from "../../src/providers/simulated.js";
 import { openDatabase } from "../../src/store/database.js";
-import { listEvents, listRuns } from "../../src/store/runs.js";
+import { listAttempts, listEvents, listRuns } from "../../src/store/runs.js";
 import { WorkerStopped } from "../../src/worker/worker.js";
 import { captureIo } from "../helpers/io.js";
 import { openApp, SMALL_PIPELINE, start } from "../helpers/local-run.js";
@@ -69,6 +69,22 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     const status = await cli("status", id, "--repo", repo);
     expect(status.out).toContain("| research | ✅ done |");
     expect(status.out).toContain("nothing: the run is complete.");
+  });
+
+  it("cancels a waiting run, leaving its status final, and refuses to cancel it twice", async () => {
+    const repo = tempRepo();
+    const id = runIdOf(
+      (await cli("run", tempFile("p.yml", WITH_COOLDOWN), "--issue", issueFile(), "--repo", repo)).out,
+    );
+    const cancelled = await cli("cancel", id, "--repo", repo);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.out).toContain(`run ${id} cancelled by`);
+    const status = readFileSync(join(repo, ".git", "atomic-scrum", "runs", id, "status.md"), "utf8");
+    expect(status).toContain("nothing: the run was cancelled.");
+    expect(status).toContain("⛔ cancelled");
+    const again = await cli("cancel", id, "--repo", repo);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain(`run ${id} has already cancelled`);
   });
 
   it("refuses a second run on an issue that already has an active one", async () => {
@@ -147,6 +163,10 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     expect(result.out).toContain(
       'holdout violated: the prompt of phase "research" contains the rubric of research: grounded',
     );
+    const db = openDatabase(join(repo, ".git", "atomic-scrum", "atomic-scrum.db"));
+    const [attempt] = listAttempts(db, listRuns(db)[0]?.id ?? "");
+    expect(attempt).toMatchObject({ state: "error", error: expect.stringContaining("holdout violated") });
+    db.close();
   });
 
   it("resume takes over at once from a local process that died holding the lease", async () => {

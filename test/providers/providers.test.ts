@@ -148,3 +148,25 @@ describe("parsing a files edit from model output", () => {
     ]);
   });
 });
+
+describe("what a files phase shows later phases", () => {
+  it("is its summary and each changed file, a very long file cut with a note", async () => {
+    const { outputText, FILE_TEXT_LIMIT } = await import("../../src/engine/output-text.js");
+    const text = outputText({
+      text: "Adds a.",
+      files: [
+        { path: "a.ts", content: "x".repeat(FILE_TEXT_LIMIT + 10) },
+        { path: "old.ts", delete: true },
+      ],
+      provider: "p",
+      model: "m",
+      tier: "fast",
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      costUsd: 0,
+    });
+    expect(text.startsWith("Adds a.\n\n#### `a.ts`")).toBe(true);
+    expect(text).toContain("… (10 more characters not shown)");
+    expect(text).toContain("#### `old.ts` (deleted)");
+    expect(text.length).toBeLessThan(FILE_TEXT_LIMIT + 200);
+  });
+});
