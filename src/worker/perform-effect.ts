@@ -215,9 +215,11 @@ async function evaluate(
     ...contextInput(run, phase),
     outputs: { ...run.state.outputs, [phase.id]: output.text },
   });
+  const previous = output.files ? await previousContents(deps, run, output.files) : undefined;
   const subject = {
     text: output.text,
     ...(output.files ? { files: output.files } : {}),
+    ...(previous ? { previous } : {}),
     phaseId: phase.id,
     attempt: effect.attempt,
   };
