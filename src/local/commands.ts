@@ -143,21 +143,26 @@ export async function resumeCommand(runId: string, flags: AppFlags, io: Io): Pro
 }
 
 /** `atomic-scrum approve <run-id>`: the local human review. */
-export async function approveCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
-  const app = openApp(flags, io);
-  try {
+export function approveCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
+  return withApp(flags, io, (app) => {
     approveRun(app, requireRun(app, runId), by);
-    return await work(app, runId, io);
-  } finally {
-    app.close();
-  }
+    return work(app, runId, io);
+  });
 }
 
-export async function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
+/** `atomic-scrum cancel <run-id>`. */
+export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
+  return withApp(flags, io, (app) => {
+    cancelRun(app, requireRun(app, runId), by);
+    return work(app, runId, io);
+  });
+}
+
+/** Opens the app for one command and closes it whatever happens. */
+async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T | Promise<T>): Promise<T> {
   const app = openApp(flags, io);
   try {
-    cancelRun(app, requireRun(app, runId), by);
-    return await work(app, runId, io);
+    return await command(app);
   } finally {
     app.close();
   }

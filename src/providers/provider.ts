@@ -63,3 +63,22 @@ export class ProviderError extends Error {
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
+
+/**
+ * The response of a provider that calls no model (simulated, recorded): usage is estimated from
+ * the text, so offline runs report tokens the way real ones do.
+ */
+export function offlineResponse(provider: string, request: ModelRequest, text: string): ModelResponse {
+  return {
+    text,
+    provider,
+    model: `${provider}-${request.tier}`,
+    simulated: true,
+    usage: {
+      inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
+      outputTokens: estimateTokens(text),
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    },
+  };
+}

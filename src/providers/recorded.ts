@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { z } from "zod";
 import {
-  estimateTokens,
   type ModelRequest,
   type ModelResponse,
+  offlineResponse,
   type Provider,
   ProviderError,
 } from "./provider.js";
@@ -41,19 +41,7 @@ export function createRecordedProvider(fixtures: Fixtures, source = "fixtures"):
           true,
         );
       }
-      const text = typeof value === "string" ? value : JSON.stringify(value);
-      return {
-        text,
-        provider: "recorded",
-        model: `recorded-${request.tier}`,
-        simulated: true,
-        usage: {
-          inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
-          outputTokens: estimateTokens(text),
-          cacheReadTokens: 0,
-          cacheWriteTokens: 0,
-        },
-      };
+      return offlineResponse("recorded", request, typeof value === "string" ? value : JSON.stringify(value));
     },
   };
 }

@@ -4,9 +4,9 @@ import { TIERS, type Tier } from "../pipeline/schema.js";
 import { oneLine, slugify } from "../util/text.js";
 import {
   type CallPurpose,
-  estimateTokens,
   type ModelRequest,
   type ModelResponse,
+  offlineResponse,
   type Provider,
 } from "./provider.js";
 
@@ -24,19 +24,7 @@ export function createSimulatedProvider(): Provider {
     modelFor: (tier) => `simulated-${tier}`,
     async complete(request: ModelRequest): Promise<ModelResponse> {
       request.signal?.throwIfAborted();
-      const text = answer(request);
-      return {
-        text,
-        provider: "simulated",
-        model: `simulated-${request.tier}`,
-        simulated: true,
-        usage: {
-          inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
-          outputTokens: estimateTokens(text),
-          cacheReadTokens: 0,
-          cacheWriteTokens: 0,
-        },
-      };
+      return offlineResponse("simulated", request, answer(request));
     },
   };
 }
