@@ -54,7 +54,7 @@ export function createLocalApp(options: LocalAppOptions) {
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const worker = createWorker({
     db,
-    forge,
+    forgeFor: () => forge,
     providerFor: options.providerFor,
     now,
     owner,

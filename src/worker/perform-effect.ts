@@ -24,7 +24,8 @@ import { oneLine } from "../util/text.js";
 
 export interface PerformDeps {
   db: Database;
-  forge: Forge;
+  /** Where a run's branch, commits and comments live (a local repository, or GitHub for its installation). */
+  forgeFor: (run: RunRecord) => Forge;
   /** The provider a run uses: pinned when the run started, so a resume never switches models. */
   providerFor: (run: RunRecord) => Provider;
   now: () => number;
@@ -44,7 +45,7 @@ type Performer<K extends Effect["kind"]> = (
 /** One performer per effect kind: a new effect is a compile error until it is handled here. */
 const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
   prepare_branch: async (deps, run) => {
-    const branch = await deps.forge.prepareBranch({ branch: run.branch });
+    const branch = await deps.forgeFor(run).prepareBranch({ branch: run.branch });
     return { type: "branch.prepared", head: branch.head };
   },
   call_agent: callAgent,
@@ -64,7 +65,7 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
       `Attempt: ${effect.attempt}${score ? ` · score ${score.score.toFixed(2)} (threshold ${score.details?.threshold})` : ""}`,
       `Run: ${run.id}`,
     ].join("\n");
-    const result = await deps.forge.commit({
+    const result = await deps.forgeFor(run).commit({
       branch: run.branch,
       message,
       changes,
@@ -85,7 +86,9 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
     }
     const name = `${String(run.state.phaseIndex + 1).padStart(2, "0")}-${phase.id}`;
     const body = renderPhaseComment(input);
-    const result = await deps.forge.comment({ runId: run.id, key: `${run.id}/${effect.key}`, name, body });
+    const result = await deps
+      .forgeFor(run)
+      .comment({ runId: run.id, key: `${run.id}/${effect.key}`, name, body });
     return { type: "phase.commented", commentId: result.id };
   },
   schedule_wait: async (deps, _run, effect) => ({
@@ -122,7 +125,9 @@ async function callAgent(
   );
   const context =
     phase.context.length > 0
-      ? await deps.forge.readContext({ branch: run.branch, globs: phase.context, ...deps.contextLimits })
+      ? await deps
+          .forgeFor(run)
+          .readContext({ branch: run.branch, globs: phase.context, ...deps.contextLimits })
       : { files: [], omitted: [] };
   const rendered = renderTemplate(phase.prompt, promptContext(contextInput(run, phase)));
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
@@ -256,7 +261,7 @@ async function previousContents(
 ): Promise<Record<string, string>> {
   // Exact paths as globs: glob characters in a path are escaped so they match only themselves.
   const globs = files.map((file) => file.path.replace(/[\\*?[\]{}()!+@]/g, "\\$&"));
-  const read = await deps.forge.readContext({
+  const read = await deps.forgeFor(run).readContext({
     branch: run.branch,
     globs,
     maxFiles: files.length,

@@ -270,7 +270,7 @@ export function createWorker(options: WorkerOptions) {
       attempts: listAttempts(db, runId),
       hints: { resume: options.hints.resume(runId), approve: options.hints.approve(runId) },
     });
-    await options.forge.updateStatus({ runId, body });
+    await options.forgeFor(run).updateStatus({ runId, body });
   }
 
   /** Keeps the lease alive during a long effect; a lost lease aborts the effect. */

@@ -29,7 +29,7 @@ describe("a job that keeps failing", () => {
     const simulated = createSimulatedProvider();
     const worker = createWorker({
       db,
-      forge: flaky,
+      forgeFor: () => flaky,
       providerFor: () => simulated,
       now: clock.now,
       owner: "w1",
