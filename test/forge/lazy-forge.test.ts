@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import type { Forge } from "../../src/forge/forge.js";
+import { lazyForge } from "../../src/forge/lazy-forge.js";
+
+function fakeForge(calls: string[]): Forge {
+  return {
+    prepareBranch: async (input) => {
+      calls.push(`prepare ${input.branch}`);
+      return { branch: input.branch, base: "main", head: "abc", created: true };
+    },
+    readContext: async () => ({ files: [], omitted: [] }),
+    commit: async (input) => {
+      calls.push(`commit ${input.key}`);
+      return { sha: "def", created: true };
+    },
+    comment: async () => ({ id: "1", created: true }),
+    updateStatus: async () => {},
+  };
+}
+
+describe("a lazily built forge", () => {
+  it("is built once, on first use, and delegates every call", async () => {
+    const calls: string[] = [];
+    let builds = 0;
+    const forge = lazyForge(async () => {
+      builds++;
+      return fakeForge(calls);
+    });
+    expect(builds).toBe(0);
+    await Promise.all([
+      forge.prepareBranch({ branch: "b" }),
+      forge.commit({ branch: "b", message: "m", changes: [], key: "k" }),
+    ]);
+    expect(builds).toBe(1);
+    expect(calls).toEqual(["prepare b", "commit k"]);
+  });
+
+  it("tries to build again after a failed build", async () => {
+    let builds = 0;
+    const forge = lazyForge(async () => {
+      builds++;
+      if (builds === 1) throw new Error("token request failed");
+      return fakeForge([]);
+    });
+    await expect(forge.prepareBranch({ branch: "b" })).rejects.toThrow("token request failed");
+    await expect(forge.prepareBranch({ branch: "b" })).resolves.toMatchObject({ head: "abc" });
+    expect(builds).toBe(2);
+  });
+});
