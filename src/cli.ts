@@ -102,6 +102,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(pipelineJsonSchemaText().trimEnd());
     });
   program
+    .command("serve")
+    .description(
+      "run the GitHub App: webhooks and the worker in one process (Probot's APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, PORT)",
+    )
+    .option("--db <path>", "SQLite database", process.env.ATOMIC_SCRUM_DB ?? "atomic-scrum.db")
+    .action(async (raw: { db: string }) => {
+      // Loaded only here, so local commands never load Probot (start-up time on a small machine).
+      const { serve } = await import("./app.js");
+      await serve({ dbPath: raw.db, env: process.env });
+      code = 0;
+    });
+  program
     .command("demo")
     .description("run both built-in pipelines offline on a fresh sample repository")
     .option("--dir <dir>", "where to create the sample repository (default: a new temp folder)")

@@ -14,6 +14,8 @@ export interface RepoInput {
   owner: string;
   name: string;
   defaultBranch: string;
+  /** The GitHub App installation a GitHub run acts through; absent for local runs. */
+  installationId?: number;
 }
 
 /**

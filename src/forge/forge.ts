@@ -85,3 +85,11 @@ export interface StatusInput {
 export class ForgeRefusal extends Error {
   override name = "ForgeRefusal";
 }
+
+/**
+ * The forge can no longer reach the repository: the installation was removed, the repository was
+ * deleted or hidden. Retrying cannot help, so the run ends with this reason.
+ */
+export class ForgeUnreachable extends Error {
+  override name = "ForgeUnreachable";
+}

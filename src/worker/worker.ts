@@ -1,6 +1,6 @@
 import { InvalidTransition, nextEffect, TERMINAL, transition } from "../engine/transition.js";
 import type { Effect, RunEvent, RunState } from "../engine/types.js";
-import { ForgeRefusal } from "../forge/forge.js";
+import { ForgeRefusal, ForgeUnreachable } from "../forge/forge.js";
 import { renderStatus } from "../render/status-comment.js";
 import {
   assertLease,
@@ -195,12 +195,13 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
-  /** A refusal on principle (a path outside the repository) ends the run instead of retrying. */
+  /** A refusal on principle, or a repository the forge cannot reach any more, ends the run instead of retrying. */
   async function performSafely(run: RunRecord, effect: Effect, signal: AbortSignal): Promise<RunEvent> {
     try {
       return await performEffect(options, run, effect, signal);
     } catch (error) {
       if (error instanceof ForgeRefusal) return { type: "run.aborted", reason: `refused: ${error.message}` };
+      if (error instanceof ForgeUnreachable) return { type: "run.aborted", reason: error.message };
       throw error;
     }
   }

@@ -1,0 +1,103 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, resolve } from "node:path";
+import type { Server } from "probot";
+import { type ApplicationFunction, type Probot, run as runProbot } from "probot";
+import type { Forge } from "./forge/forge.js";
+import { createGitHubForge } from "./forge/github/github-forge.js";
+import { lazyForge } from "./forge/lazy-forge.js";
+import { createAtomicScrumApp } from "./github/app.js";
+import { startGitHubRun } from "./github/start-run.js";
+import type { Provider } from "./providers/provider.js";
+import { createSimulatedProvider } from "./providers/simulated.js";
+import { openDatabase } from "./store/database.js";
+import type { RunRecord } from "./store/runs.js";
+import { startWorkerLoop } from "./worker/loop.js";
+import { createWorker } from "./worker/worker.js";
+
+export interface ServeOptions {
+  /** The SQLite file for runs and the queue. */
+  dbPath: string;
+  /** Probot's environment: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, PORT, GHE_HOST... */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Providers the app can run with today; real model APIs arrive behind the same interface. */
+const PROVIDERS: Record<string, () => Provider> = { simulated: createSimulatedProvider };
+
+/**
+ * The composition root of `atomic-scrum serve`: one SQLite file, Probot's webhook server and a
+ * worker loop, in one process. Probot reads its own settings from the environment and, with no
+ * credentials, starts its setup flow to register the app from `app.yml`.
+ */
+export async function serve(options: ServeOptions): Promise<Server> {
+  const dbPath = resolve(options.dbPath);
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const db = openDatabase(dbPath);
+  const now = Date.now;
+  let probot: Probot | undefined;
+
+  const forges = new Map<string, Forge>();
+  const forgeFor = (run: RunRecord): Forge => {
+    const known = forges.get(run.id);
+    if (known) return known;
+    const installationId = run.repo.installationId;
+    const app = probot;
+    if (!app || installationId === undefined)
+      throw new Error(`run ${run.id} has no GitHub installation to work in`);
+    const forge = lazyForge(async () =>
+      createGitHubForge({
+        octokit: await app.auth(installationId),
+        owner: run.repo.owner,
+        repo: run.repo.name,
+        issueNumber: run.issue.number,
+        title: `${run.issue.title} (#${run.issue.number})`,
+        branch: run.branch,
+      }),
+    );
+    forges.set(run.id, forge);
+    return forge;
+  };
+
+  const providers = new Map<string, Provider>();
+  const providerFor = (run: RunRecord): Provider => {
+    const name = run.provider?.name ?? "simulated";
+    const make = PROVIDERS[name];
+    if (!make)
+      throw new Error(`run ${run.id} asks for provider "${name}", which this server does not offer yet`);
+    const provider = providers.get(name) ?? make();
+    providers.set(name, provider);
+    return provider;
+  };
+
+  const worker = createWorker({
+    db,
+    forgeFor,
+    providerFor,
+    now,
+    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
+    price: () => 0,
+    contextLimits: { maxFiles: 40, maxBytes: 200_000 },
+    allowWorkflows: false,
+    hints: {
+      resume: () => "the app resumes it by itself",
+      approve: () => "an approving review of the pull request",
+    },
+  });
+  const loop = startWorkerLoop(worker, {
+    now,
+    onError: (error) => probot?.log.error({ err: error }, "worker pass failed"),
+  });
+
+  const appFn: ApplicationFunction = (app, appOptions) => {
+    probot = app;
+    const startRun = (input: Parameters<typeof startGitHubRun>[2]) => {
+      const outcome = startGitHubRun(db, now(), input);
+      loop.wake();
+      return outcome;
+    };
+    return createAtomicScrumApp({ db, now, startRun })(app, appOptions);
+  };
+  return runProbot(appFn, { env: options.env });
+}

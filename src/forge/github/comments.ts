@@ -1,0 +1,104 @@
+import type { CommentInput, CommentResult, StatusInput } from "../forge.js";
+import { checkKey } from "../local/check-key.js";
+import { foldBody } from "./fold-body.js";
+import { callGitHub } from "./github-errors.js";
+import type { GitHubRepo } from "./github-repo.js";
+
+const MARKER = /^<!-- atomic-scrum:((?:key|status)=[\x21-\x7e]+) -->/;
+
+/** The hidden first line that lets the app find its own comment again after a restart. */
+export function commentMarker(kind: "key" | "status", value: string): string {
+  return `<!-- atomic-scrum:${kind}=${checkKey(value)} -->`;
+}
+
+/**
+ * Posts a phase comment on `target` (the PR, or the issue while there is none) unless a comment
+ * with its marker exists there or on the issue already.
+ */
+export async function postComment(
+  gh: GitHubRepo,
+  target: number,
+  input: CommentInput,
+): Promise<CommentResult> {
+  const marker = commentMarker("key", input.key);
+  for (const thread of new Set([target, gh.issueNumber])) {
+    const found = (await ourComments(gh, thread)).get(markerId(marker));
+    if (found !== undefined) return { id: String(found.id), created: false };
+  }
+  const id = await createComment(gh, target, marker, input.body);
+  return { id: String(id), created: true };
+}
+
+/** Creates the run's status comment on the issue, or edits it in place when the text changed. */
+export async function writeStatus(gh: GitHubRepo, input: StatusInput): Promise<void> {
+  const marker = commentMarker("status", input.runId);
+  const body = `${marker}\n${foldBody(input.body, "the run's dashboard")}`;
+  const comments = await ourComments(gh, gh.issueNumber);
+  const found = comments.get(markerId(marker));
+  if (found === undefined) {
+    await createComment(gh, gh.issueNumber, marker, input.body, "the run's dashboard");
+    return;
+  }
+  if (found.body === body) return;
+  await callGitHub("editing the status comment", () =>
+    gh.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      owner: gh.owner,
+      repo: gh.repo,
+      comment_id: found.id,
+      body,
+    }),
+  );
+  comments.set(markerId(marker), { id: found.id, body });
+}
+
+async function createComment(
+  gh: GitHubRepo,
+  thread: number,
+  marker: string,
+  text: string,
+  where?: string,
+): Promise<number> {
+  const body = `${marker}\n${foldBody(text, where)}`;
+  const { data } = await callGitHub(`commenting on #${thread}`, () =>
+    gh.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: gh.owner,
+      repo: gh.repo,
+      issue_number: thread,
+      body,
+    }),
+  );
+  const id = Number(data.id);
+  (await ourComments(gh, thread)).set(markerId(marker), { id, body });
+  return id;
+}
+
+function markerId(marker: string): string {
+  return MARKER.exec(marker)?.[1] ?? marker;
+}
+
+/** The app's comments on one issue or PR, by marker; listed (100 a page) once per forge. */
+async function ourComments(gh: GitHubRepo, thread: number) {
+  const cached = gh.state.comments.get(thread);
+  if (cached !== undefined) return cached;
+  const found = new Map<string, { id: number; body: string }>();
+  for (let page = 1; ; page += 1) {
+    const { data } = await callGitHub(`listing comments on #${thread}`, () =>
+      gh.octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+        owner: gh.owner,
+        repo: gh.repo,
+        issue_number: thread,
+        per_page: 100,
+        page,
+      }),
+    );
+    for (const comment of data) {
+      const id = MARKER.exec(comment.body ?? "")?.[1];
+      // Anyone can paste a marker; only a bot's comment (the app's) counts, the first one wins.
+      if (id === undefined || comment.user?.type !== "Bot" || found.has(id)) continue;
+      found.set(id, { id: Number(comment.id), body: comment.body ?? "" });
+    }
+    if (data.length < 100) break;
+  }
+  gh.state.comments.set(thread, found);
+  return found;
+}

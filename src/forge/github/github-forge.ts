@@ -1,0 +1,66 @@
+import type { Octokit } from "@octokit/core";
+import type { Forge } from "../forge.js";
+import { postComment, writeStatus } from "./comments.js";
+import { commitOnBranch } from "./commit-on-branch.js";
+import { type GitHubRepo, newForgeState } from "./github-repo.js";
+import { prepareBranch } from "./prepare-branch.js";
+import { ensurePullRequest, findPullRequest } from "./pull-request.js";
+import { readContext } from "./read-context.js";
+
+export interface GitHubForgeOptions {
+  /** An Octokit with the REST endpoint methods, as Probot gives one per installation. */
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  /** The issue the run works on: status comment goes there, the PR says `Closes #issueNumber`. */
+  issueNumber: number;
+  /** Title of the draft PR. */
+  title: string;
+  /** Linked from the PR body: where to follow the run (dashboard page, say). */
+  pipelineUrl?: string;
+  /** The run branch, when known (a restarted run): comments then go on its PR from the start. */
+  branch?: string;
+  /** Lets commits write under `.github/workflows/`. Off by default. */
+  allowWorkflows?: boolean;
+}
+
+export type GitHubForge = Forge & {
+  /** The run's draft PR, once it has been opened (or found open after a restart). */
+  pullRequest(): Promise<number | undefined>;
+};
+
+/**
+ * A {@link Forge} on a GitHub repository: commits through GraphQL `createCommitOnBranch`, the
+ * draft PR opened after the first commit, comments found again after a restart by a hidden marker.
+ */
+export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
+  const gh: GitHubRepo = {
+    octokit: options.octokit,
+    owner: options.owner,
+    repo: options.repo,
+    issueNumber: options.issueNumber,
+    state: newForgeState(),
+  };
+  let branch: string | undefined = options.branch;
+  const text = { title: options.title, pipelineUrl: options.pipelineUrl };
+  return {
+    prepareBranch: async (input) => {
+      const info = await prepareBranch(gh, input);
+      branch = info.branch;
+      return info;
+    },
+    readContext: (input) => readContext(gh, input),
+    commit: async (input) => {
+      const result = await commitOnBranch(gh, input, { allowWorkflows: options.allowWorkflows ?? false });
+      branch = input.branch;
+      await ensurePullRequest(gh, input.branch, text);
+      return result;
+    },
+    comment: async (input) => {
+      const pr = branch === undefined ? undefined : await findPullRequest(gh, branch);
+      return postComment(gh, pr ?? gh.issueNumber, input);
+    },
+    updateStatus: (input) => writeStatus(gh, input),
+    pullRequest: async () => (branch === undefined ? undefined : findPullRequest(gh, branch)),
+  };
+}

@@ -1,0 +1,25 @@
+import type { Octokit } from "@octokit/core";
+
+/** The repository a GitHub forge writes to, and what it has learnt so far in this process. */
+export interface GitHubRepo {
+  /** Any Octokit: Probot's (with retry and throttling) in the app, a plain one in tests. */
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  state: ForgeState;
+}
+
+/** Answers cached per forge instance, so a run does not ask GitHub the same question twice. */
+export interface ForgeState {
+  /** The branch run branches are made from, once known. */
+  base?: string;
+  /** The open draft PR for a branch: a number, null when we looked and found none. */
+  pullRequests: Map<string, number | null>;
+  /** Our comments per issue or PR number, by marker, once that thread has been listed. */
+  comments: Map<number, Map<string, { id: number; body: string }>>;
+}
+
+export function newForgeState(): ForgeState {
+  return { pullRequests: new Map(), comments: new Map() };
+}

@@ -1,0 +1,68 @@
+import { callGitHub, statusOf } from "./github-errors.js";
+import type { GitHubRepo } from "./github-repo.js";
+import { defaultBranch } from "./prepare-branch.js";
+
+export interface PullRequestText {
+  title: string;
+  pipelineUrl?: string;
+}
+
+/** The open PR for `branch`, listed at most once per forge; undefined when there is none. */
+export async function findPullRequest(gh: GitHubRepo, branch: string): Promise<number | undefined> {
+  const known = gh.state.pullRequests.get(branch);
+  if (known !== undefined) return known ?? undefined;
+  const { data } = await callGitHub(`listing pull requests for ${branch}`, () =>
+    gh.octokit.request("GET /repos/{owner}/{repo}/pulls", {
+      owner: gh.owner,
+      repo: gh.repo,
+      head: `${gh.owner}:${branch}`,
+      state: "open",
+    }),
+  );
+  const number = data[0]?.number;
+  gh.state.pullRequests.set(branch, number ?? null);
+  return number;
+}
+
+/** Opens the run's draft PR for `branch` unless one is open; returns its number. */
+export async function ensurePullRequest(
+  gh: GitHubRepo,
+  branch: string,
+  text: PullRequestText,
+): Promise<number> {
+  const existing = await findPullRequest(gh, branch);
+  if (existing !== undefined) return existing;
+  const base = await defaultBranch(gh);
+  try {
+    const { data } = await callGitHub(`opening the draft pull request for ${branch}`, () =>
+      gh.octokit.request("POST /repos/{owner}/{repo}/pulls", {
+        owner: gh.owner,
+        repo: gh.repo,
+        title: text.title,
+        head: branch,
+        base,
+        body: pullRequestBody(gh.issueNumber, text.pipelineUrl),
+        draft: true,
+      }),
+    );
+    gh.state.pullRequests.set(branch, data.number);
+    return data.number;
+  } catch (error) {
+    // "A pull request already exists": opened by another worker since we listed.
+    if (statusOf(error) !== 422) throw error;
+    gh.state.pullRequests.delete(branch);
+    const raced = await findPullRequest(gh, branch);
+    if (raced === undefined) throw error;
+    return raced;
+  }
+}
+
+export function pullRequestBody(issueNumber: number, pipelineUrl: string | undefined): string {
+  const pipeline = pipelineUrl === undefined ? "" : ` Pipeline: [run](${pipelineUrl}).`;
+  return [
+    `Closes #${issueNumber}`,
+    "",
+    `Opened by Atomic Scrum as a draft: each phase adds one commit and one comment.${pipeline}`,
+    "It merges only after a person with write access approves the current head.",
+  ].join("\n");
+}

@@ -1,0 +1,38 @@
+import type { ApplicationFunction } from "probot";
+import type { Database } from "../store/database.js";
+import { handleLabeled } from "./handle-labeled.js";
+import { type GitHubStartInput, type StartOutcome, startGitHubRun } from "./start-run.js";
+
+export interface AtomicScrumAppDeps {
+  /** The store; the app opens nothing itself. */
+  db: Database;
+  /** Clock in epoch milliseconds. */
+  now: () => number;
+  /**
+   * Creates the run and queues its start in one transaction. Defaults to `startGitHubRun` on
+   * `db`; the composition root may wrap it (to wake the worker, say).
+   */
+  startRun?: (input: GitHubStartInput) => StartOutcome;
+  /** The app's slug, when known, so its own `<slug>[bot]` events are ignored by name too. */
+  appSlug?: string;
+}
+
+/**
+ * The Probot face of Atomic Scrum: verifies (Probot checks the signature), dedupes, checks
+ * permission and enqueues. Load it with `probot.load(createAtomicScrumApp(deps))` or
+ * `createNodeMiddleware(createAtomicScrumApp(deps), { probot })`.
+ */
+export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunction {
+  const startRun = deps.startRun ?? ((input: GitHubStartInput) => startGitHubRun(deps.db, deps.now(), input));
+  const labeledDeps = {
+    db: deps.db,
+    now: deps.now,
+    startRun,
+    ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+  };
+  return (app) => {
+    app.on("issues.labeled", async (context) => {
+      await handleLabeled(context, labeledDeps);
+    });
+  };
+}

@@ -1,0 +1,163 @@
+import { createHash } from "node:crypto";
+import type { Context } from "probot";
+import type { IssueInput, RepoInput } from "../engine/template-context.js";
+import { branchFor } from "../local/issue-file.js";
+import { formatProblem, type Problem } from "../pipeline/problem.js";
+import type { Database } from "../store/database.js";
+import { recordDelivery } from "../store/runs.js";
+import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
+import { loadRepoConfig } from "./load-repo-config.js";
+import { hasWriteAccess } from "./permissions.js";
+import { marker, postOnce } from "./post-once.js";
+import { CONFIG_PATH, configEntry, DEFAULT_PIPELINES } from "./repo-config.js";
+import { activeRunOf, type GitHubStartInput, type StartOutcome } from "./start-run.js";
+
+export interface LabeledDeps {
+  db: Database;
+  now: () => number;
+  /** Creates the run and queues it in one transaction; `startGitHubRun` in production. */
+  startRun: (input: GitHubStartInput) => StartOutcome;
+  /** The app's slug, when known: its own events (`<slug>[bot]`) are ignored even if not typed Bot. */
+  appSlug?: string;
+}
+
+/** What the handler did with a delivery, for logs and tests. */
+export type LabeledOutcome =
+  | "ignored-bot"
+  | "no-installation"
+  | "config-problems"
+  | "unmapped-label"
+  | "refused"
+  | "already-active"
+  | "pipeline-problems"
+  | "duplicate-delivery"
+  | "started";
+
+type LabeledContext = Context<"issues.labeled">;
+
+/**
+ * `issues.labeled`: checks, then queues a run and returns. It never calls a model or waits for a
+ * phase: GitHub gives a delivery 10 s. At most four requests: config, permission, and (only on a
+ * refusal or a problem) reading and posting one comment.
+ */
+export async function handleLabeled(context: LabeledContext, deps: LabeledDeps): Promise<LabeledOutcome> {
+  const { payload } = context;
+  const sender = payload.sender;
+  // The app must never trigger itself, nor be driven by another bot.
+  if (sender.type === "Bot" || sender.login.endsWith("[bot]") || sender.login === `${deps.appSlug}[bot]`) {
+    return "ignored-bot";
+  }
+  const installationId = payload.installation?.id;
+  if (installationId === undefined) return done(context, deps, "no-installation");
+  const label = payload.label?.name;
+  const repo: RepoInput = {
+    owner: payload.repository.owner.login,
+    name: payload.repository.name,
+    defaultBranch: payload.repository.default_branch,
+    installationId,
+  };
+  const where = { owner: repo.owner, repo: repo.name, ref: repo.defaultBranch };
+  const target = { owner: repo.owner, repo: repo.name, issue_number: payload.issue.number };
+  const octokit = context.octokit;
+
+  const loaded = await loadRepoConfig(octokit, where);
+  if (!loaded.ok) {
+    if (label && mightStartPipeline(label, loaded.text)) {
+      await postOnce(
+        octokit,
+        target,
+        marker(`config-problems ${loaded.version}`),
+        problemsComment(`\`${CONFIG_PATH}\` has problems, so no pipeline was started.`, loaded.problems),
+      );
+    }
+    return done(context, deps, "config-problems");
+  }
+  const { config } = loaded;
+  const pipelineRef = label ? config.pipelines[label] : undefined;
+  if (!label || pipelineRef === undefined) return done(context, deps, "unmapped-label");
+
+  if (!(await hasWriteAccess(octokit, repo.owner, repo.name, sender.login, config.allowed_permissions))) {
+    await postOnce(
+      octokit,
+      target,
+      marker(`refused issue=${payload.issue.number} user=${sender.login}`),
+      `Thanks, @${sender.login}! Only people with ${config.allowed_permissions.join(", ")} access to this repository can start a pipeline, so \`${label}\` did not start one. A maintainer can add the label instead.`,
+    );
+    return done(context, deps, "refused");
+  }
+
+  const issue: IssueInput = {
+    number: payload.issue.number,
+    title: payload.issue.title,
+    body: payload.issue.body ?? "",
+    labels: (payload.issue.labels ?? []).map((l) => l.name),
+    author: payload.issue.user?.login ?? "ghost",
+    url: payload.issue.html_url,
+  };
+  const active = activeRunOf(deps.db, branchFor(issue), repo);
+  if (active) {
+    context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
+    return done(context, deps, "already-active");
+  }
+
+  const entry = configEntry(loaded.text, ["pipelines", label]);
+  const pipeline = await loadConfiguredPipeline(octokit, where, pipelineRef, entry);
+  if (!pipeline.ok) {
+    await postOnce(
+      octokit,
+      target,
+      marker(`pipeline-problems ${shortHash(pipeline.version)}`),
+      problemsComment(
+        `The pipeline for \`${label}\` has problems, so it was not started.`,
+        pipeline.problems,
+      ),
+    );
+    return done(context, deps, "pipeline-problems");
+  }
+  const outcome = deps.startRun({
+    deliveryId: context.id,
+    pipeline: pipeline.pipeline,
+    hash: pipeline.hash,
+    pipelinePath: pipeline.path,
+    repo,
+    issue,
+    provider: { name: config.provider },
+  });
+  if (outcome.started) {
+    context.log.info({ runId: outcome.runId, pipeline: pipeline.path }, "run queued");
+    return "started";
+  }
+  context.log.info({ outcome }, "run not started");
+  return outcome.reason;
+}
+
+/** Marks a delivery that started nothing as taken, for the record (a redelivery repeats no harm). */
+function done(context: LabeledContext, deps: LabeledDeps, outcome: LabeledOutcome): LabeledOutcome {
+  recordDelivery(deps.db, context.id, "issues.labeled", deps.now());
+  context.log.debug({ outcome }, "issues.labeled handled");
+  return outcome;
+}
+
+/**
+ * A broken config cannot say which labels matter; commenting on every `bug` label would be noise.
+ * Only labels that look like ours, or that the file mentions, get the problems comment.
+ */
+function mightStartPipeline(label: string, text: string): boolean {
+  return label.startsWith("atomic:") || label in DEFAULT_PIPELINES || text.includes(label);
+}
+
+function problemsComment(lead: string, problems: Problem[]): string {
+  return [
+    lead,
+    "",
+    "```",
+    ...problems.map(formatProblem),
+    "```",
+    "",
+    "Fix them and add the label again.",
+  ].join("\n");
+}
+
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}

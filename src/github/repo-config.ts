@@ -1,0 +1,172 @@
+import { LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { locatePath } from "../pipeline/locate.js";
+import { formatPath, type Problem } from "../pipeline/problem.js";
+import { valueAt } from "../pipeline/schema-problems.js";
+import { suggest } from "../pipeline/template-variables.js";
+
+/** Where a repository keeps its Atomic Scrum configuration. */
+export const CONFIG_PATH = ".github/atomic-scrum.yml";
+
+/** Labels that start a pipeline when the repository does not say otherwise. */
+export const DEFAULT_PIPELINES: Readonly<Record<string, string>> = {
+  "atomic:coding": "coding",
+  "atomic:content": "content",
+};
+
+export const REPO_PERMISSIONS = ["admin", "maintain", "write", "triage", "read"] as const;
+export type RepoPermission = (typeof REPO_PERMISSIONS)[number];
+
+export const PROVIDER_NAMES = ["simulated", "recorded", "anthropic", "gemini", "openai-compatible"] as const;
+
+const TierModels = z.strictObject({
+  /** Model for the `fast` tier, such as `claude-haiku-4-5`. */
+  fast: z.string().min(1).optional().describe("Model for the fast tier."),
+  /** Model for the `balanced` tier. */
+  balanced: z.string().min(1).optional().describe("Model for the balanced tier."),
+  /** Model for the `deep` tier. */
+  deep: z.string().min(1).optional().describe("Model for the deep tier."),
+});
+
+const Budget = z.strictObject({
+  /** Most a single run may spend, in US dollars. */
+  max_cost_usd: z
+    .number()
+    .positive("must be more than 0")
+    .optional()
+    .describe("Most a single run may spend, in USD."),
+  /** Most tokens (in + out) a single run may use. */
+  max_tokens: z
+    .number()
+    .int("must be a whole number")
+    .positive("must be more than 0")
+    .optional()
+    .describe("Most tokens a single run may use."),
+  /** Most all runs on this repository may spend per UTC day, in US dollars. */
+  daily_max_cost_usd: z
+    .number()
+    .positive("must be more than 0")
+    .optional()
+    .describe("Most all runs of the repository may spend per UTC day, in USD."),
+});
+
+/** `.github/atomic-scrum.yml`: the one definition of the repository configuration. */
+export const RepoConfigSchema = z.strictObject({
+  /**
+   * Label -> pipeline. A value is a built-in pipeline name (`coding`) or a path in the repository
+   * to a `.yml` pipeline (`.github/pipelines/docs.yml`). Replaces the defaults when given.
+   */
+  pipelines: z
+    .record(z.string().min(1), z.string().min(1, "name a built-in pipeline or a path to a .yml file"))
+    .default({ ...DEFAULT_PIPELINES })
+    .describe("Label -> built-in pipeline name or repository path to a .yml pipeline."),
+  /** The model provider runs use; `simulated` spends nothing and needs no key. */
+  provider: z.enum(PROVIDER_NAMES).default("simulated").describe("The model provider runs use."),
+  /** Tier -> model overrides for the chosen provider. */
+  tiers: TierModels.default({}).describe("Tier -> model overrides for the chosen provider."),
+  /** Spending limits; a pipeline's own budget applies too, the lower one wins. */
+  budget: Budget.default({}).describe("Spending limits for runs on this repository."),
+  /** Repository roles whose labels start a pipeline. */
+  allowed_permissions: z
+    .array(z.enum(REPO_PERMISSIONS))
+    .min(1, "list at least one role, such as write")
+    .default(["write", "maintain", "admin"])
+    .describe("Repository roles allowed to start a pipeline."),
+  /** When true, the person who started a run cannot give its human approval. */
+  prevent_self_review: z
+    .boolean()
+    .default(false)
+    .describe("When true, whoever started a run cannot approve it."),
+});
+
+export type RepoConfig = z.infer<typeof RepoConfigSchema>;
+
+export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; problems: Problem[] };
+
+/** The configuration of a repository without `.github/atomic-scrum.yml`. */
+export function defaultRepoConfig(): RepoConfig {
+  return RepoConfigSchema.parse({});
+}
+
+/**
+ * Parses and validates the text of `.github/atomic-scrum.yml`. Never throws for a bad file: every
+ * problem is located (`file:line:col`) and says what is wrong. An empty file means the defaults.
+ */
+export function parseRepoConfig(text: string, file = CONFIG_PATH): RepoConfigResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((error) => {
+        const at = error.linePos?.[0] ?? { line: 1, col: 1 };
+        const message = (error.message.split("\n")[0] ?? error.message).replace(
+          / at line \d+, column \d+:?$/,
+          "",
+        );
+        return { file, line: at.line, col: at.col, path: "", message: `YAML syntax error: ${message}` };
+      }),
+    };
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = RepoConfigSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const problems = parsed.error.issues.flatMap((issue) =>
+    describeIssue(issue, raw).map(({ path, key, message }) => {
+      const { line, col } = locatePath(doc, lines, path, key);
+      return { file, line, col, path: formatPath(key ? [...path, key] : path), message };
+    }),
+  );
+  return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
+}
+
+/** Where a field sits in the config text, as the start of a problem about it. */
+export function configEntry(text: string, path: PropertyKey[], file = CONFIG_PATH): Omit<Problem, "message"> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  return { file, ...locatePath(doc, lines, path), path: formatPath(path) };
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  raw: unknown,
+): { path: PropertyKey[]; key?: string; message: string }[] {
+  const path = [...issue.path];
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const allowed = Object.keys(shapeAt(path));
+      return issue.keys.map((key) => ({
+        path,
+        key,
+        message: `unknown field "${key}"${suggest(key, allowed)}`,
+      }));
+    }
+    case "invalid_value":
+      return [
+        {
+          path,
+          message: `expected one of ${issue.values.map(String).join(" | ")}, got ${show(valueAt(raw, path))}`,
+        },
+      ];
+    case "invalid_type": {
+      const value = valueAt(raw, path);
+      return [{ path, message: `expected ${issue.expected}, got ${show(value)}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/** The fields allowed where an unknown key was found, for "did you mean". */
+function shapeAt(path: readonly PropertyKey[]): Record<string, unknown> {
+  if (path[0] === "tiers") return TierModels.shape;
+  if (path[0] === "budget") return Budget.shape;
+  return RepoConfigSchema.shape;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (value !== null && typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}

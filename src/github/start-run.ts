@@ -1,0 +1,74 @@
+import { randomBytes } from "node:crypto";
+import type { IssueInput, RepoInput } from "../engine/template-context.js";
+import { initialState } from "../engine/transition.js";
+import { branchFor } from "../local/issue-file.js";
+import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import type { Database } from "../store/database.js";
+import {
+  findActiveRun,
+  insertRun,
+  type ProviderChoice,
+  type RunRecord,
+  recordDelivery,
+} from "../store/runs.js";
+import { enqueueRunStart } from "../worker/jobs.js";
+
+/** Everything a labeled issue needs to become a queued run. */
+export interface GitHubStartInput {
+  /** The webhook delivery that asked for the run; a second delivery with this id starts nothing. */
+  deliveryId: string;
+  pipeline: ResolvedPipeline;
+  /** Content hash the run is pinned to. */
+  hash: string;
+  /** Built-in name or repository path the pipeline came from. */
+  pipelinePath: string;
+  repo: RepoInput;
+  issue: IssueInput;
+  provider: ProviderChoice;
+}
+
+export type StartOutcome =
+  | { started: true; runId: string }
+  | { started: false; reason: "duplicate-delivery" }
+  | { started: false; reason: "already-active"; runId: string };
+
+/**
+ * Records the delivery, creates the run and queues its start in one transaction: either all three
+ * happen or none, so a crash in between cannot leave a run nobody works on, nor a delivery marked
+ * taken with no run (it can be redelivered). Nothing here waits on a model or on GitHub.
+ */
+export function startGitHubRun(db: Database, now: number, input: GitHubStartInput): StartOutcome {
+  const branch = branchFor(input.issue);
+  const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
+  return db.transaction((): StartOutcome => {
+    if (!recordDelivery(db, input.deliveryId, "issues.labeled", now)) {
+      return { started: false, reason: "duplicate-delivery" };
+    }
+    const active = activeRunOf(db, branch, input.repo);
+    if (active) return { started: false, reason: "already-active", runId: active.id };
+    insertRun(db, {
+      id,
+      pipelineName: input.pipeline.name,
+      pipelineHash: input.hash,
+      pipeline: input.pipeline,
+      pipelinePath: input.pipelinePath,
+      repo: input.repo,
+      issue: input.issue,
+      branch,
+      state: initialState(),
+      provider: input.provider,
+      createdAt: now,
+    });
+    enqueueRunStart(db, id, now);
+    return { started: true, runId: id };
+  })();
+}
+
+/**
+ * The active run on this branch of this repository. `findActiveRun` looks by branch name only,
+ * and two repositories can have the same issue number and title.
+ */
+export function activeRunOf(db: Database, branch: string, repo: RepoInput): RunRecord | undefined {
+  const active = findActiveRun(db, branch);
+  return active && active.repo.owner === repo.owner && active.repo.name === repo.name ? active : undefined;
+}

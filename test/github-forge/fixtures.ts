@@ -1,0 +1,58 @@
+import { createGitHubForge, type GitHubForge } from "../../src/forge/github/github-forge.js";
+import { githubApi } from "../helpers/github/api.js";
+import { testOctokit } from "../helpers/github/octokit.js";
+
+export const OWNER = "octo";
+export const REPO = "hello";
+export const ISSUE = 42;
+export const BRANCH = "atomic-scrum/42-add-login";
+export const BASE_SHA = "a".repeat(40);
+export const R = `/repos/${OWNER}/${REPO}`;
+/** How Octokit puts `heads/<branch>` into a URL. */
+export const REF_PATH = `${R}/git/ref/${encodeURIComponent(`heads/${BRANCH}`)}`;
+
+export function newForge(): GitHubForge {
+  return createGitHubForge({
+    octokit: testOctokit(),
+    owner: OWNER,
+    repo: REPO,
+    issueNumber: ISSUE,
+    title: "Add login (#42)",
+    pipelineUrl: "https://atomic.example/runs/7",
+  });
+}
+
+interface GraphqlBody {
+  query: string;
+  variables: Record<string, unknown>;
+}
+
+/** Answers the branch-head query once with `head` and commit messages (newest first). */
+export function headQuery(head: string, messages: { oid: string; message: string }[] = []) {
+  return githubApi()
+    .post("/graphql", (body: GraphqlBody) => body.query.includes("AtomicScrumBranchHead"))
+    .reply(200, { data: { repository: { ref: { target: { oid: head, history: { nodes: messages } } } } } });
+}
+
+/** Answers createCommitOnBranch once with `oid`, pushing the variables sent into `sent`. */
+export function commitMutation(oid: string, sent: unknown[] = []) {
+  return githubApi()
+    .post("/graphql", (body: GraphqlBody) => {
+      if (!body.query.includes("createCommitOnBranch")) return false;
+      sent.push(body.variables);
+      return true;
+    })
+    .reply(200, { data: { createCommitOnBranch: { commit: { oid } } } });
+}
+
+/** The open-PR lookup for the run branch, answering with `prs`. */
+export function listPulls(prs: { number: number }[]) {
+  return githubApi()
+    .get(`${R}/pulls`)
+    .query({ head: `${OWNER}:${BRANCH}`, state: "open" })
+    .reply(200, prs);
+}
+
+export function botComment(id: number, body: string) {
+  return { id, body, user: { login: "atomic-scrum[bot]", type: "Bot" } };
+}
