@@ -64,11 +64,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
   })();
 }
 
-/**
- * The active run on this branch of this repository. `findActiveRun` looks by branch name only,
- * and two repositories can have the same issue number and title.
- */
+/** The active run on this branch of this repository. */
 export function activeRunOf(db: Database, branch: string, repo: RepoInput): RunRecord | undefined {
-  const active = findActiveRun(db, branch);
-  return active && active.repo.owner === repo.owner && active.repo.name === repo.name ? active : undefined;
+  return findActiveRun(db, branch, repo);
 }

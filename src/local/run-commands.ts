@@ -30,7 +30,7 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
   const now = app.now();
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
   app.db.transaction(() => {
-    const active = findActiveRun(app.db, branch);
+    const active = findActiveRun(app.db, branch, app.repo);
     if (active) {
       throw new CommandError(
         `run ${active.id} is already ${active.state.status} on ${branch}; continue it with \`atomic-scrum resume ${active.id}\``,

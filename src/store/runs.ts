@@ -87,13 +87,22 @@ export function getRun(db: Database, id: string): RunRecord | undefined {
   return row ? toRecord(row) : undefined;
 }
 
-/** Runs not yet ended on a branch: a second start on the same issue finds the first. */
-export function findActiveRun(db: Database, branch: string): RunRecord | undefined {
+/**
+ * The run not yet ended on a branch of a repository: a second start on the same issue finds the
+ * first. Two repositories may have the same branch name, so the repository is part of the match.
+ */
+export function findActiveRun(
+  db: Database,
+  branch: string,
+  repo: { owner: string; name: string },
+): RunRecord | undefined {
   const row = db
     .prepare(
-      "SELECT * FROM runs WHERE branch = ? AND status NOT IN ('succeeded','failed','cancelled') ORDER BY created_at DESC LIMIT 1",
+      `SELECT * FROM runs WHERE branch = @branch AND status NOT IN ('succeeded','failed','cancelled')
+         AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
+       ORDER BY created_at DESC LIMIT 1`,
     )
-    .get(branch) as RunRow | undefined;
+    .get({ branch, owner: repo.owner, name: repo.name }) as RunRow | undefined;
   return row ? toRecord(row) : undefined;
 }
 

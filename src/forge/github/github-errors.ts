@@ -1,5 +1,7 @@
+import { ForgeUnreachable } from "../forge.js";
+
 /** GitHub no longer lets the app at the repository: the run should end, not retry. */
-export class GitHubAccessLost extends Error {
+export class GitHubAccessLost extends ForgeUnreachable {
   override name = "GitHubAccessLost";
 }
 
