@@ -11,10 +11,11 @@ import { createAtomicScrumApp } from "./github/app.js";
 import { startGitHubRun } from "./github/start-run.js";
 import type { Provider } from "./providers/provider.js";
 import { createSimulatedProvider } from "./providers/simulated.js";
+import type { Database } from "./store/database.js";
 import { openDatabase } from "./store/database.js";
 import type { RunRecord } from "./store/runs.js";
-import { startWorkerLoop } from "./worker/loop.js";
-import { createWorker } from "./worker/worker.js";
+import { startWorkerLoop, type WorkerLoop } from "./worker/loop.js";
+import { createWorker, type Worker } from "./worker/worker.js";
 
 export interface ServeOptions {
   /** The SQLite file for runs and the queue. */
@@ -26,17 +27,23 @@ export interface ServeOptions {
 /** Providers the app can run with today; real model APIs arrive behind the same interface. */
 const PROVIDERS: Record<string, () => Provider> = { simulated: createSimulatedProvider };
 
+export interface AppParts {
+  /** The Probot application function: give it to Probot's `run`, `load` or `createNodeMiddleware`. */
+  appFn: ApplicationFunction;
+  worker: Worker;
+  /** Starts the background loop (serve); tests drive `worker.runUntilIdle()` themselves instead. */
+  startLoop: () => WorkerLoop;
+}
+
 /**
- * The composition root of `atomic-scrum serve`: one SQLite file, Probot's webhook server and a
- * worker loop, in one process. Probot reads its own settings from the environment and, with no
- * credentials, starts its setup flow to register the app from `app.yml`.
+ * Builds the GitHub App's pieces around one database: the Probot app function, and a worker whose
+ * forges use the Probot instance the app function was loaded into (for installation tokens).
  */
-export async function serve(options: ServeOptions): Promise<Server> {
-  const dbPath = resolve(options.dbPath);
-  mkdirSync(dirname(dbPath), { recursive: true });
-  const db = openDatabase(dbPath);
-  const now = Date.now;
+export function buildGitHubApp(options: { db: Database; now?: () => number; owner?: string }): AppParts {
+  const { db } = options;
+  const now = options.now ?? Date.now;
   let probot: Probot | undefined;
+  let loop: WorkerLoop | undefined;
 
   const forges = new Map<string, Forge>();
   const forgeFor = (run: RunRecord): Forge => {
@@ -76,7 +83,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
     forgeFor,
     providerFor,
     now,
-    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
+    owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
     price: () => 0,
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
     allowWorkflows: false,
@@ -85,19 +92,36 @@ export async function serve(options: ServeOptions): Promise<Server> {
       approve: () => "an approving review of the pull request",
     },
   });
-  const loop = startWorkerLoop(worker, {
-    now,
-    onError: (error) => probot?.log.error({ err: error }, "worker pass failed"),
-  });
 
   const appFn: ApplicationFunction = (app, appOptions) => {
     probot = app;
     const startRun = (input: Parameters<typeof startGitHubRun>[2]) => {
       const outcome = startGitHubRun(db, now(), input);
-      loop.wake();
+      loop?.wake();
       return outcome;
     };
     return createAtomicScrumApp({ db, now, startRun })(app, appOptions);
   };
-  return runProbot(appFn, { env: options.env });
+  const startLoop = () => {
+    loop ??= startWorkerLoop(worker, {
+      now,
+      onError: (error) => probot?.log.error({ err: error }, "worker pass failed"),
+    });
+    return loop;
+  };
+  return { appFn, worker, startLoop };
+}
+
+/**
+ * The composition root of `atomic-scrum serve`: one SQLite file, Probot's webhook server and a
+ * worker loop, in one process. Probot reads its own settings from the environment and, with no
+ * credentials, starts its setup flow to register the app from `app.yml`.
+ */
+export async function serve(options: ServeOptions): Promise<Server> {
+  const dbPath = resolve(options.dbPath);
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const parts = buildGitHubApp({ db: openDatabase(dbPath) });
+  const server = await runProbot(parts.appFn, { env: options.env });
+  parts.startLoop();
+  return server;
 }
