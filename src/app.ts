@@ -91,6 +91,15 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
       resume: () => "the app resumes it by itself",
       approve: () => "an approving review of the pull request",
     },
+    onProgress: ({ runId, event, state }) => {
+      const log = probot?.log;
+      if (!log) return;
+      const fields = { runId, event: event.type, status: state.status };
+      if (event.type === "run.aborted" || event.type === "job.failed")
+        log.warn({ ...fields, reason: "reason" in event ? event.reason : event.error }, "run trouble");
+      else if (state.status === "failed") log.warn({ ...fields, reason: state.reason }, "run failed");
+      else log.info(fields, "run progress");
+    },
   });
 
   const appFn: ApplicationFunction = (app, appOptions) => {
