@@ -61,6 +61,7 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
         issueNumber: run.issue.number,
         title: `${run.issue.title} (#${run.issue.number})`,
         branch: run.branch,
+        ...pipelineLink(run),
       }),
     );
     forges.set(run.id, forge);
@@ -119,6 +120,16 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
     return loop;
   };
   return { appFn, worker, startLoop };
+}
+
+/** A pipeline kept in the repository is linked from the PR, at the version the run was pinned to start from. */
+function pipelineLink(run: RunRecord): { pipelineUrl?: string } {
+  const path = run.pipelinePath;
+  const repoUrl = /^(https?:\/\/[^/]+\/[^/]+\/[^/]+)\/issues\/\d+$/.exec(run.issue.url)?.[1];
+  if (!path || !/\.ya?ml$/.test(path) || !repoUrl) return {};
+  return {
+    pipelineUrl: `${repoUrl}/blob/${encodeURIComponent(run.repo.defaultBranch)}/${path.split("/").map(encodeURIComponent).join("/")}`,
+  };
 }
 
 /**
