@@ -122,7 +122,7 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
   return { appFn, worker, startLoop };
 }
 
-/** A pipeline kept in the repository is linked from the PR, at the version the run was pinned to start from. */
+/** A pipeline kept in the repository is linked from the PR (the file on the default branch; the run itself stays pinned to the content it started with). */
 function pipelineLink(run: RunRecord): { pipelineUrl?: string } {
   const path = run.pipelinePath;
   const repoUrl = /^(https?:\/\/[^/]+\/[^/]+\/[^/]+)\/issues\/\d+$/.exec(run.issue.url)?.[1];
