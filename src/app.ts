@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { Server } from "probot";
 import { type ApplicationFunction, type Probot, run as runProbot } from "probot";
+import { TERMINAL } from "./engine/transition.js";
 import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
@@ -93,6 +94,9 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
       approve: () => "an approving review of the pull request",
     },
     onProgress: ({ runId, event, state }) => {
+      // A failed job may have left the forge's caches behind GitHub (a write whose answer was
+      // lost), and an ended run needs no forge: either way the next use starts fresh.
+      if (event.type === "job.failed" || TERMINAL.has(state.status)) forges.delete(runId);
       const log = probot?.log;
       if (!log) return;
       const fields = { runId, event: event.type, status: state.status };

@@ -59,14 +59,21 @@ async function createComment(
   where?: string,
 ): Promise<number> {
   const body = `${marker}\n${foldBody(text, where)}`;
-  const { data } = await callGitHub(`commenting on #${thread}`, () =>
-    gh.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
-      owner: gh.owner,
-      repo: gh.repo,
-      issue_number: thread,
-      body,
-    }),
-  );
+  let data: { id: number | bigint };
+  try {
+    ({ data } = await callGitHub(`commenting on #${thread}`, () =>
+      gh.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+        owner: gh.owner,
+        repo: gh.repo,
+        issue_number: thread,
+        body,
+      }),
+    ));
+  } catch (error) {
+    // The comment may have been posted with only the answer lost: list the thread again next time.
+    gh.state.comments.delete(thread);
+    throw error;
+  }
   const id = Number(data.id);
   (await ourComments(gh, thread)).set(markerId(marker), { id, body });
   return id;

@@ -51,7 +51,10 @@ export async function commitOnBranch(
   const earlier = history.find((commit) =>
     commit.message.split("\n").some((line) => line.trim() === trailer),
   );
-  if (earlier !== undefined) return { sha: earlier.oid, created: false };
+  if (earlier !== undefined) {
+    gh.state.heads.set(branch, head);
+    return { sha: earlier.oid, created: false };
+  }
   const [headline = "", ...rest] = withTrailer(message, key).split("\n");
   const fileChanges = {
     additions: changes.flatMap((c) =>
@@ -71,6 +74,7 @@ export async function commitOnBranch(
         input: input_,
       }),
     );
+    gh.state.heads.set(branch, answer.createCommitOnBranch.commit.oid);
     return { sha: answer.createCommitOnBranch.commit.oid, created: true };
   } catch (error) {
     if (error instanceof GitHubAccessLost) throw error;

@@ -18,8 +18,19 @@ export interface ForgeState {
   pullRequests: Map<string, number | null>;
   /** Our comments per issue or PR number, by marker, once that thread has been listed. */
   comments: Map<number, Map<string, { id: number; body: string }>>;
+  /** The head this forge last saw or made on each branch: a context read after a commit needs no ref read. */
+  heads: Map<string, string>;
+  /** Trees by commit, blobs by their SHA: content-addressed, so never stale. */
+  trees: Map<string, { entries: unknown[]; truncated: boolean }>;
+  blobs: Map<string, Buffer>;
 }
 
 export function newForgeState(): ForgeState {
-  return { pullRequests: new Map(), comments: new Map() };
+  return {
+    pullRequests: new Map(),
+    comments: new Map(),
+    heads: new Map(),
+    trees: new Map(),
+    blobs: new Map(),
+  };
 }

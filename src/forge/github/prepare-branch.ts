@@ -13,7 +13,10 @@ export async function prepareBranch(gh: GitHubRepo, input: PrepareBranchInput): 
   const base = input.base === undefined ? await defaultBranch(gh) : checkBranchName(input.base);
   gh.state.base = base;
   const existing = await branchHead(gh, branch);
-  if (existing !== undefined) return { branch, base, head: existing, created: false };
+  if (existing !== undefined) {
+    gh.state.heads.set(branch, existing);
+    return { branch, base, head: existing, created: false };
+  }
   const baseHead = await branchHead(gh, base);
   if (baseHead === undefined) {
     throw new ForgeRefusal(
@@ -29,6 +32,7 @@ export async function prepareBranch(gh: GitHubRepo, input: PrepareBranchInput): 
         sha: baseHead,
       }),
     );
+    gh.state.heads.set(branch, baseHead);
     return { branch, base, head: baseHead, created: true };
   } catch (error) {
     if (statusOf(error) !== 422) throw error;

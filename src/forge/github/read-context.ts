@@ -27,20 +27,14 @@ export async function readContext(gh: GitHubRepo, input: ReadContextInput): Prom
   checkLimit("maxBytes", input.maxBytes);
   const branch = checkBranchName(input.branch);
   if (input.globs.length === 0) return { files: [], omitted: [] };
-  const head = await branchHead(gh, branch);
+  const head = gh.state.heads.get(branch) ?? (await branchHead(gh, branch));
   if (head === undefined)
     throw new ForgeRefusal(`cannot read ${JSON.stringify(branch)}: the branch does not exist`);
-  const { data: tree } = await callGitHub(`reading the tree of ${branch}`, () =>
-    gh.octokit.request("GET /repos/{owner}/{repo}/git/trees/{tree_sha}", {
-      owner: gh.owner,
-      repo: gh.repo,
-      tree_sha: head,
-      recursive: "1",
-    }),
-  );
+  gh.state.heads.set(branch, head);
+  const tree = await readTree(gh, branch, head);
   // dot: false means `.env` matches only a glob that names the dot, such as `.env` or `.github/**`.
   const isMatch = picomatch(input.globs, { dot: false, windows: false });
-  const matched = (tree.tree as Entry[])
+  const matched = (tree.entries as Entry[])
     .filter((entry) => entry.type !== "tree" && isMatch(entry.path))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const result: ContextFiles = { files: [], omitted: [] };
@@ -78,7 +72,34 @@ export async function readContext(gh: GitHubRepo, input: ReadContextInput): Prom
   return result;
 }
 
+/** The recursive tree of a commit, asked for once per commit. */
+async function readTree(gh: GitHubRepo, branch: string, head: string) {
+  const known = gh.state.trees.get(head);
+  if (known) return known;
+  const { data } = await callGitHub(`reading the tree of ${branch}`, () =>
+    gh.octokit.request("GET /repos/{owner}/{repo}/git/trees/{tree_sha}", {
+      owner: gh.owner,
+      repo: gh.repo,
+      tree_sha: head,
+      recursive: "1",
+    }),
+  );
+  const tree = { entries: data.tree as unknown[], truncated: data.truncated };
+  gh.state.trees.clear(); // only the newest tree is worth keeping
+  gh.state.trees.set(head, tree);
+  return tree;
+}
+
+/** A blob's bytes, asked for once: a file unchanged between phases keeps its SHA. */
 async function readBlob(gh: GitHubRepo, sha: string): Promise<Buffer> {
+  const known = gh.state.blobs.get(sha);
+  if (known) return known;
+  const bytes = await fetchBlob(gh, sha);
+  gh.state.blobs.set(sha, bytes);
+  return bytes;
+}
+
+async function fetchBlob(gh: GitHubRepo, sha: string): Promise<Buffer> {
   const { data } = await callGitHub(`reading blob ${sha}`, () =>
     gh.octokit.request("GET /repos/{owner}/{repo}/git/blobs/{file_sha}", {
       owner: gh.owner,

@@ -1,0 +1,422 @@
+import { createHash } from "node:crypto";
+import { githubApi } from "../helpers/github/api.js";
+
+/**
+ * A small stateful GitHub for one repository: just the endpoints the app calls, as persisted nock
+ * interceptors on {@link githubApi} (so every request is still checked against GitHub's OpenAPI
+ * description and GraphQL schema). A request no route knows matches no interceptor and fails.
+ */
+
+export interface FakeCommit {
+  oid: string;
+  parent: string | undefined;
+  /** The full message: headline, blank line, body (as GitHub joins them). */
+  message: string;
+  files: Map<string, string>;
+}
+
+export interface FakePull {
+  number: number;
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
+}
+
+export interface FakeComment {
+  id: number;
+  /** Issue or pull request number. */
+  thread: number;
+  body: string;
+  user: { login: string; type: "User" | "Bot" };
+  /** Bodies sent by PATCH, in order. */
+  edits: string[];
+}
+
+/** What a request carries, for a fault to decide whether it is the one to break. */
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * A fault: `when` picks the request; `lost` says whether GitHub carried it out before the answer
+ * was lost (a 502 after the write landed) or refused it outright (a 502 and nothing done).
+ */
+export interface Fault {
+  when: (request: FakeRequest, github: FakeGitHub) => boolean;
+  lost: boolean;
+  /** Set once the fault has fired; a fault fires once. */
+  fired?: boolean;
+}
+
+type Answer = [number, unknown];
+type Handler = (match: RegExpExecArray, request: FakeRequest) => Answer;
+
+export interface FakeGitHubOptions {
+  owner: string;
+  repo: string;
+  installationId: number;
+  defaultBranch: string;
+  /** Files at the head of the default branch. */
+  files: Record<string, string>;
+  /** Collaborator roles by login (role_name); anyone else is not a collaborator (404). */
+  roles: Record<string, "read" | "triage" | "write" | "maintain" | "admin">;
+  /** `.github/atomic-scrum.yml`; undefined answers 404, so the app uses its defaults. */
+  config?: string;
+  /** The app's bot login, as GitHub shows it on the app's comments. */
+  botLogin?: string;
+}
+
+export type FakeGitHub = ReturnType<typeof fakeGitHub>;
+
+const BOT = { login: "atomic-scrum[bot]", type: "Bot" as const };
+
+export function fakeGitHub(options: FakeGitHubOptions) {
+  const bot = { ...BOT, ...(options.botLogin ? { login: options.botLogin } : {}) };
+  const commits = new Map<string, FakeCommit>();
+  const refs = new Map<string, string>();
+  const blobs = new Map<string, string>();
+  const pulls: FakePull[] = [];
+  const comments: FakeComment[] = [];
+  const faults: Fault[] = [];
+  /** Refs created through the API, in order, with the SHA they were created at. */
+  const createdRefs: { ref: string; sha: string }[] = [];
+  /** Issue and PR numbers share one sequence, as on GitHub; the issue in the payload is #1. */
+  let nextNumber = 2;
+  let nextCommentId = 1000;
+
+  const rootOid = oidOf(`root ${options.owner}/${options.repo}`);
+  commits.set(rootOid, {
+    oid: rootOid,
+    parent: undefined,
+    message: "Initial commit",
+    files: new Map(Object.entries(options.files)),
+  });
+  refs.set(options.defaultBranch, rootOid);
+
+  const repoPath = `/repos/${options.owner}/${options.repo}`;
+  const routes: { method: string; pattern: RegExp; handle: Handler }[] = [];
+  const route = (method: string, path: string, handle: Handler) => {
+    routes.push({ method, pattern: new RegExp(`^${path}$`), handle });
+  };
+
+  route("POST", `/app/installations/${options.installationId}/access_tokens`, () => [
+    201,
+    { token: "ghs_fake", expires_at: "2999-01-01T00:00:00Z", permissions: {} },
+  ]);
+
+  route("GET", repoPath, () => [
+    200,
+    {
+      id: 1296269,
+      name: options.repo,
+      full_name: `${options.owner}/${options.repo}`,
+      default_branch: options.defaultBranch,
+      private: false,
+    },
+  ]);
+
+  route("GET", `${repoPath}/contents/(.+)`, (match) => {
+    if (match[1] !== ".github/atomic-scrum.yml" || options.config === undefined) return notFound();
+    const content = options.config;
+    return [
+      200,
+      {
+        type: "file",
+        path: match[1],
+        sha: blobSha(content),
+        encoding: "base64",
+        content: Buffer.from(content).toString("base64"),
+      },
+    ];
+  });
+
+  route("GET", `${repoPath}/collaborators/([^/]+)/permission`, (match) => {
+    const login = match[1] ?? "";
+    const role = options.roles[login];
+    if (role === undefined) return notFound();
+    const base = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+    return [200, { permission: base, role_name: role, user: { login } }];
+  });
+
+  route("GET", `${repoPath}/git/ref/heads/(.+)`, (match) => {
+    const branch = match[1] ?? "";
+    const sha = refs.get(branch);
+    if (sha === undefined) return notFound();
+    return [200, { ref: `refs/heads/${branch}`, node_id: "REF_1", object: { sha, type: "commit", url: "" } }];
+  });
+
+  route("POST", `${repoPath}/git/refs`, (_match, request) => {
+    const { ref, sha } = request.body as { ref: string; sha: string };
+    const branch = ref.replace(/^refs\/heads\//, "");
+    if (refs.has(branch)) return [422, { message: "Reference already exists" }];
+    if (!commits.has(sha)) return [422, { message: "Object does not exist" }];
+    refs.set(branch, sha);
+    createdRefs.push({ ref, sha });
+    return [201, { ref, node_id: "REF_2", object: { sha, type: "commit", url: "" } }];
+  });
+
+  route("GET", `${repoPath}/git/trees/([0-9a-f]{40})`, (match) => {
+    const commit = commits.get(match[1] ?? "");
+    if (commit === undefined) return notFound();
+    const tree = [...commit.files].map(([path, content]) => ({
+      path,
+      mode: "100644",
+      type: "blob",
+      sha: rememberBlob(content),
+      size: Buffer.byteLength(content),
+    }));
+    return [200, { sha: commit.oid, url: "", tree, truncated: false }];
+  });
+
+  route("GET", `${repoPath}/git/blobs/([0-9a-f]{40})`, (match) => {
+    const content = blobs.get(match[1] ?? "");
+    if (content === undefined) return notFound();
+    return [
+      200,
+      {
+        sha: match[1],
+        node_id: "BLOB",
+        size: Buffer.byteLength(content),
+        url: "",
+        encoding: "base64",
+        content: Buffer.from(content).toString("base64"),
+      },
+    ];
+  });
+
+  route("GET", `${repoPath}/pulls`, (_match, request) => {
+    const { head, state } = request.query;
+    const open = pulls.filter(
+      (pull) => (head === undefined || `${options.owner}:${pull.head}` === head) && state === "open",
+    );
+    return [200, open.map(pullJson)];
+  });
+
+  route("POST", `${repoPath}/pulls`, (_match, request) => {
+    const body = request.body as { title: string; head: string; base: string; body: string; draft: boolean };
+    if (!refs.has(body.head)) return [422, { message: "Validation Failed", errors: [{ field: "head" }] }];
+    if (pulls.some((pull) => pull.head === body.head)) {
+      return [
+        422,
+        {
+          message: "Validation Failed",
+          errors: [{ message: `A pull request already exists for ${options.owner}:${body.head}.` }],
+        },
+      ];
+    }
+    const pull: FakePull = { number: nextNumber++, ...body };
+    pulls.push(pull);
+    return [201, pullJson(pull)];
+  });
+
+  route("GET", `${repoPath}/issues/(\\d+)/comments`, (match, request) => {
+    const thread = Number(match[1]);
+    const perPage = Number(request.query.per_page ?? 30);
+    const page = Number(request.query.page ?? 1);
+    const all = comments.filter((c) => c.thread === thread);
+    return [200, all.slice((page - 1) * perPage, page * perPage).map(commentJson)];
+  });
+
+  route("POST", `${repoPath}/issues/(\\d+)/comments`, (match, request) => {
+    const thread = Number(match[1]);
+    if (thread !== 1 && !pulls.some((pull) => pull.number === thread)) return notFound();
+    const comment: FakeComment = {
+      id: nextCommentId++,
+      thread,
+      body: (request.body as { body: string }).body,
+      user: bot,
+      edits: [],
+    };
+    comments.push(comment);
+    return [201, commentJson(comment)];
+  });
+
+  route("PATCH", `${repoPath}/issues/comments/(\\d+)`, (match, request) => {
+    const comment = comments.find((c) => c.id === Number(match[1]));
+    if (comment === undefined) return notFound();
+    comment.body = (request.body as { body: string }).body;
+    comment.edits.push(comment.body);
+    return [200, commentJson(comment)];
+  });
+
+  route("POST", "/graphql", (_match, request) => {
+    const { query, variables } = request.body as { query: string; variables: Record<string, unknown> };
+    if (/\bquery AtomicScrumBranchHead\b/.test(query)) return branchHead(variables);
+    if (/\bcreateCommitOnBranch\b/.test(query)) return createCommitOnBranch(variables);
+    throw new Error(`the fake GitHub does not answer this GraphQL document:\n${query}`);
+  });
+
+  function branchHead(variables: Record<string, unknown>): Answer {
+    if (variables.owner !== options.owner || variables.repo !== options.repo) {
+      return [
+        200,
+        {
+          data: { repository: null },
+          errors: [{ type: "NOT_FOUND", path: ["repository"], message: "Could not resolve to a Repository" }],
+        },
+      ];
+    }
+    const branch = String(variables.ref).replace(/^refs\/heads\//, "");
+    const head = refs.get(branch);
+    if (head === undefined) return [200, { data: { repository: { ref: null } } }];
+    return [
+      200,
+      { data: { repository: { ref: { target: { oid: head, history: { nodes: history(head, 20) } } } } } },
+    ];
+  }
+
+  function createCommitOnBranch(variables: Record<string, unknown>): Answer {
+    const input = variables.input as {
+      branch: { repositoryNameWithOwner: string; branchName: string };
+      expectedHeadOid: string;
+      message: { headline: string; body?: string };
+      fileChanges?: { additions?: { path: string; contents: string }[]; deletions?: { path: string }[] };
+    };
+    const branch = input.branch.branchName;
+    const head = refs.get(branch);
+    const error = (type: string, message: string): Answer => [
+      200,
+      {
+        data: { createCommitOnBranch: null },
+        errors: [{ type, path: ["createCommitOnBranch"], locations: [{ line: 2, column: 3 }], message }],
+      },
+    ];
+    if (input.branch.repositoryNameWithOwner !== `${options.owner}/${options.repo}` || head === undefined) {
+      return error("NOT_FOUND", `Could not resolve to a Ref with the name ${branch}.`);
+    }
+    if (input.expectedHeadOid !== head) {
+      return error(
+        "STALE_DATA",
+        `Expected branch to point to "${input.expectedHeadOid}" but it did not. Pull and try again.`,
+      );
+    }
+    const parent = commits.get(head);
+    const files = new Map(parent?.files);
+    for (const addition of input.fileChanges?.additions ?? []) {
+      files.set(addition.path, Buffer.from(addition.contents, "base64").toString("utf8"));
+    }
+    for (const deletion of input.fileChanges?.deletions ?? []) files.delete(deletion.path);
+    const body = input.message.body ?? "";
+    const message = body === "" ? input.message.headline : `${input.message.headline}\n\n${body}`;
+    const oid = oidOf(`${head}\n${message}\n${JSON.stringify([...files])}`);
+    commits.set(oid, { oid, parent: head, message, files });
+    refs.set(branch, oid);
+    return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
+  }
+
+  function history(head: string, count: number): { oid: string; message: string }[] {
+    const nodes: { oid: string; message: string }[] = [];
+    for (let oid: string | undefined = head; oid !== undefined && nodes.length < count; ) {
+      const commit = commits.get(oid);
+      if (commit === undefined) break;
+      nodes.push({ oid, message: commit.message });
+      oid = commit.parent;
+    }
+    return nodes;
+  }
+
+  function rememberBlob(content: string): string {
+    const sha = blobSha(content);
+    blobs.set(sha, content);
+    return sha;
+  }
+
+  function pullJson(pull: FakePull) {
+    return {
+      number: pull.number,
+      state: "open",
+      title: pull.title,
+      body: pull.body,
+      draft: pull.draft,
+      head: { ref: pull.head, label: `${options.owner}:${pull.head}` },
+      base: { ref: pull.base },
+      html_url: `https://github.com/${options.owner}/${options.repo}/pull/${pull.number}`,
+    };
+  }
+
+  function commentJson(comment: FakeComment) {
+    return { id: comment.id, body: comment.body, user: comment.user };
+  }
+
+  const handle = (method: string, uri: string, rawBody: unknown): Answer => {
+    const url = new URL(uri, "https://api.github.com");
+    const path = decodeURIComponent(url.pathname);
+    const request: FakeRequest = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      body: typeof rawBody === "string" && rawBody !== "" ? JSON.parse(rawBody) : rawBody,
+    };
+    const fault = faults.find((f) => !f.fired && f.when(request, github));
+    if (fault) fault.fired = true;
+    if (fault && !fault.lost) return [502, { message: "Server Error" }];
+    for (const r of routes) {
+      if (r.method !== method) continue;
+      const match = r.pattern.exec(path);
+      if (!match) continue;
+      const answer = r.handle(match, request);
+      return fault ? [502, { message: "Server Error" }] : answer;
+    }
+    throw new Error(`the fake GitHub has no route for ${method} ${path}`);
+  };
+
+  const knows = (method: string, uri: string): boolean => {
+    const path = decodeURIComponent(new URL(uri, "https://api.github.com").pathname);
+    return routes.some((r) => r.method === method && r.pattern.test(path));
+  };
+
+  const scope = githubApi().persist();
+  for (const method of ["GET", "POST", "PATCH"]) {
+    scope
+      .intercept((uri: string) => knows(method, uri), method)
+      // Routes a scenario never reaches are fine for a fake; what it did reach is asserted on.
+      .optionally()
+      .reply(function reply(uri, body) {
+        return handle(method, uri, body);
+      });
+  }
+
+  const github = {
+    commits,
+    refs,
+    pulls,
+    comments,
+    createdRefs,
+    /** Commits on `branch` made after it left the default branch, oldest first. */
+    branchCommits(branch: string): FakeCommit[] {
+      const base = new Set(history(refs.get(options.defaultBranch) ?? "", 1000).map((c) => c.oid));
+      return history(refs.get(branch) ?? "", 1000)
+        .filter((c) => !base.has(c.oid))
+        .reverse()
+        .map((c) => commits.get(c.oid) as FakeCommit);
+    },
+    /** Breaks one request (the first that `when` picks) with a 502. */
+    failOnce(fault: Omit<Fault, "fired">): Fault {
+      const added: Fault = { ...fault };
+      faults.push(added);
+      return added;
+    },
+  };
+  return github;
+}
+
+function notFound(): Answer {
+  return [404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }];
+}
+
+/** The SHA git gives a blob with this content. */
+export function blobSha(content: string): string {
+  const bytes = Buffer.from(content);
+  return createHash("sha1")
+    .update(Buffer.concat([Buffer.from(`blob ${bytes.length}\0`), bytes]))
+    .digest("hex");
+}
+
+function oidOf(seed: string): string {
+  return createHash("sha1").update(seed).digest("hex");
+}
