@@ -142,10 +142,19 @@ function pipelineLink(run: RunRecord): { pipelineUrl?: string } {
  * credentials, starts its setup flow to register the app from `app.yml`.
  */
 export async function serve(options: ServeOptions): Promise<Server> {
+  // Without a secret Probot falls back to a well-known one, and anyone could forge a webhook.
+  if (options.env.APP_ID && !options.env.WEBHOOK_SECRET) {
+    throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App (see .env)");
+  }
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
   const parts = buildGitHubApp({ db: openDatabase(dbPath) });
-  const server = await runProbot(parts.appFn, { env: options.env });
-  parts.startLoop();
-  return server;
+  // The loop starts when Probot loads the app: in setup mode (no credentials) it never does,
+  // so stored runs are not failed for want of an installation token.
+  const appFn: ApplicationFunction = (app, appOptions) => {
+    const loaded = parts.appFn(app, appOptions);
+    parts.startLoop();
+    return loaded;
+  };
+  return runProbot(appFn, { env: options.env });
 }

@@ -2,6 +2,7 @@ import type { GateResult, GatesVerdict } from "../engine/types.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
 import { cell, formatCost, formatTokens } from "./format.js";
+import { quietMarkdown } from "./quiet-markdown.js";
 
 /** Lines past which an artifact is folded so the PR stays readable. */
 const FOLD_LINES = 30;
@@ -32,7 +33,7 @@ export function renderPhaseComment(input: PhaseCommentInput): string {
   ];
   if (input.commit) facts.push(`commit ${input.commit.slice(0, 7)}`);
   lines.push(facts.join(" · "), "");
-  if (input.failure) lines.push(`> ${input.failure.replace(/\n/g, " ")}`, "");
+  if (input.failure) lines.push(`> ${quietMarkdown(input.failure.replace(/\n/g, " "))}`, "");
   if (verdict) lines.push(...renderVerdict(verdict));
   const earlier = input.attempts.slice(0, -1);
   if (earlier.length > 0) lines.push(...renderEarlier(earlier));
@@ -58,7 +59,9 @@ function renderGate(result: GateResult): string[] {
     (c) =>
       `| ${cell(c.name)} | ${c.weight} | ${c.score.toFixed(2)} | ${c.floor === undefined ? "—" : c.floor.toFixed(2)} | ${c.pass ? "✅" : "❌"} |`,
   );
-  const reasons = details.criteria.map((c) => `- **${cell(c.name)}**: ${c.reason.replace(/\n/g, " ")}`);
+  const reasons = details.criteria.map(
+    (c) => `- **${cell(c.name)}**: ${quietMarkdown(c.reason.replace(/\n/g, " "))}`,
+  );
   return [
     "| Criterion | Weight | Score | Floor | Pass |",
     "| --- | ---: | ---: | ---: | :---: |",
@@ -80,7 +83,7 @@ function renderEarlier(attempts: AttemptRecord[]): string[] {
     const verdict = a.scores as GatesVerdict | undefined;
     const score = verdict?.results.find((r) => r.details)?.score;
     const why = a.error ?? verdict?.results.filter((r) => !r.pass).flatMap((r) => r.reasons)[0] ?? "";
-    return `| ${a.attempt} | ${a.tier ?? "?"} | ${score === undefined ? "—" : score.toFixed(2)} | ${cell(why.slice(0, 160))} |`;
+    return `| ${a.attempt} | ${a.tier ?? "?"} | ${score === undefined ? "—" : score.toFixed(2)} | ${cell(quietMarkdown(why.slice(0, 160)))} |`;
   });
   return [
     "Earlier attempts:",
@@ -92,7 +95,8 @@ function renderEarlier(attempts: AttemptRecord[]): string[] {
   ];
 }
 
-function renderArtifact(output: string, path: string | undefined): string[] {
+function renderArtifact(raw: string, path: string | undefined): string[] {
+  const output = quietMarkdown(raw);
   const title = path ? `Artifact: \`${path}\`` : "Output";
   const lineCount = output.split("\n").length;
   if (lineCount <= FOLD_LINES) return [`**${title}**`, "", output.trim(), ""];

@@ -2,6 +2,7 @@ import type { GatesVerdict, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
 import { cell, formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
+import { quietMarkdown } from "./quiet-markdown.js";
 
 export interface StatusInput {
   runId: string;
@@ -74,7 +75,7 @@ function next(input: StatusInput): string {
     case "succeeded":
       return "nothing: the run is complete.";
     case "failed":
-      return `nothing: the run failed. ${state.reason ?? ""}`.trim();
+      return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
     default:
       return `nothing: the run was ${state.status}.`;
   }

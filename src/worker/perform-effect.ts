@@ -20,7 +20,6 @@ import {
 } from "../providers/provider.js";
 import { renderPhaseComment } from "../render/phase-comment.js";
 import { getEffect, listAttempts, putEffect, type RunRecord, upsertAttempt } from "../store/runs.js";
-import { oneLine } from "../util/text.js";
 
 export interface PerformDeps {
   db: Database;
@@ -59,7 +58,9 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
         : [{ path: artifactPath(run, phase), content: output.text }];
     const score = run.state.current?.verdict?.results.find((r) => r.details);
     const message = [
-      `${phase.name}: ${oneLine(run.issue.title, 60)} (#${run.issue.number})`,
+      // The headline names the phase and issue, never the issue's title: a title could carry
+      // "Closes #7" (closing another issue on merge) or @mentions.
+      `${phase.name} for issue #${run.issue.number}`,
       "",
       `Phase: ${phase.id} (${phase.task}) · tier ${output.tier} · model ${output.provider}/${output.model}`,
       `Attempt: ${effect.attempt}${score ? ` · score ${score.score.toFixed(2)} (threshold ${score.details?.threshold})` : ""}`,

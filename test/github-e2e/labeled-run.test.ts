@@ -218,7 +218,7 @@ describe("github app end to end > a labeled issue", () => {
       Attempt: 1 · score 0.85 (threshold 0.75)
       Run: <run>
       Atomic-Scrum-Key: <run>/requirements/1/commit",
-          "headline": "Requirements: Spelling error in the README file (#1)",
+          "headline": "Requirements for issue #1",
         },
       }
     `);

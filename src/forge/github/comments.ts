@@ -1,7 +1,7 @@
 import type { CommentInput, CommentResult, StatusInput } from "../forge.js";
 import { checkKey } from "../local/check-key.js";
 import { foldBody } from "./fold-body.js";
-import { callGitHub } from "./github-errors.js";
+import { callGitHub, explainAccessLost, statusOf } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 
 const MARKER = /^<!-- atomic-scrum:((?:key|status)=[\x21-\x7e]+) -->/;
@@ -40,14 +40,20 @@ export async function writeStatus(gh: GitHubRepo, input: StatusInput): Promise<v
     return;
   }
   if (found.body === body) return;
-  await callGitHub("editing the status comment", () =>
-    gh.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+  try {
+    await gh.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
       owner: gh.owner,
       repo: gh.repo,
       comment_id: found.id,
       body,
-    }),
-  );
+    });
+  } catch (error) {
+    // Someone deleted the status comment: post a new one rather than fail every later phase.
+    if (statusOf(error) !== 404) throw explainAccessLost(error, "editing the status comment") ?? error;
+    comments.delete(markerId(marker));
+    await createComment(gh, gh.issueNumber, marker, input.body, "the run's dashboard");
+    return;
+  }
   comments.set(markerId(marker), { id: found.id, body });
 }
 
@@ -67,6 +73,9 @@ async function createComment(
         repo: gh.repo,
         issue_number: thread,
         body,
+        // Probot's retry plugin re-sends on a 5xx; a comment has no precondition, so a re-send
+        // after a lost answer would post it twice. The job's own retry lists the thread first.
+        request: { retries: 0 },
       }),
     ));
   } catch (error) {
