@@ -148,7 +148,7 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     expect(result.out).toContain("refused edit");
     expect(result.out).toContain(".git");
     expect(git(repo, "log", "--format=%s", "-1", "atomic-scrum/7-trim-the-input")).toContain(
-      "research: Trim the input",
+      "research for issue #7",
     );
   });
 
