@@ -1,6 +1,6 @@
 /**
  * Where a run's work goes: branches, commits and comments. The local forge writes to a git
- * repository on disk; the GitHub forge (a later issue) writes through the API. The engine only
+ * repository on disk; the GitHub forge (src/forge/github) writes through the API. The engine only
  * sees this interface.
  *
  * Every write takes an idempotency `key`. A forge must make a write with a key it has already

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Context } from "probot";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
-import { branchFor } from "../local/issue-file.js";
 import { formatProblem, type Problem } from "../pipeline/problem.js";
 import type { Database } from "../store/database.js";
 import { recordDelivery } from "../store/runs.js";
@@ -94,7 +93,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
     author: payload.issue.user?.login ?? "ghost",
     url: payload.issue.html_url,
   };
-  const active = activeRunOf(deps.db, branchFor(issue), repo);
+  const active = activeRunOf(deps.db, repo, issue.number);
   if (active) {
     context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
     return done(context, deps, "already-active");

@@ -5,7 +5,7 @@ import { branchFor } from "../local/issue-file.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Database } from "../store/database.js";
 import {
-  findActiveRun,
+  findActiveRunForIssue,
   insertRun,
   type ProviderChoice,
   type RunRecord,
@@ -44,7 +44,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     if (!recordDelivery(db, input.deliveryId, "issues.labeled", now)) {
       return { started: false, reason: "duplicate-delivery" };
     }
-    const active = activeRunOf(db, branch, input.repo);
+    const active = activeRunOf(db, input.repo, input.issue.number);
     if (active) return { started: false, reason: "already-active", runId: active.id };
     insertRun(db, {
       id,
@@ -64,7 +64,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
   })();
 }
 
-/** The active run on this branch of this repository. */
-export function activeRunOf(db: Database, branch: string, repo: RepoInput): RunRecord | undefined {
-  return findActiveRun(db, branch, repo);
+/** The active run for this issue of this repository (whatever its title, and so its branch, became). */
+export function activeRunOf(db: Database, repo: RepoInput, issueNumber: number): RunRecord | undefined {
+  return findActiveRunForIssue(db, repo, issueNumber);
 }

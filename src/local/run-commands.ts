@@ -3,7 +3,13 @@ import type { IssueInput } from "../engine/template-context.js";
 import { initialState, TERMINAL } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
-import { findActiveRun, getRun, insertRun, type ProviderChoice, type RunRecord } from "../store/runs.js";
+import {
+  findActiveRunForIssue,
+  getRun,
+  insertRun,
+  type ProviderChoice,
+  type RunRecord,
+} from "../store/runs.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 import { branchFor } from "./issue-file.js";
 import type { LocalApp } from "./local-app.js";
@@ -30,7 +36,7 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
   const now = app.now();
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
   app.db.transaction(() => {
-    const active = findActiveRun(app.db, branch, app.repo);
+    const active = findActiveRunForIssue(app.db, app.repo, input.issue.number);
     if (active) {
       throw new CommandError(
         `run ${active.id} is already ${active.state.status} on ${branch}; continue it with \`atomic-scrum resume ${active.id}\``,

@@ -88,21 +88,22 @@ export function getRun(db: Database, id: string): RunRecord | undefined {
 }
 
 /**
- * The run not yet ended on a branch of a repository: a second start on the same issue finds the
- * first. Two repositories may have the same branch name, so the repository is part of the match.
+ * The run not yet ended for an issue of a repository. A branch name comes from the issue's title,
+ * which can be edited; the issue number cannot, so this is the check that one issue has one run.
  */
-export function findActiveRun(
+export function findActiveRunForIssue(
   db: Database,
-  branch: string,
   repo: { owner: string; name: string },
+  issueNumber: number,
 ): RunRecord | undefined {
   const row = db
     .prepare(
-      `SELECT * FROM runs WHERE branch = @branch AND status NOT IN ('succeeded','failed','cancelled')
+      `SELECT * FROM runs WHERE status NOT IN ('succeeded','failed','cancelled')
          AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
+         AND json_extract(issue, '$.number') = @number
        ORDER BY created_at DESC LIMIT 1`,
     )
-    .get({ branch, owner: repo.owner, name: repo.name }) as RunRow | undefined;
+    .get({ owner: repo.owner, name: repo.name, number: issueNumber }) as RunRow | undefined;
   return row ? toRecord(row) : undefined;
 }
 

@@ -203,6 +203,17 @@ describe("github app > issues.labeled", () => {
     expect(listJobs(app.db)).toHaveLength(1);
   });
 
+  it("a label after the issue's title was edited still finds the active run (one issue, one run)", async () => {
+    token();
+    config(undefined, 2);
+    permission("Codertocat", "admin", "admin", 2);
+    expect((await app.deliver(labeledPayload({ label: "atomic:coding" }))).status).toBe(200);
+    const renamed = labeledPayload({ label: "atomic:content" }) as { issue: { title: string } };
+    renamed.issue.title = "A completely different title now";
+    expect((await app.deliver(renamed)).status).toBe(200);
+    expect(listRuns(app.db)).toHaveLength(1);
+  });
+
   it("a repository pipeline is read with its prompt file and pinned to its content", async () => {
     const pipelineYml = [
       "name: docs",
