@@ -40,7 +40,13 @@ export interface AppParts {
  * Builds the GitHub App's pieces around one database: the Probot app function, and a worker whose
  * forges use the Probot instance the app function was loaded into (for installation tokens).
  */
-export function buildGitHubApp(options: { db: Database; now?: () => number; owner?: string }): AppParts {
+export function buildGitHubApp(options: {
+  db: Database;
+  now?: () => number;
+  owner?: string;
+  /** The app's id: the forge then trusts only comments this app made. */
+  appId?: number;
+}): AppParts {
   const { db } = options;
   const now = options.now ?? Date.now;
   let probot: Probot | undefined;
@@ -62,6 +68,7 @@ export function buildGitHubApp(options: { db: Database; now?: () => number; owne
         issueNumber: run.issue.number,
         title: `${run.issue.title} (#${run.issue.number})`,
         branch: run.branch,
+        ...(options.appId === undefined ? {} : { appId: options.appId }),
         ...pipelineLink(run),
       }),
     );
@@ -148,7 +155,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
   }
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
-  const parts = buildGitHubApp({ db: openDatabase(dbPath) });
+  const appId = Number(options.env.APP_ID);
+  const parts = buildGitHubApp({
+    db: openDatabase(dbPath),
+    ...(Number.isInteger(appId) && appId > 0 ? { appId } : {}),
+  });
   // The loop starts when Probot loads the app: in setup mode (no credentials) it never does,
   // so stored runs are not failed for want of an installation token.
   const appFn: ApplicationFunction = (app, appOptions) => {

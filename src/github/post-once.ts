@@ -16,7 +16,8 @@ export async function postOnce(
   body: string,
 ): Promise<boolean> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, { ...target, per_page: 100 });
-  if (comments.some((comment) => comment.body?.includes(mark))) return false;
+  // Only a bot's comment carries our marker for real: a person pasting it must not silence us.
+  if (comments.some((comment) => comment.user?.type === "Bot" && comment.body?.includes(mark))) return false;
   await octokit.rest.issues.createComment({ ...target, body: `${mark}\n${body}` });
   return true;
 }

@@ -122,7 +122,13 @@ describe("github app > issues.labeled", () => {
       githubApi()
         .get(`${repoPath}/issues/1/comments`)
         .query({ per_page: "100" })
-        .reply(200, [{ id: 1, body: (posted[0] as { body: string }).body }]);
+        .reply(200, [
+          {
+            id: 1,
+            body: (posted[0] as { body: string }).body,
+            user: { login: "atomic-scrum[bot]", type: "Bot" },
+          },
+        ]);
       expect((await app.deliver(labeledPayload({ sender }))).status).toBe(200);
       expect(listRuns(app.db)).toEqual([]);
       expect(listJobs(app.db)).toEqual([]);

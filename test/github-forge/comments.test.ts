@@ -117,3 +117,31 @@ describe("GitHub forge > status comment", () => {
     ).toEqual(["issues/update-comment"]);
   });
 });
+
+describe("GitHub forge > comments, when the forge knows its app id", () => {
+  it("takes a marker only from a comment this app made, not from another bot's", async () => {
+    const forge = createGitHubForge({
+      octokit: testOctokit(),
+      owner: OWNER,
+      repo: REPO,
+      issueNumber: ISSUE,
+      title: "t",
+      branch: BRANCH,
+      appId: 1234,
+    });
+    const marker = "<!-- atomic-scrum:key=r1/req/1 -->";
+    listPulls([{ number: 7 }]);
+    listed(7).reply(200, [
+      {
+        id: 1,
+        body: `${marker}\nforged`,
+        user: { login: "other-app[bot]", type: "Bot" },
+        performed_via_github_app: { id: 99 },
+      },
+    ]);
+    listed(ISSUE).reply(200, []);
+    githubApi().post(comments(7)).reply(201, { id: 502 });
+    const result = await forge.comment({ runId: "r1", key: "r1/req/1", name: "01-req", body: "Scores" });
+    expect(result).toEqual({ id: "502", created: true });
+  });
+});

@@ -109,8 +109,13 @@ async function ourComments(gh: GitHubRepo, thread: number) {
     );
     for (const comment of data) {
       const id = MARKER.exec(comment.body ?? "")?.[1];
-      // Anyone can paste a marker; only a bot's comment (the app's) counts, the first one wins.
-      if (id === undefined || comment.user?.type !== "Bot" || found.has(id)) continue;
+      // Anyone can paste a marker; only the app's own comment counts (by app id when the forge
+      // knows it, or else any bot's), the first one wins.
+      const byApp =
+        gh.appId === undefined
+          ? comment.user?.type === "Bot"
+          : comment.performed_via_github_app?.id === gh.appId;
+      if (id === undefined || !byApp || found.has(id)) continue;
       found.set(id, { id: Number(comment.id), body: comment.body ?? "" });
     }
     if (data.length < 100) break;

@@ -20,6 +20,8 @@ export interface GitHubForgeOptions {
   pipelineUrl?: string;
   /** The run branch, when known (a restarted run): comments then go on its PR from the start. */
   branch?: string;
+  /** The GitHub App's id, so a marker pasted by someone else (another app too) is never taken for ours. */
+  appId?: number;
   /** Lets commits write under `.github/workflows/`. Off by default. */
   allowWorkflows?: boolean;
 }
@@ -39,6 +41,7 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
     owner: options.owner,
     repo: options.repo,
     issueNumber: options.issueNumber,
+    ...(options.appId === undefined ? {} : { appId: options.appId }),
     state: newForgeState(),
   };
   let branch: string | undefined = options.branch;

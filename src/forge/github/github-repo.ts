@@ -7,6 +7,8 @@ export interface GitHubRepo {
   owner: string;
   repo: string;
   issueNumber: number;
+  /** The GitHub App's id: only comments it made count as ours. */
+  appId?: number;
   state: ForgeState;
 }
 
