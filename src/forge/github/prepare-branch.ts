@@ -33,6 +33,8 @@ export async function prepareBranch(gh: GitHubRepo, input: PrepareBranchInput): 
       }),
     );
     gh.state.heads.set(branch, baseHead);
+    // A branch this forge has just created cannot have a pull request yet.
+    gh.state.pullRequests.set(branch, null);
     return { branch, base, head: baseHead, created: true };
   } catch (error) {
     if (statusOf(error) !== 422) throw error;

@@ -46,6 +46,8 @@ export async function ensurePullRequest(
       }),
     );
     gh.state.pullRequests.set(branch, data.number);
+    // A pull request just opened has no comments: no need to list them before the first one.
+    gh.state.comments.set(data.number, new Map());
     return data.number;
   } catch (error) {
     // "A pull request already exists": opened by another worker since we listed.
