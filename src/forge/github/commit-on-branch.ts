@@ -1,9 +1,10 @@
-import type { CommitInput, CommitResult, FileChange } from "../forge.js";
+import { checkChange, checkMessage } from "../check-commit.js";
+import type { CommitInput, CommitResult } from "../forge.js";
 import { ForgeRefusal } from "../forge.js";
 import { checkKey } from "../local/check-key.js";
 import { withTrailer } from "../local/commit-changes.js";
-import { hasKeyTrailer, keyTrailer } from "../local/find-keyed-commit.js";
-import { checkWritablePath, type WritablePathOptions } from "../paths.js";
+import { keyTrailer } from "../local/find-keyed-commit.js";
+import type { WritablePathOptions } from "../paths.js";
 import { checkBranchName } from "./check-branch-name.js";
 import { callGitHub, GitHubAccessLost } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
@@ -106,22 +107,6 @@ async function readHead(gh: GitHubRepo, branch: string) {
     );
   }
   return { head: target.oid, history: target.history?.nodes ?? [] };
-}
-
-function checkChange(change: FileChange, options: WritablePathOptions): FileChange {
-  const path = checkWritablePath(change.path, options);
-  return "delete" in change ? { path, delete: true } : { path, content: change.content };
-}
-
-function checkMessage(message: string): string {
-  if (message.trim() === "") throw new ForgeRefusal("refusing to commit: the commit message is empty");
-  if (message.includes("\0")) throw new ForgeRefusal("refusing to commit: the commit message contains NUL");
-  if (hasKeyTrailer(message)) {
-    throw new ForgeRefusal(
-      "refusing to commit: the message carries its own Atomic-Scrum-Key line; the forge adds it",
-    );
-  }
-  return message;
 }
 
 /** GitHub's own words: the GraphQL error messages when there are some, else the error's message. */

@@ -1,11 +1,12 @@
-import type { CommitInput, CommitResult, FileChange } from "../forge.js";
+import { checkChange, checkMessage } from "../check-commit.js";
+import type { CommitInput, CommitResult } from "../forge.js";
 import { ForgeRefusal } from "../forge.js";
-import { checkWritablePath, type WritablePathOptions } from "../paths.js";
+import type { WritablePathOptions } from "../paths.js";
 import { branchHead, checkBranchName, checkNotCheckedOut } from "./branch-refs.js";
 import { buildTree } from "./build-tree.js";
 import { checkKey } from "./check-key.js";
 import { checkTreeChanges } from "./check-tree-changes.js";
-import { findKeyedCommit, hasKeyTrailer, keyTrailer } from "./find-keyed-commit.js";
+import { findKeyedCommit, keyTrailer } from "./find-keyed-commit.js";
 import { GitError } from "./git.js";
 import type { Repo } from "./repo.js";
 import { treeModes } from "./tree-modes.js";
@@ -48,23 +49,6 @@ export async function commitChanges(
   const sha = await commitTree(repo, tree, head, withTrailer(message, key), options.author);
   await moveBranch(repo, branch, sha, head);
   return { sha, created: true };
-}
-
-function checkChange(change: FileChange, options: WritablePathOptions): FileChange {
-  const path = checkWritablePath(change.path, options);
-  return "delete" in change ? { path, delete: true } : { path, content: change.content };
-}
-
-function checkMessage(message: string): string {
-  if (message.trim() === "") throw new ForgeRefusal("refusing to commit: the commit message is empty");
-  // git refuses NUL in a message; say so before any object is written.
-  if (message.includes("\0")) throw new ForgeRefusal("refusing to commit: the commit message contains NUL");
-  if (hasKeyTrailer(message)) {
-    throw new ForgeRefusal(
-      "refusing to commit: the message carries its own Atomic-Scrum-Key line; the forge adds it",
-    );
-  }
-  return message;
 }
 
 /** Appends the key trailer, joining an existing trailer block rather than starting a second one. */
