@@ -161,6 +161,33 @@ describe("GitHub forge > commit", () => {
     expect(await forge.pullRequest()).toBe(9);
   });
 
+  it("opens a normal pull request marked not ready where the plan allows no drafts", async () => {
+    const forge = newForge();
+    headQuery(BASE_SHA);
+    commitMutation("1".repeat(40));
+    listPulls([]);
+    githubApi().get(R).reply(200, { default_branch: "main" });
+    githubApi()
+      .post(`${R}/pulls`, (body) => body.draft === true)
+      .reply(422, {
+        message: "Validation Failed",
+        errors: [
+          {
+            resource: "PullRequest",
+            code: "custom",
+            message: "Draft pull requests are not supported in this repository.",
+          },
+        ],
+      });
+    const bodies: { draft: boolean; title: string }[] = [];
+    githubApi()
+      .post(`${R}/pulls`, (body) => bodies.push(body) > 0 && body.draft === false)
+      .reply(201, { number: 11 });
+    await forge.commit({ branch: BRANCH, message: "one", changes: [], key: "k1" });
+    expect(bodies).toEqual([expect.objectContaining({ draft: false, title: "[not ready] Add login (#42)" })]);
+    expect(await forge.pullRequest()).toBe(11);
+  });
+
   it.each([
     [".git/hooks/pre-commit", /inside a .git directory/],
     [".github/workflows/ci.yml", /under .github\/workflows\//],

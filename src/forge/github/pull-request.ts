@@ -24,6 +24,36 @@ export async function findPullRequest(gh: GitHubRepo, branch: string): Promise<n
   return number;
 }
 
+/**
+ * Opens the pull request as a draft. Some plans do not allow drafts on private repositories
+ * (GitHub answers 422 "Draft pull requests are not supported"): it is then opened as a normal
+ * pull request whose title says it is not ready, since the merge is gated on approval anyway.
+ */
+async function openPullRequest(gh: GitHubRepo, branch: string, base: string, text: PullRequestText) {
+  const open = (draft: boolean) =>
+    callGitHub(`opening the draft pull request for ${branch}`, () =>
+      gh.octokit.request("POST /repos/{owner}/{repo}/pulls", {
+        owner: gh.owner,
+        repo: gh.repo,
+        title: draft ? text.title : `[not ready] ${text.title}`,
+        head: branch,
+        base,
+        body: pullRequestBody(gh.issueNumber, text.pipelineUrl),
+        draft,
+      }),
+    );
+  try {
+    return await open(true);
+  } catch (error) {
+    if (
+      statusOf(error) !== 422 ||
+      !/draft pull requests are not supported/i.test(String((error as Error).message))
+    )
+      throw error;
+    return open(false);
+  }
+}
+
 /** Opens the run's draft PR for `branch` unless one is open; returns its number. */
 export async function ensurePullRequest(
   gh: GitHubRepo,
@@ -34,17 +64,7 @@ export async function ensurePullRequest(
   if (existing !== undefined) return existing;
   const base = await defaultBranch(gh);
   try {
-    const { data } = await callGitHub(`opening the draft pull request for ${branch}`, () =>
-      gh.octokit.request("POST /repos/{owner}/{repo}/pulls", {
-        owner: gh.owner,
-        repo: gh.repo,
-        title: text.title,
-        head: branch,
-        base,
-        body: pullRequestBody(gh.issueNumber, text.pipelineUrl),
-        draft: true,
-      }),
-    );
+    const { data } = await openPullRequest(gh, branch, base, text);
     gh.state.pullRequests.set(branch, data.number);
     // A pull request just opened has no comments: no need to list them before the first one.
     gh.state.comments.set(data.number, new Map());
