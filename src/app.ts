@@ -121,7 +121,7 @@ export function buildGitHubApp(options: {
       loop?.wake();
       return outcome;
     };
-    return createAtomicScrumApp({ db, now, startRun })(app, appOptions);
+    return createAtomicScrumApp({ db, now, startRun, providers: Object.keys(PROVIDERS) })(app, appOptions);
   };
   const startLoop = () => {
     loop ??= startWorkerLoop(worker, {

@@ -15,6 +15,8 @@ export interface AtomicScrumAppDeps {
   startRun?: (input: GitHubStartInput) => StartOutcome;
   /** The app's slug, when known, so its own `<slug>[bot]` events are ignored by name too. */
   appSlug?: string;
+  /** Providers the server can run, so a config asking for another is answered at once. */
+  providers?: readonly string[];
 }
 
 /**
@@ -29,6 +31,7 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
     now: deps.now,
     startRun,
     ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+    ...(deps.providers ? { providers: deps.providers } : {}),
   };
   return (app) => {
     app.on("issues.labeled", async (context) => {

@@ -18,6 +18,8 @@ export interface LabeledDeps {
   startRun: (input: GitHubStartInput) => StartOutcome;
   /** The app's slug, when known: its own events (`<slug>[bot]`) are ignored even if not typed Bot. */
   appSlug?: string;
+  /** Providers this server can run; a config asking for another is answered now, not after a failed run. */
+  providers?: readonly string[];
 }
 
 /** What the handler did with a delivery, for logs and tests. */
@@ -29,6 +31,7 @@ export type LabeledOutcome =
   | "refused"
   | "already-active"
   | "pipeline-problems"
+  | "provider-unavailable"
   | "duplicate-delivery"
   | "started";
 
@@ -112,6 +115,15 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       ),
     );
     return done(context, deps, "pipeline-problems");
+  }
+  if (deps.providers && !deps.providers.includes(config.provider)) {
+    await postOnce(
+      octokit,
+      target,
+      marker(`provider-unavailable ${config.provider}`),
+      `\`.github/atomic-scrum.yml\` asks for the \`${config.provider}\` provider, which this Atomic Scrum server does not offer yet (it offers: ${deps.providers.join(", ")}). Nothing was started.`,
+    );
+    return done(context, deps, "provider-unavailable");
   }
   const outcome = deps.startRun({
     deliveryId: context.id,

@@ -38,7 +38,7 @@ export interface RunningApp {
 }
 
 /** The real Probot app behind its real HTTP middleware, on a free port, over a real SQLite file. */
-export async function startApp(): Promise<RunningApp> {
+export async function startApp(options: { providers?: readonly string[] } = {}): Promise<RunningApp> {
   const db = openDatabase(join(tempDir(), "store.db"));
   const probot = new Probot({
     appId: 1,
@@ -47,7 +47,9 @@ export async function startApp(): Promise<RunningApp> {
     logLevel: "fatal",
     Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
   });
-  const middleware = await createNodeMiddleware(createAtomicScrumApp({ db, now: () => NOW }), { probot });
+  const middleware = await createNodeMiddleware(createAtomicScrumApp({ db, now: () => NOW, ...options }), {
+    probot,
+  });
   const server: Server = createServer((req, res) => {
     void middleware(req, res, () => {
       res.writeHead(404).end();

@@ -198,6 +198,24 @@ describe("github app > issues.labeled", () => {
     `);
   });
 
+  it("a config asking for a provider the server does not offer is answered at once and starts nothing", async () => {
+    await app.close();
+    app = await startApp({ providers: ["simulated"] });
+    const posted: { body: string }[] = [];
+    token();
+    config("provider: gemini\n");
+    permission("Codertocat", "admin", "admin");
+    githubApi().get(`${repoPath}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
+    githubApi()
+      .post(`${repoPath}/issues/1/comments`, (body) => posted.push(body) > 0)
+      .reply(201, { id: 5 });
+    expect((await app.deliver(labeledPayload({ label: "atomic:coding" }))).status).toBe(200);
+    expect(listRuns(app.db)).toEqual([]);
+    expect(posted[0]?.body).toContain(
+      "asks for the `gemini` provider, which this Atomic Scrum server does not offer yet",
+    );
+  });
+
   it("a second label while a run is active starts no second run", async () => {
     token();
     config(undefined, 2);
