@@ -1,19 +1,7 @@
-import { createHmac, generateKeyPairSync } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import nock from "nock";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { buildGitHubApp } from "../../src/app.js";
 import { type Database, openDatabase } from "../../src/store/database.js";
 import type { Worker } from "../../src/worker/worker.js";
-import { SECRET } from "../github-app/harness.js";
-
-// One key per test file: RSA generation is the slowest step of starting a Probot.
-const { privateKey } = generateKeyPairSync("rsa", {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: "pkcs1", format: "pem" },
-  publicKeyEncoding: { type: "spki", format: "pem" },
-});
+import { serveProbot } from "../helpers/probot-server.js";
 
 export interface ServedApp {
   db: Database;
@@ -37,53 +25,13 @@ export async function serveApp(options: {
 }): Promise<ServedApp> {
   const db = openDatabase(options.dbPath);
   const parts = buildGitHubApp({ db, now: options.now, owner: options.owner });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: SECRET,
-    logLevel: "fatal",
-    // A function, not an object: Probot puts its own throttle options over object defaults, and
-    // the throttling plugin then spaces writes 1-3 s apart (seconds per phase in a test).
-    Octokit: ProbotOctokit.defaults((instance: Record<string, unknown>) => ({
-      ...instance,
-      retry: { enabled: false },
-      throttle: { ...(instance.throttle as object), enabled: false },
-    })),
-  });
-  const middleware = await createNodeMiddleware(parts.appFn, { probot });
-  const server: Server = createServer((req, res) => {
-    void middleware(req, res, () => {
-      res.writeHead(404).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  nock.enableNetConnect("127.0.0.1");
-  const { port } = server.address() as AddressInfo;
-  let deliveries = 0;
+  const served = await serveProbot(parts.appFn, `${options.owner}-delivery`);
   return {
     db,
     worker: parts.worker,
-    deliver: (payload, deliverOptions = {}) => {
-      const body = JSON.stringify(payload);
-      const signature = createHmac("sha256", SECRET).update(body).digest("hex");
-      deliveries += 1;
-      return fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": deliverOptions.event ?? "issues",
-          "x-github-delivery": deliverOptions.id ?? `${options.owner}-delivery-${deliveries}`,
-          "x-hub-signature-256": `sha256=${signature}`,
-        },
-        body,
-      });
-    },
+    deliver: served.deliver,
     close: async () => {
-      nock.disableNetConnect();
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) =>
-        server.close((error) => (error ? reject(error) : resolve())),
-      );
+      await served.close();
       db.close();
     },
   };
