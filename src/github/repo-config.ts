@@ -2,8 +2,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { locatePath } from "../pipeline/locate.js";
 import { formatPath, type Problem } from "../pipeline/problem.js";
-import { valueAt } from "../pipeline/schema-problems.js";
-import { suggest } from "../pipeline/template-variables.js";
+import { schemaProblems } from "../pipeline/schema-problems.js";
 
 /** Where a repository keeps its Atomic Scrum configuration. */
 export const CONFIG_PATH = ".github/atomic-scrum.yml";
@@ -111,11 +110,11 @@ export function parseRepoConfig(text: string, file = CONFIG_PATH): RepoConfigRes
   const raw: unknown = doc.toJS() ?? {};
   const parsed = RepoConfigSchema.safeParse(raw);
   if (parsed.success) return { ok: true, config: parsed.data };
-  const problems = parsed.error.issues.flatMap((issue) =>
-    describeIssue(issue, raw).map(({ path, key, message }) => {
+  const problems = schemaProblems(parsed.error.issues, raw, RepoConfigSchema).map(
+    ({ path, key, message }) => {
       const { line, col } = locatePath(doc, lines, path, key);
       return { file, line, col, path: formatPath(key ? [...path, key] : path), message };
-    }),
+    },
   );
   return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
 }
@@ -125,48 +124,4 @@ export function configEntry(text: string, path: PropertyKey[], file = CONFIG_PAT
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   return { file, ...locatePath(doc, lines, path), path: formatPath(path) };
-}
-
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  raw: unknown,
-): { path: PropertyKey[]; key?: string; message: string }[] {
-  const path = [...issue.path];
-  switch (issue.code) {
-    case "unrecognized_keys": {
-      const allowed = Object.keys(shapeAt(path));
-      return issue.keys.map((key) => ({
-        path,
-        key,
-        message: `unknown field "${key}"${suggest(key, allowed)}`,
-      }));
-    }
-    case "invalid_value":
-      return [
-        {
-          path,
-          message: `expected one of ${issue.values.map(String).join(" | ")}, got ${show(valueAt(raw, path))}`,
-        },
-      ];
-    case "invalid_type": {
-      const value = valueAt(raw, path);
-      return [{ path, message: `expected ${issue.expected}, got ${show(value)}` }];
-    }
-    default:
-      return [{ path, message: issue.message }];
-  }
-}
-
-/** The fields allowed where an unknown key was found, for "did you mean". */
-function shapeAt(path: readonly PropertyKey[]): Record<string, unknown> {
-  if (path[0] === "tiers") return TierModels.shape;
-  if (path[0] === "budget") return Budget.shape;
-  return RepoConfigSchema.shape;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
-  if (value !== null && typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
 }

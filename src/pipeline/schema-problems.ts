@@ -3,7 +3,7 @@ import { AssertGateSchema, JudgeGateSchema, OutputSchema, PipelineSchema, phaseS
 import { suggest } from "./template-variables.js";
 
 type Issue = z.core.$ZodIssue;
-type AnySchema = z.core.$ZodType;
+export type AnySchema = z.core.$ZodType;
 
 /** A schema problem before it is located in the file. */
 export interface RawProblem {
@@ -17,17 +17,29 @@ export interface RawProblem {
  * Turns zod issues into problems a person can act on: unions are resolved to the branch the
  * author meant (a phase with `wait:` is a wait phase), unknown fields get a "did you mean".
  */
-export function schemaProblems(issues: readonly Issue[], root: unknown): RawProblem[] {
-  return issues.flatMap((issue) => describe(issue, [], root));
+export function schemaProblems(
+  issues: readonly Issue[],
+  root: unknown,
+  schema: AnySchema = PipelineSchema,
+): RawProblem[] {
+  const input = { root, schema };
+  return issues.flatMap((issue) => describe(issue, [], input));
 }
 
-function describe(issue: Issue, base: PropertyKey[], root: unknown): RawProblem[] {
+/** The document being validated and the schema it was validated against. */
+interface Input {
+  root: unknown;
+  schema: AnySchema;
+}
+
+function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[] {
+  const { root } = input;
   const path = [...base, ...issue.path];
   switch (issue.code) {
     case "invalid_union":
-      return describeUnion(issue, path, root);
+      return describeUnion(issue, path, input);
     case "unrecognized_keys": {
-      const allowed = allowedKeys(path, root);
+      const allowed = allowedKeys(path, input);
       return issue.keys.map((key) => ({
         path,
         key,
@@ -56,8 +68,9 @@ function describe(issue: Issue, base: PropertyKey[], root: unknown): RawProblem[
 function describeUnion(
   issue: Extract<Issue, { code: "invalid_union" }>,
   path: PropertyKey[],
-  root: unknown,
+  input: Input,
 ): RawProblem[] {
+  const { root } = input;
   const value = valueAt(root, path);
   const both = bothForms(path, value);
   if (both) return [{ path, message: both }];
@@ -67,7 +80,7 @@ function describeUnion(
   }
   const result = (schema as z.ZodType).safeParse(value);
   if (result.success) return [{ path, message: issue.message }];
-  return result.error.issues.flatMap((inner) => describe(inner, path, root));
+  return result.error.issues.flatMap((inner) => describe(inner, path, input));
 }
 
 function branchFor(path: PropertyKey[], value: unknown): AnySchema | undefined {
@@ -112,15 +125,15 @@ function unionHint(path: PropertyKey[]): string {
 }
 
 /** Keys the object at `path` may have, for "did you mean", read off the schema itself. */
-function allowedKeys(path: PropertyKey[], root: unknown): string[] {
-  const schema = schemaAt(path, root);
+function allowedKeys(path: PropertyKey[], input: Input): string[] {
+  const schema = schemaAt(path, input);
   const def = schema?._zod.def;
   return def?.type === "object" ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
 }
 
 /** Walks the schema along a path, choosing union branches the way the author meant them. */
-function schemaAt(path: PropertyKey[], root: unknown): AnySchema | undefined {
-  let schema: AnySchema | undefined = PipelineSchema;
+function schemaAt(path: PropertyKey[], { root, schema: top }: Input): AnySchema | undefined {
+  let schema: AnySchema | undefined = top;
   for (let depth = 0; depth <= path.length && schema; depth++) {
     schema = unwrap(schema, path.slice(0, depth), root);
     if (depth === path.length || !schema) break;

@@ -63,7 +63,7 @@ describe("repo config", () => {
         ".github/atomic-scrum.yml:5:3: budget.max_cost: unknown field "max_cost"",
         ".github/atomic-scrum.yml:6:15: budget.max_tokens: must be more than 0",
         ".github/atomic-scrum.yml:7:30: allowed_permissions[1]: expected one of admin | maintain | write | triage | read, got "owner"",
-        ".github/atomic-scrum.yml:8:22: prevent_self_review: expected boolean, got "yes please"",
+        ".github/atomic-scrum.yml:8:22: prevent_self_review: expected boolean, got string "yes please"",
       ]
     `);
   });
