@@ -3,13 +3,13 @@ import type { Context } from "probot";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
 import { formatProblem, type Problem } from "../pipeline/problem.js";
 import type { Database } from "../store/database.js";
-import { recordDelivery } from "../store/runs.js";
+import { findActiveRunForIssue, recordDelivery } from "../store/runs.js";
 import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { hasWriteAccess } from "./permissions.js";
 import { marker, postOnce } from "./post-once.js";
 import { CONFIG_PATH, configEntry, DEFAULT_PIPELINES } from "./repo-config.js";
-import { activeRunOf, type GitHubStartInput, type StartOutcome } from "./start-run.js";
+import type { GitHubStartInput, StartOutcome } from "./start-run.js";
 
 export interface LabeledDeps {
   db: Database;
@@ -96,7 +96,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
     author: payload.issue.user?.login ?? "ghost",
     url: payload.issue.html_url,
   };
-  const active = activeRunOf(deps.db, repo, issue.number);
+  const active = findActiveRunForIssue(deps.db, repo, issue.number);
   if (active) {
     context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
     return done(context, deps, "already-active");

@@ -4,13 +4,7 @@ import { initialState } from "../engine/transition.js";
 import { branchFor } from "../local/issue-file.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Database } from "../store/database.js";
-import {
-  findActiveRunForIssue,
-  insertRun,
-  type ProviderChoice,
-  type RunRecord,
-  recordDelivery,
-} from "../store/runs.js";
+import { findActiveRunForIssue, insertRun, type ProviderChoice, recordDelivery } from "../store/runs.js";
 import { enqueueRunStart } from "../worker/jobs.js";
 
 /** Everything a labeled issue needs to become a queued run. */
@@ -44,7 +38,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     if (!recordDelivery(db, input.deliveryId, "issues.labeled", now)) {
       return { started: false, reason: "duplicate-delivery" };
     }
-    const active = activeRunOf(db, input.repo, input.issue.number);
+    const active = findActiveRunForIssue(db, input.repo, input.issue.number);
     if (active) return { started: false, reason: "already-active", runId: active.id };
     insertRun(db, {
       id,
@@ -62,9 +56,4 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     enqueueRunStart(db, id, now);
     return { started: true, runId: id };
   })();
-}
-
-/** The active run for this issue of this repository (whatever its title, and so its branch, became). */
-export function activeRunOf(db: Database, repo: RepoInput, issueNumber: number): RunRecord | undefined {
-  return findActiveRunForIssue(db, repo, issueNumber);
 }
