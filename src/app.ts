@@ -121,7 +121,13 @@ export function buildGitHubApp(options: {
       loop?.wake();
       return outcome;
     };
-    return createAtomicScrumApp({ db, now, startRun, providers: Object.keys(PROVIDERS) })(app, appOptions);
+    return createAtomicScrumApp({
+      db,
+      now,
+      startRun,
+      providers: Object.keys(PROVIDERS),
+      wake: () => loop?.wake(),
+    })(app, appOptions);
   };
   const startLoop = () => {
     loop ??= startWorkerLoop(worker, {
@@ -143,12 +149,24 @@ function pipelineLink(run: RunRecord): { pipelineUrl?: string } {
   };
 }
 
+/** A running `atomic-scrum serve`. */
+export interface Served {
+  /** Probot's server: its `port` is where webhooks are received. */
+  server: Server;
+  /**
+   * Stops taking webhooks, lets the worker finish the effect it is on, then closes the database.
+   * A phase cut short by a harder stop is safe too: its job's lease expires and it is done again.
+   */
+  stop: () => Promise<void>;
+}
+
 /**
  * The composition root of `atomic-scrum serve`: one SQLite file, Probot's webhook server and a
- * worker loop, in one process. Probot reads its own settings from the environment and, with no
- * credentials, starts its setup flow to register the app from `app.yml`.
+ * worker loop, in one process. Probot reads its own settings from the environment (GHE_HOST
+ * included, for GitHub Enterprise Server) and, with no credentials, starts its setup flow to
+ * register the app from `app.yml`.
  */
-export async function serve(options: ServeOptions): Promise<Server> {
+export async function serve(options: ServeOptions): Promise<Served> {
   // Without a secret Probot falls back to a well-known one, and anyone could forge a webhook.
   if (options.env.APP_ID && !options.env.WEBHOOK_SECRET) {
     throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App (see .env)");
@@ -156,16 +174,30 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
   const appId = Number(options.env.APP_ID);
+  const db = openDatabase(dbPath);
   const parts = buildGitHubApp({
-    db: openDatabase(dbPath),
+    db,
     ...(Number.isInteger(appId) && appId > 0 ? { appId } : {}),
   });
   // The loop starts when Probot loads the app: in setup mode (no credentials) it never does,
   // so stored runs are not failed for want of an installation token.
+  let loop: WorkerLoop | undefined;
   const appFn: ApplicationFunction = (app, appOptions) => {
     const loaded = parts.appFn(app, appOptions);
-    parts.startLoop();
+    loop = parts.startLoop();
     return loaded;
   };
-  return runProbot(appFn, { env: options.env });
+  const server = await runProbot(appFn, { env: options.env });
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.stop();
+        await loop?.stop();
+        db.close();
+      })();
+      return stopping;
+    },
+  };
 }

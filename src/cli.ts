@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { repoConfigJsonSchemaText } from "./github/repo-config.js";
 import {
   type AppFlags,
   approveCommand,
@@ -97,9 +98,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
   program
     .command("schema")
-    .description("print the JSON Schema of the pipeline language")
-    .action(() => {
-      io.out(pipelineJsonSchemaText().trimEnd());
+    .description("print a JSON Schema for editors: of pipeline files, or of .github/atomic-scrum.yml")
+    .addArgument(
+      new Argument("[which]", "which file it describes").choices(["pipeline", "config"]).default("pipeline"),
+    )
+    .action((which: "pipeline" | "config") => {
+      io.out((which === "config" ? repoConfigJsonSchemaText() : pipelineJsonSchemaText()).trimEnd());
     });
   program
     .command("serve")
@@ -110,7 +114,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .action(async (raw: { db: string }) => {
       // Loaded only here, so local commands never load Probot (start-up time on a small machine).
       const { serve } = await import("./app.js");
-      await serve({ dbPath: raw.db, env: process.env });
+      const served = await serve({ dbPath: raw.db, env: process.env });
+      // Containers and process managers stop with SIGTERM: finish the current effect, then exit.
+      // (Probot handles SIGINT itself and exits at once; the queue's leases make that safe too.)
+      process.once("SIGTERM", () => {
+        served.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            io.err(`atomic-scrum serve: ${(error as Error).message}`);
+            process.exit(1);
+          },
+        );
+      });
       code = 0;
     });
   program

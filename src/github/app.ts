@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from "probot";
 import type { Database } from "../store/database.js";
 import { handleLabeled } from "./handle-labeled.js";
+import { handlePullClosed } from "./handle-pull-closed.js";
 import { type GitHubStartInput, type StartOutcome, startGitHubRun } from "./start-run.js";
 
 export interface AtomicScrumAppDeps {
@@ -17,6 +18,8 @@ export interface AtomicScrumAppDeps {
   appSlug?: string;
   /** Providers the server can run, so a config asking for another is answered at once. */
   providers?: readonly string[];
+  /** Wakes the worker after a handler queued work for a run (a cancellation, say). */
+  wake?: () => void;
 }
 
 /**
@@ -36,6 +39,9 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
   return (app) => {
     app.on("issues.labeled", async (context) => {
       await handleLabeled(context, labeledDeps);
+    });
+    app.on("pull_request.closed", async (context) => {
+      handlePullClosed(context, { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) });
     });
   };
 }

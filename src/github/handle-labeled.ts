@@ -8,7 +8,7 @@ import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { hasWriteAccess } from "./permissions.js";
 import { marker, postOnce } from "./post-once.js";
-import { CONFIG_PATH, configEntry, DEFAULT_PIPELINES } from "./repo-config.js";
+import { CONFIG_PATH, configEntry, DEFAULT_PIPELINES, withRepoBudget } from "./repo-config.js";
 import type { GitHubStartInput, StartOutcome } from "./start-run.js";
 
 export interface LabeledDeps {
@@ -127,12 +127,15 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   }
   const outcome = deps.startRun({
     deliveryId: context.id,
-    pipeline: pipeline.pipeline,
+    pipeline: withRepoBudget(pipeline.pipeline, config.budget),
     hash: pipeline.hash,
     pipelinePath: pipeline.path,
     repo,
     issue,
-    provider: { name: config.provider },
+    provider: {
+      name: config.provider,
+      ...(Object.keys(config.tiers).length > 0 ? { models: config.tiers } : {}),
+    },
   });
   if (outcome.started) {
     context.log.info({ runId: outcome.runId, pipeline: pipeline.path }, "run queued");

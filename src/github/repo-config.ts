@@ -1,7 +1,9 @@
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { jsonSchemaText } from "../pipeline/json-schema.js";
 import { locatePath } from "../pipeline/locate.js";
 import { formatPath, type Problem } from "../pipeline/problem.js";
+import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import { schemaProblems } from "../pipeline/schema-problems.js";
 
 /** Where a repository keeps its Atomic Scrum configuration. */
@@ -51,6 +53,7 @@ const Budget = z.strictObject({
 
 /** `.github/atomic-scrum.yml`: the one definition of the repository configuration. */
 export const RepoConfigSchema = z.strictObject({
+  $schema: z.string().optional().describe("Editor hint; ignored."),
   /**
    * Label -> pipeline. A value is a built-in pipeline name (`coding`) or a path in the repository
    * to a `.yml` pipeline (`.github/pipelines/docs.yml`). Replaces the defaults when given.
@@ -79,6 +82,14 @@ export const RepoConfigSchema = z.strictObject({
 });
 
 export type RepoConfig = z.infer<typeof RepoConfigSchema>;
+
+/** The JSON Schema of `.github/atomic-scrum.yml`, for editors (`schema/repo-config.schema.json`). */
+export function repoConfigJsonSchemaText(): string {
+  return jsonSchemaText(RepoConfigSchema, {
+    file: "repo-config.schema.json",
+    title: "Atomic Scrum repository configuration",
+  });
+}
 
 export type RepoConfigResult = { ok: true; config: RepoConfig } | { ok: false; problems: Problem[] };
 
@@ -124,4 +135,24 @@ export function configEntry(text: string, path: PropertyKey[], file = CONFIG_PAT
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   return { file, ...locatePath(doc, lines, path), path: formatPath(path) };
+}
+
+/**
+ * The pipeline a run pins, with the repository's budget folded in: for each limit both set, the
+ * lower one wins. The pipeline's content hash still names the file; the budget is part of what
+ * the run stores, so editing the config later does not change a run in flight either.
+ */
+export function withRepoBudget(pipeline: ResolvedPipeline, budget: RepoConfig["budget"]): ResolvedPipeline {
+  const lower = (a: number | undefined, b: number | undefined) =>
+    a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  const maxTokens = lower(pipeline.budget?.maxTokens, budget.max_tokens);
+  const maxCostUsd = lower(pipeline.budget?.maxCostUsd, budget.max_cost_usd);
+  if (maxTokens === undefined && maxCostUsd === undefined) return pipeline;
+  return {
+    ...pipeline,
+    budget: {
+      ...(maxTokens === undefined ? {} : { maxTokens }),
+      ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
+    },
+  };
 }

@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
 import { initialState } from "../engine/transition.js";
-import { branchFor } from "../local/issue-file.js";
+import { freshBranchFor } from "../local/issue-file.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Database } from "../store/database.js";
-import { findActiveRunForIssue, insertRun, type ProviderChoice, recordDelivery } from "../store/runs.js";
+import {
+  findActiveRunForIssue,
+  insertRun,
+  isBranchUsed,
+  type ProviderChoice,
+  recordDelivery,
+} from "../store/runs.js";
 import { enqueueRunStart } from "../worker/jobs.js";
 
 /** Everything a labeled issue needs to become a queued run. */
@@ -32,7 +38,6 @@ export type StartOutcome =
  * taken with no run (it can be redelivered). Nothing here waits on a model or on GitHub.
  */
 export function startGitHubRun(db: Database, now: number, input: GitHubStartInput): StartOutcome {
-  const branch = branchFor(input.issue);
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
   return db.transaction((): StartOutcome => {
     if (!recordDelivery(db, input.deliveryId, "issues.labeled", now)) {
@@ -40,6 +45,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     }
     const active = findActiveRunForIssue(db, input.repo, input.issue.number);
     if (active) return { started: false, reason: "already-active", runId: active.id };
+    const branch = freshBranchFor(input.issue, (name) => isBranchUsed(db, input.repo, name));
     insertRun(db, {
       id,
       pipelineName: input.pipeline.name,

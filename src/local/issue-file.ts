@@ -129,3 +129,15 @@ function kindOf(value: unknown): string {
 export function branchFor(issue: IssueInput): string {
   return `atomic-scrum/${issue.number}-${slugify(issue.title) || "issue"}`;
 }
+
+/**
+ * The branch for a new run on `issue`: {@link branchFor}, or with `-2`, `-3`... when an earlier run
+ * used that name. Every run gets a branch of its own, so a run started after one was cancelled
+ * (its pull request closed, say) does not build on the old run's commits.
+ */
+export function freshBranchFor(issue: IssueInput, used: (branch: string) => boolean): string {
+  const base = branchFor(issue);
+  let branch = base;
+  for (let n = 2; used(branch); n++) branch = `${base}-${n}`;
+  return branch;
+}

@@ -7,11 +7,12 @@ import {
   findActiveRunForIssue,
   getRun,
   insertRun,
+  isBranchUsed,
   type ProviderChoice,
   type RunRecord,
 } from "../store/runs.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
-import { branchFor } from "./issue-file.js";
+import { freshBranchFor } from "./issue-file.js";
 import type { LocalApp } from "./local-app.js";
 
 /** A command that cannot be carried out as asked; the message says what to do instead. */
@@ -32,16 +33,16 @@ export interface StartInput {
  * whose branch already has an active run is refused: there is one run per issue at a time.
  */
 export function startRun(app: LocalApp, input: StartInput): RunRecord {
-  const branch = branchFor(input.issue);
   const now = app.now();
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
   app.db.transaction(() => {
     const active = findActiveRunForIssue(app.db, app.repo, input.issue.number);
     if (active) {
       throw new CommandError(
-        `run ${active.id} is already ${active.state.status} on ${branch}; continue it with \`atomic-scrum resume ${active.id}\``,
+        `run ${active.id} is already ${active.state.status} on ${active.branch}; continue it with \`atomic-scrum resume ${active.id}\``,
       );
     }
+    const branch = freshBranchFor(input.issue, (name) => isBranchUsed(app.db, app.repo, name));
     insertRun(app.db, {
       id,
       pipelineName: input.pipeline.name,

@@ -2,19 +2,20 @@ import { z } from "zod";
 import { PipelineSchema } from "./schema.js";
 
 /**
- * The JSON Schema editors use (draft 7, the newest yaml-language-server reads) for pipeline
- * files, generated from the zod schema (never by hand).
+ * A JSON Schema for editors (draft 7, the newest yaml-language-server reads), generated from a zod
+ * schema (never by hand), as the committed file's exact text: stable key order, trailing newline.
  */
-export function pipelineJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(PipelineSchema, { io: "input", unrepresentable: "any", target: "draft-7" });
-  return {
-    ...schema,
-    $id: "https://atomic-scrum.dev/schema/pipeline.schema.json",
-    title: "Atomic Scrum pipeline",
-  };
+export function jsonSchemaText(schema: z.ZodType, meta: { file: string; title: string }): string {
+  const generated = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-7" });
+  const document = { ...generated, $id: `https://atomic-scrum.dev/schema/${meta.file}`, title: meta.title };
+  return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** The committed file's exact text: stable key order and a trailing newline. */
+/** The JSON Schema of pipeline files. */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  return JSON.parse(pipelineJsonSchemaText()) as Record<string, unknown>;
+}
+
 export function pipelineJsonSchemaText(): string {
-  return `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;
+  return jsonSchemaText(PipelineSchema, { file: "pipeline.schema.json", title: "Atomic Scrum pipeline" });
 }

@@ -2,6 +2,7 @@ import type { Database } from "better-sqlite3";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import type { Tier } from "../pipeline/schema.js";
 
 /** A run as stored: the pinned pipeline, the issue it works on and its current state. */
 export interface RunRecord {
@@ -23,6 +24,8 @@ export interface RunRecord {
 export interface ProviderChoice {
   name: string;
   fixtures?: string;
+  /** Tier -> model overrides pinned at run start (the repository's `tiers`); real adapters use them. */
+  models?: Partial<Record<Tier, string>>;
 }
 
 interface RunRow {
@@ -105,6 +108,35 @@ export function findActiveRunForIssue(
     )
     .get({ owner: repo.owner, name: repo.name, number: issueNumber }) as RunRow | undefined;
   return row ? toRecord(row) : undefined;
+}
+
+/** The run in progress on `branch` of a repository, if any: how a pull request event finds its run. */
+export function findActiveRunForBranch(
+  db: Database,
+  repo: { owner: string; name: string },
+  branch: string,
+): RunRecord | undefined {
+  const row = db
+    .prepare(
+      `SELECT * FROM runs WHERE status NOT IN ('succeeded','failed','cancelled')
+         AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
+         AND branch = @branch
+       ORDER BY created_at DESC LIMIT 1`,
+    )
+    .get({ owner: repo.owner, name: repo.name, branch }) as RunRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/** Whether any run of the repository, ended or not, has used `branch`. */
+export function isBranchUsed(db: Database, repo: { owner: string; name: string }, branch: string): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT 1 FROM runs WHERE branch = @branch
+           AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name LIMIT 1`,
+      )
+      .get({ owner: repo.owner, name: repo.name, branch }) !== undefined
+  );
 }
 
 /** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */

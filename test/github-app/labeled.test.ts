@@ -238,6 +238,22 @@ describe("github app > issues.labeled", () => {
     expect(listRuns(app.db)).toHaveLength(1);
   });
 
+  it("the repository's budget and tier models are pinned with the run; the lower budget wins", async () => {
+    token();
+    config(
+      [
+        "budget: { max_tokens: 50000, max_cost_usd: 20 }",
+        "tiers: { fast: small-model, deep: big-model }",
+      ].join("\n"),
+    );
+    permission("Codertocat", "write");
+    expect((await app.deliver(labeledPayload())).status).toBe(200);
+    const [run] = listRuns(app.db);
+    // coding.yml says max_cost_usd 12 and max_tokens 2,000,000: each limit takes the lower value.
+    expect(run?.pipeline.budget).toEqual({ maxTokens: 50000, maxCostUsd: 12 });
+    expect(run?.provider).toEqual({ name: "simulated", models: { fast: "small-model", deep: "big-model" } });
+  });
+
   it("a repository pipeline is read with its prompt file and pinned to its content", async () => {
     const pipelineYml = [
       "name: docs",

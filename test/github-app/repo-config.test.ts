@@ -1,5 +1,10 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PIPELINES, parseRepoConfig } from "../../src/github/repo-config.js";
+import {
+  DEFAULT_PIPELINES,
+  parseRepoConfig,
+  repoConfigJsonSchemaText,
+} from "../../src/github/repo-config.js";
 import { formatProblem } from "../../src/pipeline/problem.js";
 
 function problems(text: string): string[] {
@@ -74,5 +79,26 @@ describe("repo config", () => {
         ".github/atomic-scrum.yml:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]",
       ]
     `);
+  });
+
+  it("has a JSON Schema for editors, generated from the zod schema, and the committed copy is not stale (npm run schema)", () => {
+    expect(readFileSync("schema/repo-config.schema.json", "utf8")).toBe(repoConfigJsonSchemaText());
+    const schema = JSON.parse(repoConfigJsonSchemaText()) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties).sort()).toEqual(
+      [
+        "$schema",
+        "allowed_permissions",
+        "budget",
+        "pipelines",
+        "prevent_self_review",
+        "provider",
+        "tiers",
+      ].sort(),
+    );
+  });
+
+  it("accepts the editor hint a file written with the schema starts with", () => {
+    const result = parseRepoConfig("$schema: https://atomic-scrum.dev/schema/repo-config.schema.json\n");
+    expect(result.ok).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { type ApplicationFunction, createNodeMiddleware, Probot, ProbotOctokit }
 export const SECRET = "webhook-secret-for-tests";
 
 // One key per test file: RSA generation is the slowest step of starting a Probot.
-const { privateKey } = generateKeyPairSync("rsa", {
+export const { privateKey } = generateKeyPairSync("rsa", {
   modulusLength: 2048,
   privateKeyEncoding: { type: "pkcs1", format: "pem" },
   publicKeyEncoding: { type: "spki", format: "pem" },

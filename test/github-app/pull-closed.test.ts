@@ -1,0 +1,124 @@
+import { createRequire } from "node:module";
+import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startGitHubRun } from "../../src/github/start-run.js";
+import { resolvePipelinePath } from "../../src/local/builtin.js";
+import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
+import { listJobs } from "../../src/store/queue.js";
+import { getRun, saveRunState } from "../../src/store/runs.js";
+import { requestLog } from "../helpers/github/api.js";
+import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
+
+const examples = createRequire(import.meta.url)(
+  "@octokit/webhooks-examples/api.github.com/index.json",
+) as WebhookDefinition[];
+
+const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
+
+/** The `pull_request.closed` example, its head moved to `branch` (the example's is `changes`). */
+function closedPayload(change: { branch?: string; merged?: boolean; forkRepoId?: number } = {}) {
+  const definition = examples.find((d) => d.name === "pull_request");
+  const example = definition?.examples.find((e) => "action" in e && e.action === "closed");
+  if (!example) throw new Error("no pull_request.closed example in @octokit/webhooks-examples");
+  const payload = structuredClone(example) as unknown as {
+    pull_request: { merged: boolean; head: { ref: string; repo: { id: number } } };
+    repository: { owner: { login: string }; name: string };
+  };
+  payload.pull_request.head.ref = change.branch ?? BRANCH;
+  if (change.merged !== undefined) payload.pull_request.merged = change.merged;
+  if (change.forkRepoId !== undefined) payload.pull_request.head.repo.id = change.forkRepoId;
+  return payload;
+}
+
+function startRun(app: RunningApp, deliveryId = "labeled-1") {
+  const loaded = loadPipelineFile(resolvePipelinePath("coding"));
+  if (!loaded.ok) throw new Error("the built-in pipeline does not load");
+  const outcome = startGitHubRun(app.db, NOW, {
+    deliveryId,
+    pipeline: loaded.pipeline,
+    hash: loaded.hash,
+    pipelinePath: "coding",
+    repo: { owner: OWNER, name: REPO, defaultBranch: "master", installationId: INSTALLATION_ID },
+    issue: {
+      number: 1,
+      title: "Spelling error in the README file",
+      body: "",
+      labels: ["atomic:coding"],
+      author: "Codertocat",
+      url: `https://github.com/${OWNER}/${REPO}/issues/1`,
+    },
+    provider: { name: "simulated" },
+  });
+  if (!outcome.started) throw new Error(`run not started: ${outcome.reason}`);
+  return outcome.runId;
+}
+
+const cancellations = (app: RunningApp) =>
+  listJobs(app.db)
+    .map((job) => job.payload as { event?: { type: string; by: string } })
+    .filter((payload) => payload.event?.type === "run.cancelled")
+    .map((payload) => payload.event?.by);
+
+let app: RunningApp;
+beforeEach(async () => {
+  app = await startApp();
+});
+afterEach(async () => {
+  await app.close();
+});
+
+describe("github app > pull_request.closed", () => {
+  it("closing the run's pull request queues one cancellation that names who closed it", async () => {
+    const runId = startRun(app);
+    const response = await app.deliver(closedPayload(), { event: "pull_request", id: "closed-1" });
+    expect(response.status).toBe(200);
+    expect(cancellations(app)).toEqual(["@Codertocat, who closed pull request #2"]);
+    expect(listJobs(app.db).every((job) => job.group === runId)).toBe(true);
+    // A redelivery of the same event queues nothing more, and no request reached GitHub.
+    await app.deliver(closedPayload(), { event: "pull_request", id: "closed-1" });
+    expect(cancellations(app)).toHaveLength(1);
+    expect(requestLog()).toEqual([]);
+  });
+
+  it("a merge by hand before the approval ends the run too, and says it was merged", async () => {
+    startRun(app);
+    await app.deliver(closedPayload({ merged: true }), { event: "pull_request" });
+    expect(cancellations(app)).toEqual(["@Codertocat, who merged pull request #2"]);
+  });
+
+  it.each([
+    ["another branch", { branch: "feature/unrelated" }],
+    ["a fork's branch of the same name", { forkRepoId: 999 }],
+  ])("a pull request from %s cancels nothing", async (_what, change) => {
+    startRun(app);
+    expect((await app.deliver(closedPayload(change), { event: "pull_request" })).status).toBe(200);
+    expect(cancellations(app)).toEqual([]);
+  });
+
+  it("a run that has already ended is left alone", async () => {
+    const runId = startRun(app);
+    const run = getRun(app.db, runId);
+    if (!run) throw new Error("no run");
+    expect(saveRunState(app.db, runId, { ...run.state, status: "succeeded" }, run.state.seq, NOW)).toBe(true);
+    await app.deliver(closedPayload(), { event: "pull_request" });
+    expect(cancellations(app)).toEqual([]);
+  });
+
+  it("a run started after the cancelled one gets a branch of its own, not the old run's commits", async () => {
+    const first = startRun(app, "labeled-1");
+    const run = getRun(app.db, first);
+    if (!run) throw new Error("no run");
+    expect(saveRunState(app.db, first, { ...run.state, status: "cancelled" }, run.state.seq, NOW)).toBe(true);
+    const second = startRun(app, "labeled-2");
+    expect(saveRunState(app.db, second, { ...run.state, status: "failed" }, run.state.seq, NOW)).toBe(true);
+    const third = startRun(app, "labeled-3");
+    expect([first, second, third].map((id) => getRun(app.db, id)?.branch)).toEqual([
+      BRANCH,
+      `${BRANCH}-2`,
+      `${BRANCH}-3`,
+    ]);
+    // The old run's pull request closing again (a redelivery, say) does not touch the new run.
+    await app.deliver(closedPayload(), { event: "pull_request" });
+    expect(cancellations(app)).toEqual([]);
+  });
+});

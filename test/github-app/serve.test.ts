@@ -1,0 +1,116 @@
+import { createHmac } from "node:crypto";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import nock from "nock";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Served, serve } from "../../src/app.js";
+import { openDatabase } from "../../src/store/database.js";
+import { listRuns } from "../../src/store/runs.js";
+import { privateKey } from "../helpers/probot-server.js";
+import { tempDir } from "../helpers/temp.js";
+import { INSTALLATION_ID, labeledPayload, OWNER, REPO, SECRET } from "./harness.js";
+
+const GHE = "https://ghe.example.com";
+
+/** A port nothing listens on now (Probot reads PORT=0 as "use 3000", so it cannot pick one itself). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+function env(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    APP_ID: "1",
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: SECRET,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "fatal",
+    ...extra,
+  };
+}
+
+let served: Served | undefined;
+afterEach(async () => {
+  await served?.stop();
+  served = undefined;
+  nock.disableNetConnect();
+});
+
+async function deliver(port: number, payload: unknown) {
+  const body = JSON.stringify(payload);
+  return fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "issues",
+      "x-github-delivery": "ghe-delivery-1",
+      "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+    },
+    body,
+  });
+}
+
+describe("atomic-scrum serve", () => {
+  it("refuses to start with an APP_ID but no WEBHOOK_SECRET (Probot would accept forged webhooks)", async () => {
+    const dbPath = join(tempDir(), "store.db");
+    await expect(serve({ dbPath, env: { APP_ID: "1", PRIVATE_KEY: privateKey } })).rejects.toThrow(
+      /WEBHOOK_SECRET is not set/,
+    );
+  });
+
+  it("with GHE_HOST, talks only to that GitHub Enterprise Server, from the webhook to the worker", async () => {
+    const dbPath = join(tempDir(), "store.db");
+    const port = await freePort();
+    nock.enableNetConnect("127.0.0.1");
+    const hosts: string[] = [];
+    // The webhook itself goes to 127.0.0.1 (let through); anything else unmatched is a stray request.
+    const unmatched = (req: { hostname?: string; host?: string; path?: string }) => {
+      const host = req.hostname ?? req.host ?? "?";
+      if (host !== "127.0.0.1") hosts.push(`${host}${req.path ?? ""}`);
+    };
+    nock.emitter.on("no match", unmatched);
+    const repo = `/api/v3/repos/${OWNER}/${REPO}`;
+    const ghe = nock(GHE);
+    ghe
+      .post(`/api/v3/app/installations/${INSTALLATION_ID}/access_tokens`)
+      .reply(201, { token: "ghs_ghe", expires_at: "2999-01-01T00:00:00Z", permissions: {} });
+    ghe
+      .get(`${repo}/contents/.github%2Fatomic-scrum.yml`)
+      .query({ ref: "master" })
+      .reply(404, { message: "Not Found" });
+    ghe
+      .get(`${repo}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: "write", role_name: "write", user: { login: "Codertocat" } });
+    // The worker's first request, once the run is queued: the repository, on the same server.
+    const workerReached = new Promise<void>((resolve) => {
+      ghe.get(repo).reply(() => {
+        resolve();
+        return [400, { message: "Bad Request" }];
+      });
+    });
+
+    try {
+      served = await serve({ dbPath, env: env(port, { GHE_HOST: "ghe.example.com" }) });
+      expect(served.server.port).toBe(port);
+      expect((await deliver(port, labeledPayload())).status).toBe(200);
+      await workerReached;
+      await served.stop();
+    } finally {
+      nock.emitter.removeListener("no match", unmatched);
+    }
+    // Nothing went anywhere but the Enterprise server (an unmatched request would be listed here).
+    expect(hosts).toEqual([]);
+    const db = openDatabase(dbPath);
+    try {
+      const runs = listRuns(db);
+      expect(runs.map((r) => [r.pipelineName, r.repo.installationId])).toEqual([["coding", INSTALLATION_ID]]);
+    } finally {
+      db.close();
+    }
+  });
+});
