@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type FieldNode, Kind, parse, type SelectionSetNode, valueFromASTUntyped } from "graphql";
 import { githubApi } from "../helpers/github/api.js";
 
 /**
@@ -246,13 +247,23 @@ export function fakeGitHub(options: FakeGitHubOptions) {
 
   route("POST", "/graphql", (_match, request) => {
     const { query, variables } = request.body as { query: string; variables: Record<string, unknown> };
-    if (/\bquery AtomicScrumBranchHead\b/.test(query)) return branchHead(variables);
     if (/\bcreateCommitOnBranch\b/.test(query)) return createCommitOnBranch(variables);
-    throw new Error(`the fake GitHub does not answer this GraphQL document:\n${query}`);
+    return repositoryQuery(query, variables);
   });
 
-  function branchHead(variables: Record<string, unknown>): Answer {
-    if (variables.owner !== options.owner || variables.repo !== options.repo) {
+  /**
+   * Any query on `repository`: each field under it (by its alias) is a branch's `ref` or a blob's
+   * `object`, whatever the document names them. Both come back whole; the client reads what it asked.
+   */
+  function repositoryQuery(query: string, variables: Record<string, unknown>): Answer {
+    const operation = parse(query).definitions[0];
+    const repository =
+      operation?.kind === Kind.OPERATION_DEFINITION ? fieldsOf(operation.selectionSet)[0] : undefined;
+    if (repository?.name.value !== "repository") {
+      throw new Error(`the fake GitHub does not answer this GraphQL document:\n${query}`);
+    }
+    const args = argumentsOf(repository, variables);
+    if (args.owner !== options.owner || args.name !== options.repo) {
       return [
         200,
         {
@@ -261,13 +272,27 @@ export function fakeGitHub(options: FakeGitHubOptions) {
         },
       ];
     }
-    const branch = String(variables.ref).replace(/^refs\/heads\//, "");
-    const head = refs.get(branch);
-    if (head === undefined) return [200, { data: { repository: { ref: null } } }];
-    return [
-      200,
-      { data: { repository: { ref: { target: { oid: head, history: { nodes: history(head, 20) } } } } } },
-    ];
+    const data: Record<string, unknown> = {};
+    for (const field of fieldsOf(repository.selectionSet)) {
+      const key = field.alias?.value ?? field.name.value;
+      const at = argumentsOf(field, variables);
+      if (field.name.value === "ref") data[key] = refJson(String(at.qualifiedName));
+      else if (field.name.value === "object") data[key] = blobJson(String(at.oid));
+      else throw new Error(`the fake GitHub does not answer repository.${field.name.value}`);
+    }
+    return [200, { data: { repository: data } }];
+  }
+
+  function refJson(qualifiedName: string) {
+    const head = refs.get(qualifiedName.replace(/^refs\/heads\//, ""));
+    return head === undefined ? null : { target: { oid: head, history: { nodes: history(head, 20) } } };
+  }
+
+  function blobJson(oid: string) {
+    const content = blobs.get(oid);
+    if (content === undefined) return null;
+    const binary = content.includes("\0");
+    return { text: binary ? null : content, isBinary: binary, isTruncated: false };
   }
 
   function createCommitOnBranch(variables: Record<string, unknown>): Answer {
@@ -403,6 +428,16 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     },
   };
   return github;
+}
+
+function fieldsOf(selectionSet: SelectionSetNode | undefined): FieldNode[] {
+  return (selectionSet?.selections ?? []).filter((s): s is FieldNode => s.kind === Kind.FIELD);
+}
+
+function argumentsOf(field: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    (field.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value, variables)]),
+  );
 }
 
 function notFound(): Answer {

@@ -252,12 +252,20 @@ describe("github app end to end > a labeled issue", () => {
     expect(over.map((f) => `${f.phase}: ${f.requests} requests\n  ${f.calls.join("\n  ")}`)).toEqual([]);
   });
 
-  // Fails today, honestly kept: the first phase also opens the draft PR and reads every context
-  // file once (8 requests here: one per file, plus the tree); every later phase needs 5 or 6.
-  // Reading the context's blobs in one GraphQL query would bring it under the target.
-  it.fails("the first phase needs no more than 6 requests to GitHub either", async () => {
+  // The first phase also opens the draft PR and reads every context file once: one GraphQL query
+  // fetches all the blobs the tree read found and the branch's head and history with them, which
+  // the commit then uses instead of reading the branch itself.
+  it("the first phase needs no more than 6 requests to GitHub either", async () => {
     const { log } = await labeledRun();
     const first = perPhase(log)[1];
+    expect(first?.calls).toEqual([
+      "GET git/get-tree",
+      "POST AtomicScrumContext",
+      "POST AtomicScrumCommit",
+      "POST pulls/create",
+      "POST issues/create-comment",
+      "PATCH issues/update-comment",
+    ]);
     expect(first?.requests).toBeLessThanOrEqual(6);
   });
 

@@ -34,6 +34,42 @@ export function headQuery(head: string, messages: { oid: string; message: string
     .reply(200, { data: { repository: { ref: { target: { oid: head, history: { nodes: messages } } } } } });
 }
 
+/** A blob as GraphQL gives it under `... on Blob`. */
+export interface GraphqlBlob {
+  text: string | null;
+  isBinary: boolean | null;
+  isTruncated: boolean;
+}
+
+export const textBlob = (text: string): GraphqlBlob => ({ text, isBinary: false, isTruncated: false });
+
+/**
+ * Answers one AtomicScrumContext query: the branch at `head` with `messages` when the query asks
+ * for it, and every aliased `object(oid: $bN)` from `blobs` by SHA (null when it has none). The
+ * variables sent go into `sent`.
+ */
+export function contextQuery(
+  head: string,
+  blobs: Record<string, GraphqlBlob>,
+  messages: { oid: string; message: string }[] = [],
+  sent: Record<string, unknown>[] = [],
+) {
+  return githubApi()
+    .post("/graphql", (body: GraphqlBody) => body.query.includes("AtomicScrumContext"))
+    .reply(200, (_uri: string, raw: unknown) => {
+      const { variables } = (typeof raw === "string" ? JSON.parse(raw) : raw) as GraphqlBody;
+      sent.push(variables);
+      const repository: Record<string, unknown> = {};
+      if (variables.ref !== undefined) {
+        repository.ref = { target: { oid: head, history: { nodes: messages } } };
+      }
+      for (const [name, value] of Object.entries(variables)) {
+        if (/^b\d+$/.test(name)) repository[name] = blobs[String(value)] ?? null;
+      }
+      return { data: { repository } };
+    });
+}
+
 /** Answers createCommitOnBranch once with `oid`, pushing the variables sent into `sent`. */
 export function commitMutation(oid: string, sent: unknown[] = []) {
   return githubApi()

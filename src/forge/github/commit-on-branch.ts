@@ -1,42 +1,23 @@
 import { checkChange, checkMessage } from "../check-commit.js";
-import type { CommitInput, CommitResult } from "../forge.js";
-import { ForgeRefusal } from "../forge.js";
+import type { CommitInput, CommitResult, FileChange } from "../forge.js";
 import { checkKey } from "../local/check-key.js";
 import { withTrailer } from "../local/commit-changes.js";
 import { keyTrailer } from "../local/find-keyed-commit.js";
 import type { WritablePathOptions } from "../paths.js";
+import { readHead } from "./branch-head.js";
 import { checkBranchName } from "./check-branch-name.js";
 import { callGitHub, GitHubAccessLost } from "./github-errors.js";
-import type { GitHubRepo } from "./github-repo.js";
-
-/** The branch head and its recent messages in one read: enough to find a keyed commit. */
-export const HEAD_QUERY = `query AtomicScrumBranchHead($owner: String!, $repo: String!, $ref: String!) {
-  repository(owner: $owner, name: $repo) {
-    ref(qualifiedName: $ref) {
-      target {
-        ... on Commit {
-          oid
-          history(first: 20) { nodes { oid message } }
-        }
-      }
-    }
-  }
-}`;
+import type { BranchHead, GitHubRepo } from "./github-repo.js";
 
 export const COMMIT_MUTATION = `mutation AtomicScrumCommit($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid } }
 }`;
 
-interface HeadAnswer {
-  repository: {
-    ref: { target: { oid?: string; history?: { nodes: { oid: string; message: string }[] } } } | null;
-  } | null;
-}
-
 /**
  * Commits `input.changes` with GraphQL `createCommitOnBranch`, guarded by `expectedHeadOid`: one
  * write, and GitHub refuses it if the branch moved, so a retried phase cannot commit twice. A key
- * already among the branch's last 20 commits returns that commit instead.
+ * already among the branch's last 20 commits returns that commit instead. The head and history
+ * come from the context read just before when there was one, else from a read of their own.
  */
 export async function commitOnBranch(
   gh: GitHubRepo,
@@ -47,7 +28,24 @@ export async function commitOnBranch(
   const key = checkKey(input.key);
   const message = checkMessage(input.message);
   const branch = checkBranchName(input.branch);
-  const { head, history } = await readHead(gh, branch);
+  // Used once: a retry, or the commit after this one, reads the branch again.
+  const fresh = gh.state.freshHeads.get(branch);
+  gh.state.freshHeads.delete(branch);
+  try {
+    return await commitOn(gh, branch, fresh ?? (await readHead(gh, branch)), { changes, key, message });
+  } catch (error) {
+    // Whether a failed write landed is unknown: the next context read or commit asks GitHub again.
+    gh.state.heads.delete(branch);
+    throw error;
+  }
+}
+
+async function commitOn(
+  gh: GitHubRepo,
+  branch: string,
+  { head, history }: BranchHead,
+  { changes, key, message }: { changes: FileChange[]; key: string; message: string },
+): Promise<CommitResult> {
   const trailer = keyTrailer(key);
   const earlier = history.find((commit) =>
     commit.message.split("\n").some((line) => line.trim() === trailer),
@@ -85,28 +83,6 @@ export async function commitOnBranch(
       { cause: error },
     );
   }
-}
-
-async function readHead(gh: GitHubRepo, branch: string) {
-  const answer = await callGitHub(`reading branch ${branch}`, () =>
-    gh.octokit.graphql<HeadAnswer>(HEAD_QUERY, {
-      owner: gh.owner,
-      repo: gh.repo,
-      ref: `refs/heads/${branch}`,
-    }),
-  );
-  if (answer.repository === null) {
-    throw new GitHubAccessLost(
-      `${gh.owner}/${gh.repo} is gone or no longer visible to the app; the run cannot go on`,
-    );
-  }
-  const target = answer.repository.ref?.target;
-  if (target?.oid === undefined) {
-    throw new ForgeRefusal(
-      `cannot commit to ${JSON.stringify(branch)}: the branch does not exist; prepare it first`,
-    );
-  }
-  return { head: target.oid, history: target.history?.nodes ?? [] };
 }
 
 /** GitHub's own words: the GraphQL error messages when there are some, else the error's message. */

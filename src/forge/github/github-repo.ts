@@ -12,6 +12,15 @@ export interface GitHubRepo {
   state: ForgeState;
 }
 
+/** A branch's head and its last 20 commits, newest first: enough to find a keyed commit. */
+export interface BranchHead {
+  head: string;
+  history: { oid: string; message: string }[];
+}
+
+/** A blob as a context read uses it: its text, or why it is left out. */
+export type ContextBlob = { text: string; bytes: number } | { binary: string };
+
 /** Answers cached per forge instance, so a run does not ask GitHub the same question twice. */
 export interface ForgeState {
   /** The branch run branches are made from, once known. */
@@ -22,9 +31,15 @@ export interface ForgeState {
   comments: Map<number, Map<string, { id: number; body: string }>>;
   /** The head this forge last saw or made on each branch: a context read after a commit needs no ref read. */
   heads: Map<string, string>;
+  /**
+   * Head and history read along with a context's blobs, for the next commit on that branch to use
+   * once instead of reading them itself. `expectedHeadOid` still guards that commit, so a branch
+   * that moved since is refused, never overwritten.
+   */
+  freshHeads: Map<string, BranchHead>;
   /** Trees by commit, blobs by their SHA: content-addressed, so never stale. */
   trees: Map<string, { entries: unknown[]; truncated: boolean }>;
-  blobs: Map<string, Buffer>;
+  blobs: Map<string, ContextBlob>;
 }
 
 export function newForgeState(): ForgeState {
@@ -32,6 +47,7 @@ export function newForgeState(): ForgeState {
     pullRequests: new Map(),
     comments: new Map(),
     heads: new Map(),
+    freshHeads: new Map(),
     trees: new Map(),
     blobs: new Map(),
   };
