@@ -1,5 +1,6 @@
 import type { FileChange } from "../forge/forge.js";
 import type { Tier } from "../pipeline/schema.js";
+import type { ProviderErrorKind } from "../providers/provider.js";
 
 export type RunStatus = "running" | "waiting" | "awaiting_approval" | "succeeded" | "failed" | "cancelled";
 
@@ -100,7 +101,15 @@ export type EffectKind = Effect["kind"];
 export type RunEvent =
   | { type: "branch.prepared"; head: string }
   | { type: "agent.completed"; output: AttemptOutput }
-  | { type: "agent.failed"; error: string; fatal: boolean; usage?: Usage; costUsd?: number }
+  | {
+      type: "agent.failed";
+      error: string;
+      fatal: boolean;
+      /** The provider error's kind (`unavailable`, `bad-output`...), when the call itself failed. */
+      kind?: ProviderErrorKind;
+      usage?: Usage;
+      costUsd?: number;
+    }
   | { type: "gates.evaluated"; verdict: GatesVerdict; usage: Usage; costUsd: number }
   | { type: "phase.committed"; sha: string }
   | { type: "phase.commented"; commentId: string }

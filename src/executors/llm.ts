@@ -76,13 +76,13 @@ export function parseFileEdit(
   try {
     value = JSON.parse(json);
   } catch {
-    throw new ProviderError("the answer is not the JSON edit that was asked for", false);
+    throw new ProviderError("the answer is not the JSON edit that was asked for", "bad-output");
   }
   const parsed = FileEdit.safeParse(value);
   if (!parsed.success) {
     throw new ProviderError(
       `the JSON edit is malformed: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
-      false,
+      "bad-output",
     );
   }
   const files = parsed.data.files.map((file): FileChange => {
@@ -90,7 +90,7 @@ export function parseFileEdit(
     try {
       path = checkWritablePath(file.path, options);
     } catch (error) {
-      throw new ProviderError(`refused edit: ${(error as Error).message}`, false);
+      throw new ProviderError(`refused edit: ${(error as Error).message}`, "bad-output");
     }
     return "delete" in file ? { path, delete: true } : { path, content: file.content };
   });
@@ -99,7 +99,7 @@ export function parseFileEdit(
 
 /** Checks a document answer is not empty. */
 export function checkArtifact(response: ModelResponse): string {
-  if (response.text.trim() === "") throw new ProviderError("the model returned an empty answer", false);
+  if (response.text.trim() === "") throw new ProviderError("the model returned an empty answer", "bad-output");
   return response.text;
 }
 

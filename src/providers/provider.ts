@@ -20,12 +20,25 @@ export type CallPurpose =
 export interface ModelRequest {
   purpose: CallPurpose;
   tier: Tier;
+  /** A model pinned by the phase (`model:`): used instead of the tier's model. */
+  model?: string;
   /** Stable instructions (cacheable prefix). */
   system: string;
+  /**
+   * Repository context (files read for the phase), the same across a phase's attempts: sent after
+   * `system` and before `prompt`, so adapters with prompt caching can cache system + context.
+   */
+  context?: string;
   prompt: string;
-  /** The answer must be a single JSON object. */
+  /**
+   * The answer must be a single JSON object. With `jsonSchema` (a JSON Schema, draft 7, made from
+   * a zod schema), adapters whose API can constrain output to a schema pass it on; the caller
+   * validates the answer with the zod schema either way.
+   */
   json?: boolean;
+  jsonSchema?: Record<string, unknown>;
   maxOutputTokens?: number;
+  /** Cancels the call (the job lost its lease, the process is stopping). */
   signal?: AbortSignal;
 }
 
@@ -41,21 +54,46 @@ export interface ModelResponse {
 /** One model API behind tiers. Adapters for real APIs come behind this same interface. */
 export interface Provider {
   readonly name: string;
+  /** The model a tier maps to (the pinned `request.model` wins over it in `complete`). */
   modelFor(tier: Tier): string;
   complete(request: ModelRequest): Promise<ModelResponse>;
 }
 
 /**
- * A call that failed. `fatal` errors (a missing fixture, bad credentials) end the phase at once;
- * others count as a failed attempt and go through retry and escalation.
+ * Why a call failed, which decides what happens next:
+ * - `config`: bad or missing key, no access, unknown model (401, 403, 404). Fatal: the phase ends
+ *   at once with a message naming the setting to fix, and the circuit breaker does not count it.
+ * - `unavailable`: rate limited, overloaded, 5xx or timed out after the adapter's own retries.
+ *   A failed attempt (retry, then escalate); the breaker counts it; a fallback provider may take over.
+ * - `bad-output`: the model answered, but empty, cut off or not the JSON asked for. A failed attempt.
+ * - `budget`: the call would go over a budget. Fatal, and nothing was spent.
+ * - `missing-fixture`: the recorded provider has no answer for this call. Fatal.
+ * - `cancelled`: the signal fired. The job is given up, not the phase.
  */
+export type ProviderErrorKind =
+  | "config"
+  | "unavailable"
+  | "bad-output"
+  | "budget"
+  | "missing-fixture"
+  | "cancelled";
+
+const FATAL_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["config", "budget", "missing-fixture"]);
+
+/** A call that failed, with the {@link ProviderErrorKind} that says what happens next. */
 export class ProviderError extends Error {
   override name = "ProviderError";
   constructor(
     message: string,
-    readonly fatal: boolean,
+    readonly kind: ProviderErrorKind,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
+  }
+
+  /** Ends the phase at once instead of counting as a failed attempt. */
+  get fatal(): boolean {
+    return FATAL_KINDS.has(this.kind);
   }
 }
 
@@ -75,7 +113,8 @@ export function offlineResponse(provider: string, request: ModelRequest, text: s
     model: `${provider}-${request.tier}`,
     simulated: true,
     usage: {
-      inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
+      inputTokens:
+        estimateTokens(request.system) + estimateTokens(request.context ?? "") + estimateTokens(request.prompt),
       outputTokens: estimateTokens(text),
       cacheReadTokens: 0,
       cacheWriteTokens: 0,

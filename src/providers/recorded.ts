@@ -38,7 +38,7 @@ export function createRecordedProvider(fixtures: Fixtures, source = "fixtures"):
           purpose.kind === "agent" ? "agent output" : `judge output for criterion "${purpose.criterion}"`;
         throw new ProviderError(
           `no recorded ${what} for phase "${purpose.phaseId}" attempt ${purpose.attempt} in ${source}`,
-          true,
+          "missing-fixture",
         );
       }
       return offlineResponse("recorded", request, typeof value === "string" ? value : JSON.stringify(value));

@@ -176,7 +176,12 @@ async function callAgent(
     return { type: "agent.completed", output };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
-    const failed: RunEvent = { type: "agent.failed", error: error.message, fatal: error.fatal };
+    const failed: RunEvent = {
+      type: "agent.failed",
+      error: error.message,
+      fatal: error.fatal,
+      kind: error.kind,
+    };
     return response ? { ...failed, usage: response.usage, costUsd: deps.price(response) } : failed;
   }
 }
@@ -236,7 +241,7 @@ async function evaluate(
         { ...run, state: { ...run.state, totals: addUsage(run.state.totals, usage) } },
         estimateTokens(request.prompt),
       );
-      if (over) throw new ProviderError(over, true);
+      if (over) throw new ProviderError(over, "budget");
       const response = await cachedCall(deps, run, key, () =>
         deps.providerFor(run).complete({ ...request, tier: target.tier, signal }),
       );
