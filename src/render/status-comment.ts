@@ -76,7 +76,8 @@ function next(input: StatusInput): string {
       return "nothing: the run is complete.";
     case "failed":
       return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
-    default:
-      return `nothing: the run was ${state.status}.`;
+    case "cancelled":
+      // The reason says who: "cancelled by @someone, who closed pull request #2".
+      return `nothing: the run was ${quietMarkdown(state.reason ?? "cancelled")}.`;
   }
 }

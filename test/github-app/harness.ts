@@ -59,3 +59,27 @@ export function labeledPayload(
   payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
   return payload;
 }
+
+/**
+ * The `pull_request.closed` example, its head moved to `branch` (the example's is `changes`) and,
+ * when given, its number and merged flag changed. `head.repo.id` can be set to play a fork.
+ */
+export function closedPullPayload(change: {
+  branch: string;
+  number?: number;
+  merged?: boolean;
+  forkRepoId?: number;
+}): Record<string, unknown> {
+  const definition = examples.find((d) => d.name === "pull_request");
+  const example = definition?.examples.find((e) => "action" in e && e.action === "closed");
+  if (!example) throw new Error("no pull_request.closed example in @octokit/webhooks-examples");
+  const payload = structuredClone(example) as unknown as {
+    number: number;
+    pull_request: { number: number; merged: boolean; head: { ref: string; repo: { id: number } } };
+  };
+  payload.pull_request.head.ref = change.branch;
+  if (change.number !== undefined) payload.number = payload.pull_request.number = change.number;
+  if (change.merged !== undefined) payload.pull_request.merged = change.merged;
+  if (change.forkRepoId !== undefined) payload.pull_request.head.repo.id = change.forkRepoId;
+  return payload as unknown as Record<string, unknown>;
+}

@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startGitHubRun } from "../../src/github/start-run.js";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
@@ -7,28 +5,20 @@ import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listJobs } from "../../src/store/queue.js";
 import { getRun, saveRunState } from "../../src/store/runs.js";
 import { requestLog } from "../helpers/github/api.js";
-import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
-
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
+import {
+  closedPullPayload,
+  INSTALLATION_ID,
+  NOW,
+  OWNER,
+  REPO,
+  type RunningApp,
+  startApp,
+} from "./harness.js";
 
 const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 
-/** The `pull_request.closed` example, its head moved to `branch` (the example's is `changes`). */
-function closedPayload(change: { branch?: string; merged?: boolean; forkRepoId?: number } = {}) {
-  const definition = examples.find((d) => d.name === "pull_request");
-  const example = definition?.examples.find((e) => "action" in e && e.action === "closed");
-  if (!example) throw new Error("no pull_request.closed example in @octokit/webhooks-examples");
-  const payload = structuredClone(example) as unknown as {
-    pull_request: { merged: boolean; head: { ref: string; repo: { id: number } } };
-    repository: { owner: { login: string }; name: string };
-  };
-  payload.pull_request.head.ref = change.branch ?? BRANCH;
-  if (change.merged !== undefined) payload.pull_request.merged = change.merged;
-  if (change.forkRepoId !== undefined) payload.pull_request.head.repo.id = change.forkRepoId;
-  return payload;
-}
+const closedPayload = (change: { branch?: string; merged?: boolean; forkRepoId?: number } = {}) =>
+  closedPullPayload({ ...change, branch: change.branch ?? BRANCH });
 
 function startRun(app: RunningApp, deliveryId = "labeled-1") {
   const loaded = loadPipelineFile(resolvePipelinePath("coding"));

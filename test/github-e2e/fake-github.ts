@@ -18,6 +18,7 @@ export interface FakeCommit {
 
 export interface FakePull {
   number: number;
+  state: "open" | "closed";
   head: string;
   base: string;
   title: string;
@@ -192,16 +193,19 @@ export function fakeGitHub(options: FakeGitHubOptions) {
 
   route("GET", `${repoPath}/pulls`, (_match, request) => {
     const { head, state } = request.query;
-    const open = pulls.filter(
-      (pull) => (head === undefined || `${options.owner}:${pull.head}` === head) && state === "open",
+    const listed = pulls.filter(
+      (pull) =>
+        (head === undefined || `${options.owner}:${pull.head}` === head) &&
+        (state === "all" || pull.state === (state ?? "open")),
     );
-    return [200, open.map(pullJson)];
+    // GitHub lists the newest first.
+    return [200, listed.reverse().map(pullJson)];
   });
 
   route("POST", `${repoPath}/pulls`, (_match, request) => {
     const body = request.body as { title: string; head: string; base: string; body: string; draft: boolean };
     if (!refs.has(body.head)) return [422, { message: "Validation Failed", errors: [{ field: "head" }] }];
-    if (pulls.some((pull) => pull.head === body.head)) {
+    if (pulls.some((pull) => pull.head === body.head && pull.state === "open")) {
       return [
         422,
         {
@@ -210,7 +214,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
         },
       ];
     }
-    const pull: FakePull = { number: nextNumber++, ...body };
+    const pull: FakePull = { number: nextNumber++, state: "open", ...body };
     pulls.push(pull);
     return [201, pullJson(pull)];
   });
@@ -354,7 +358,8 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   function pullJson(pull: FakePull) {
     return {
       number: pull.number,
-      state: "open",
+      state: pull.state,
+      merged_at: null,
       title: pull.title,
       body: pull.body,
       draft: pull.draft,
@@ -419,6 +424,12 @@ export function fakeGitHub(options: FakeGitHubOptions) {
         .filter((c) => !base.has(c.oid))
         .reverse()
         .map((c) => commits.get(c.oid) as FakeCommit);
+    },
+    /** A person closes pull request `number` (what GitHub does before it sends pull_request.closed). */
+    closePull(number: number): void {
+      const pull = pulls.find((p) => p.number === number);
+      if (pull === undefined) throw new Error(`no pull request #${number}`);
+      pull.state = "closed";
     },
     /** Breaks one request (the first that `when` picks) with a 502. */
     failOnce(fault: Omit<Fault, "fired">): Fault {

@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
-import { INSTALLATION_ID, labeledPayload, NOW, OWNER, REPO } from "../github-app/harness.js";
+import {
+  closedPullPayload,
+  INSTALLATION_ID,
+  labeledPayload,
+  NOW,
+  OWNER,
+  REPO,
+} from "../github-app/harness.js";
 import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
 import { type FakeGitHub, type FakeRequest, type Fault, fakeGitHub } from "./fake-github.js";
@@ -364,6 +371,57 @@ describe("github app end to end > a labeled issue", () => {
         when: (r) => r.method === "POST" && STATUS_MARKER.test(bodyOf(r)),
       });
       expectOneOfEverything(github, run);
+    });
+  });
+
+  describe("a person closes the draft PR while the run is going", () => {
+    const commitCall = (r: FakeRequest) =>
+      r.path === "/graphql" && /createCommitOnBranch/.test((r.body as { query: string }).query);
+
+    /** Runs until the third commit is refused (the run waits on a back-off), then closes the PR. */
+    async function closedMidRun() {
+      const github = newGitHub();
+      github.failOnce({
+        lost: false,
+        when: (r, gh) => commitCall(r) && gh.branchCommits(BRANCH).length === 2,
+      });
+      const time = clock();
+      const dbPath = join(tempDir(), "store.db");
+      const app = await start(dbPath, time.now, "worker-1");
+      await app.deliver(labeledPayload());
+      await app.worker.runUntilIdle();
+      expect(onlyRun(app).state.status).toBe("running");
+      expect(github.pulls).toHaveLength(1);
+      const pull = github.pulls[0]?.number ?? 0;
+      github.closePull(pull);
+      return { github, time, dbPath, app, pull };
+    }
+
+    it("its webhook cancels the run, the status comment says who closed it, and no second PR is opened", async () => {
+      const { github, time, app, pull } = await closedMidRun();
+      const response = await app.deliver(closedPullPayload({ branch: BRANCH, number: pull }), {
+        event: "pull_request",
+      });
+      expect(response.status).toBe(200);
+      const run = await runToRest(app, time);
+      expect(run.state.status).toBe("cancelled");
+      expect(run.state.reason).toBe(`cancelled by @Codertocat, who closed pull request #${pull}`);
+      expect(github.pulls).toHaveLength(1);
+      expect(github.branchCommits(BRANCH)).toHaveLength(2);
+      const status = github.comments.find((c) => c.thread === ISSUE && STATUS_MARKER.test(c.body));
+      expect(status?.body).toContain(`who closed pull request #${pull}`);
+    });
+
+    it("with the webhook lost and the process restarted, the run still stops instead of opening a new PR", async () => {
+      const { github, time, dbPath, app } = await closedMidRun();
+      await app.close();
+      opened.splice(opened.indexOf(app), 1);
+      time.advance(10 * 60_000);
+      const restarted = await start(dbPath, time.now, "worker-2");
+      const run = await runToRest(restarted, time);
+      expect(run.state.status).toBe("failed");
+      expect(run.state.reason).toMatch(/pull request #\d+ from .* was closed, so the run stops here/);
+      expect(github.pulls).toHaveLength(1);
     });
   });
 });

@@ -81,12 +81,15 @@ export function commitMutation(oid: string, sent: unknown[] = []) {
     .reply(200, { data: { createCommitOnBranch: { commit: { oid } } } });
 }
 
-/** The open-PR lookup for the run branch, answering with `prs`. */
-export function listPulls(prs: { number: number }[]) {
+/** The PR lookup for the run branch (open and closed), answering with `prs` (open unless said). */
+export function listPulls(prs: { number: number; state?: "open" | "closed"; merged_at?: string | null }[]) {
   return githubApi()
     .get(`${R}/pulls`)
-    .query({ head: `${OWNER}:${BRANCH}`, state: "open" })
-    .reply(200, prs);
+    .query({ head: `${OWNER}:${BRANCH}`, state: "all" })
+    .reply(
+      200,
+      prs.map((pr) => ({ state: "open", merged_at: null, ...pr })),
+    );
 }
 
 export function botComment(id: number, body: string) {

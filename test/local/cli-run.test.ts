@@ -80,7 +80,7 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.out).toContain(`run ${id} cancelled by`);
     const status = readFileSync(join(repo, ".git", "atomic-scrum", "runs", id, "status.md"), "utf8");
-    expect(status).toContain("nothing: the run was cancelled.");
+    expect(status).toContain("nothing: the run was cancelled by local.");
     expect(status).toContain("⛔ cancelled");
     const again = await cli("cancel", id, "--repo", repo);
     expect(again.code).toBe(1);

@@ -1,3 +1,4 @@
+import { ForgeRefusal } from "../forge.js";
 import { callGitHub, statusOf } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 import { defaultBranch } from "./prepare-branch.js";
@@ -7,7 +8,11 @@ export interface PullRequestText {
   pipelineUrl?: string;
 }
 
-/** The open PR for `branch`, listed at most once per forge; undefined when there is none. */
+/**
+ * The open PR for `branch`, listed at most once per forge; undefined when there has been none.
+ * Every run has a branch of its own, so a closed PR from it is this run's own, closed (or merged)
+ * by a person: the run must stop rather than open another one nobody asked for.
+ */
 export async function findPullRequest(gh: GitHubRepo, branch: string): Promise<number | undefined> {
   const known = gh.state.pullRequests.get(branch);
   if (known !== undefined) return known ?? undefined;
@@ -16,12 +21,18 @@ export async function findPullRequest(gh: GitHubRepo, branch: string): Promise<n
       owner: gh.owner,
       repo: gh.repo,
       head: `${gh.owner}:${branch}`,
-      state: "open",
+      state: "all",
     }),
   );
-  const number = data[0]?.number;
-  gh.state.pullRequests.set(branch, number ?? null);
-  return number;
+  const open = data.find((pull) => pull.state === "open");
+  const closed = data.find((pull) => pull.state === "closed");
+  if (open === undefined && closed !== undefined) {
+    throw new ForgeRefusal(
+      `pull request #${closed.number} from ${branch} was ${closed.merged_at ? "merged" : "closed"}, so the run stops here; add the label to the issue again to start a new run`,
+    );
+  }
+  gh.state.pullRequests.set(branch, open?.number ?? null);
+  return open?.number;
 }
 
 /**
