@@ -99,7 +99,8 @@ export function parseFileEdit(
 
 /** Checks a document answer is not empty. */
 export function checkArtifact(response: ModelResponse): string {
-  if (response.text.trim() === "") throw new ProviderError("the model returned an empty answer", "bad-output");
+  if (response.text.trim() === "")
+    throw new ProviderError("the model returned an empty answer", "bad-output");
   return response.text;
 }
 

@@ -114,7 +114,9 @@ export function offlineResponse(provider: string, request: ModelRequest, text: s
     simulated: true,
     usage: {
       inputTokens:
-        estimateTokens(request.system) + estimateTokens(request.context ?? "") + estimateTokens(request.prompt),
+        estimateTokens(request.system) +
+        estimateTokens(request.context ?? "") +
+        estimateTokens(request.prompt),
       outputTokens: estimateTokens(text),
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
