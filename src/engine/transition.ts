@@ -1,7 +1,7 @@
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
 import { outputText } from "./output-text.js";
 import { tierAbove } from "./tiers.js";
-import type { Effect, RunEvent, RunEventType, RunState, Totals } from "./types.js";
+import type { Effect, RunEvent, RunEventType, RunState, TierChange, Totals } from "./types.js";
 
 /** An event that does not fit the run's state: a bug, or a late duplicate to drop. */
 export class InvalidTransition extends Error {
@@ -64,6 +64,25 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     const critique =
       failed.flatMap((r) => r.critique ?? r.reasons).join("\n") || "The work did not pass review.";
     return retryOrFail({ ...state, totals, current }, pipeline, reasons, critique);
+  },
+  "phase.rerouted": (state, event, pipeline) => {
+    expectStep(state, "call", "phase.rerouted");
+    expectPhase(state, pipeline, event.phaseId);
+    // Only the attempt about to start may move, and only one tier up: a late or forged reroute is refused.
+    if (event.attempt !== state.attempt || event.from !== state.tier || event.to !== tierAbove(event.from)) {
+      throw new InvalidTransition(
+        `a reroute of attempt ${event.attempt} from ${event.from} to ${event.to} does not fit attempt ${state.attempt} at ${state.tier}`,
+      );
+    }
+    const { attempt, from, to, breaker, reason } = event;
+    return withTierChange({ ...state, tier: to }, event.phaseId, {
+      attempt,
+      from,
+      to,
+      cause: "breaker",
+      breaker,
+      reason,
+    });
   },
   "phase.committed": (state, event) => {
     expectStep(state, "commit", "phase.committed");
@@ -195,9 +214,26 @@ function retryOrFail(
   if (state.triesAtTier <= phase.onFail.retries) {
     return startAttempt(withFeedback, pipeline, state.tier, state.triesAtTier + 1);
   }
-  const above = state.tier ? tierAbove(state.tier) : undefined;
-  if (phase.onFail.escalate && above) return startAttempt(withFeedback, pipeline, above, 1);
+  const from = state.tier;
+  const above = from ? tierAbove(from) : undefined;
+  if (phase.onFail.escalate && from && above) {
+    const next = startAttempt(withFeedback, pipeline, above, 1);
+    if (next.status !== "running") return next;
+    const spent = `${state.triesAtTier} attempt(s) at ${from} failed`;
+    return withTierChange(next, phase.id, {
+      attempt: next.attempt,
+      from,
+      to: above,
+      cause: "escalation",
+      reason: `${spent}: ${reason}`,
+    });
+  }
   return failPhase(state, `phase "${phase.id}" failed after ${state.attempt} attempt(s): ${reason}`);
+}
+
+function withTierChange(state: RunState, phaseId: string, change: TierChange): RunState {
+  const changes = state.tierChanges ?? {};
+  return { ...state, tierChanges: { ...changes, [phaseId]: [...(changes[phaseId] ?? []), change] } };
 }
 
 /** A phase that cannot go on still posts its comment (what failed and its scores), then the run fails. */

@@ -83,6 +83,24 @@ export interface RunState {
   approvals?: string[];
   totals: Totals;
   reason?: string;
+  /** Per phase id, each time an attempt moved to another tier and why: the status comment shows it. */
+  tierChanges?: Record<string, TierChange[]>;
+}
+
+/** An attempt that runs on another tier than the one before it, and why. */
+export interface TierChange {
+  /** The attempt that runs on `to`. */
+  attempt: number;
+  from: Tier;
+  to: Tier;
+  /**
+   * `breaker`: the circuit breaker of (task, `from`) was open, so the attempt never ran on `from`;
+   * `escalation`: the attempts at `from` were spent.
+   */
+  cause: "breaker" | "escalation";
+  /** For a breaker, its state when it turned the attempt away. */
+  breaker?: "open" | "half-open";
+  reason: string;
 }
 
 /** Something the worker must do next; `key` makes doing it twice harmless. */
@@ -111,6 +129,16 @@ export type RunEvent =
       costUsd?: number;
     }
   | { type: "gates.evaluated"; verdict: GatesVerdict; usage: Usage; costUsd: number }
+  | {
+      /** The circuit breaker of (task, `from`) turned the attempt away before it ran: it runs on `to`. */
+      type: "phase.rerouted";
+      phaseId: string;
+      attempt: number;
+      from: Tier;
+      to: Tier;
+      breaker: "open" | "half-open";
+      reason: string;
+    }
   | { type: "phase.committed"; sha: string }
   | { type: "phase.commented"; commentId: string }
   | { type: "wait.scheduled"; until: number }

@@ -1,5 +1,5 @@
 import type { GatesVerdict, RunState } from "../engine/types.js";
-import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
 import { cell, formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
 import { quietMarkdown } from "./quiet-markdown.js";
@@ -25,7 +25,7 @@ export function renderStatus(input: StatusInput): string {
     const cost = attempts.reduce((sum, a) => sum + a.costUsd, 0);
     const time = last?.startedAt && last.finishedAt ? formatDuration(last.finishedAt - last.startedAt) : "—";
     const model = last ? `${last.provider}/${last.model}` : "—";
-    return `| ${cell(phase.name)} | ${phaseState(index, state, attempts)} | ${last?.tier ?? "—"} | ${cell(model)} | ${
+    return `| ${cell(phase.name)} | ${phaseState(index, state, attempts)} | ${tierCell(phase, index, state, attempts)} | ${cell(model)} | ${
       score === undefined ? "—" : score.toFixed(2)
     } | ${tokens ? formatTokens(tokens) : "—"} | ${cost ? formatCost(cost) : "—"} | ${time} | ${last?.commitSha?.slice(0, 7) ?? "—"} |`;
   });
@@ -41,6 +41,28 @@ export function renderStatus(input: StatusInput): string {
     `**Next:** ${next(input)}`,
     "",
   ].join("\n");
+}
+
+/**
+ * The tier of the phase's latest attempt, naming the breakers that moved it there: "balanced
+ * (breaker: fast open)". An attempt the breaker moved has no row until its call starts, so for
+ * the attempt about to run the tier comes from the run's state.
+ */
+function tierCell(phase: ResolvedPhase, index: number, state: RunState, attempts: AttemptRecord[]): string {
+  const last = attempts.at(-1);
+  const upcoming =
+    index === state.phaseIndex &&
+    state.status === "running" &&
+    state.step === "call" &&
+    state.attempt > (last?.attempt ?? 0);
+  const attempt = upcoming ? state.attempt : last?.attempt;
+  const tier = upcoming ? state.tier : last?.tier;
+  if (!tier) return "—";
+  const moved = (state.tierChanges?.[phase.id] ?? []).filter(
+    (change) => change.cause === "breaker" && change.attempt === attempt,
+  );
+  if (moved.length === 0) return tier;
+  return `${tier} (breaker: ${moved.map((change) => `${change.from} ${change.breaker ?? "open"}`).join(", ")})`;
 }
 
 function phaseState(index: number, state: RunState, attempts: AttemptRecord[]): string {

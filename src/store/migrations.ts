@@ -139,9 +139,35 @@ CREATE INDEX jobs_group ON jobs (group_key, state);
 ALTER TABLE runs ADD COLUMN provider TEXT;
 `;
 
+/**
+ * The circuit breaker keeps the times of its failures (a count cannot forget the ones that left
+ * the window) and the attempt let through as its half-open trial. The v1 table had a count
+ * column of another type, and STRICT columns cannot change type in place, so the table is rebuilt;
+ * nothing wrote to it before this version, but whatever state a row had is kept.
+ */
+const breakerWindows = `
+CREATE TABLE breakers_v3 (
+  task TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open', 'half-open')),
+  failures TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(failures)),
+  opened_at INTEGER,
+  trial_key TEXT,
+  trial_started_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (task, tier)
+) STRICT;
+INSERT INTO breakers_v3 (task, tier, state, opened_at, updated_at)
+  SELECT task, tier, CASE WHEN state IN ('closed', 'open') THEN state ELSE 'open' END, opened_at, updated_at
+  FROM breakers;
+DROP TABLE breakers;
+ALTER TABLE breakers_v3 RENAME TO breakers;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: initialSchema },
   { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
+  { version: 3, name: "breaker failure windows and trials", sql: breakerWindows },
 ];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */

@@ -1,7 +1,10 @@
+import { attemptKey, type BreakerSettings, breakerOutcome, breakerSettings } from "../engine/breaker.js";
+import { tierAbove } from "../engine/tiers.js";
 import { InvalidTransition, nextEffect, TERMINAL, transition } from "../engine/transition.js";
 import type { Effect, RunEvent, RunState } from "../engine/types.js";
 import { ForgeRefusal, ForgeUnreachable } from "../forge/forge.js";
 import { renderStatus } from "../render/status-comment.js";
+import { admitAttempt, countOutcome } from "../store/breakers.js";
 import {
   assertLease,
   type ClaimedJob,
@@ -17,6 +20,7 @@ import {
 } from "../store/queue.js";
 import {
   appendEvent,
+  getEffect,
   getRun,
   listAttempts,
   listRunningRuns,
@@ -44,6 +48,8 @@ export interface WorkerOptions extends PerformDeps {
   /** Who holds leases: unique per worker process. */
   owner: string;
   leaseMs?: number;
+  /** The circuit breaker of every (task type, tier); defaults in {@link DEFAULT_BREAKER_SETTINGS}. */
+  breaker?: Partial<BreakerSettings>;
   /** Cooldowns end at once (demos, tests): the event log records that they were fast-forwarded. */
   fastForwardWaits?: boolean;
   onProgress?: (progress: Progress) => void;
@@ -59,6 +65,7 @@ export interface WorkerOptions extends PerformDeps {
 /** Events after which the status comment is rewritten: about one write per phase, not per step. */
 const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "branch.prepared",
+  "phase.rerouted",
   "phase.commented",
   "wait.scheduled",
   "approval.requested",
@@ -76,6 +83,7 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
 export function createWorker(options: WorkerOptions) {
   const leaseMs = options.leaseMs ?? 60_000;
   const { db } = options;
+  const breaker = breakerSettings(options.breaker);
 
   /** Works due jobs until none is left; `group` limits it to one run's jobs. */
   async function runUntilIdle(
@@ -188,6 +196,7 @@ export function createWorker(options: WorkerOptions) {
       if (!run) return;
       const effect = nextEffect(run.state, run.pipeline);
       if (!effect) return;
+      if (effect.kind === "call_agent" && (await reroute(job, run, effect))) continue;
       const event = await withLease(job, (signal) => performSafely(run, effect, signal));
       options.hooks?.beforeRecord?.(effect, event);
       await record(job, run, event, effect);
@@ -238,6 +247,8 @@ export function createWorker(options: WorkerOptions) {
           throw new LeaseLostError(job.id, job.token, "the run was saved by someone else");
         }
         appendEvent(db, run.id, event, now);
+        logEscalations(run.id, phaseId, fresh.state, next, now);
+        countForBreaker(fresh, event, now);
         if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
         projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
         if (event.type === "wait.scheduled") scheduleWaitEnd(run.id, phaseId ?? "wait", event.until, now);
@@ -248,6 +259,79 @@ export function createWorker(options: WorkerOptions) {
       .immediate();
     options.onProgress?.({ runId: run.id, event, state, run });
     if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
+  }
+
+  /**
+   * Before the first try of a phase at a tier, asks the breaker of (task, tier). Open (or
+   * half-open with its trial under way elsewhere), the attempt moves one tier up before it runs,
+   * as a `phase.rerouted` event; the next pass asks the breaker of that tier in turn. At the top
+   * tier there is nowhere to go and the attempt runs. The decision is kept as an effect, taken in
+   * one transaction with the trial it may claim: a job redelivered after a crash goes on with the
+   * call it had started (and whose answer may be kept) instead of deciding again.
+   */
+  async function reroute(
+    job: ClaimedJob,
+    run: RunRecord,
+    effect: Extract<Effect, { kind: "call_agent" }>,
+  ): Promise<boolean> {
+    const phase = run.pipeline.phases[run.state.phaseIndex];
+    if (phase?.kind !== "agent" || run.state.triesAtTier !== 1) return false;
+    const now = options.now();
+    const key = attemptKey(run.id, phase.id, effect.attempt);
+    const above = tierAbove(effect.tier);
+    const event = db
+      .transaction((): RunEvent | undefined => {
+        assertLease(db, job.id, job.token);
+        const decided = `${run.id}/${effect.key}/route-${effect.tier}`;
+        if (getEffect(db, decided)) return undefined;
+        const admission = admitAttempt(db, { task: phase.task, tier: effect.tier }, { key, now }, breaker);
+        if (!admission.allowed && above) {
+          return {
+            type: "phase.rerouted",
+            phaseId: phase.id,
+            attempt: effect.attempt,
+            from: effect.tier,
+            to: above,
+            breaker: admission.state,
+            reason: `${phase.task} at ${effect.tier}: ${admission.reason}`,
+          };
+        }
+        const trial = admission.allowed && admission.trial;
+        putEffect(db, decided, run.id, "route", { tier: effect.tier, trial }, now);
+        return undefined;
+      })
+      .immediate();
+    if (!event) return false;
+    await record(job, run, event, undefined);
+    return true;
+  }
+
+  /** Counts what the event says about its attempt's tier, inside the transaction that records it. */
+  function countForBreaker(run: RunRecord, event: RunEvent, now: number): void {
+    const phase = run.pipeline.phases[run.state.phaseIndex];
+    const tier = run.state.tier;
+    const result = breakerOutcome(run.state, event);
+    if (!result || phase?.kind !== "agent" || !tier) return;
+    const key = attemptKey(run.id, phase.id, run.state.attempt);
+    countOutcome(db, { task: phase.task, tier }, { result, key, now }, breaker);
+  }
+
+  /** An escalation is a consequence of an event, not an event: the log gets a note saying why. */
+  function logEscalations(
+    runId: string,
+    phaseId: string | undefined,
+    before: RunState,
+    after: RunState,
+    now: number,
+  ): void {
+    if (!phaseId) return;
+    const known = before.tierChanges?.[phaseId]?.length ?? 0;
+    for (const change of after.tierChanges?.[phaseId]?.slice(known) ?? []) {
+      if (change.cause !== "escalation") continue;
+      const { cause: _cause, ...rest } = change;
+      const note = { type: "phase.escalated", phaseId, ...rest };
+      appendEvent(db, runId, note, now);
+    }
   }
 
   function scheduleWaitEnd(runId: string, phaseId: string, until: number, now: number): void {
