@@ -6,6 +6,7 @@ import { repoConfigJsonSchemaText } from "./github/repo-config.js";
 import {
   type AppFlags,
   approveCommand,
+  breakersCommand,
   cancelCommand,
   type Io,
   resumeCommand,
@@ -15,6 +16,7 @@ import {
 } from "./local/commands.js";
 import { runDemo } from "./local/demo.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
+import { serverSettingsJsonSchemaText } from "./providers/settings.js";
 
 interface RawFlags {
   repo: string;
@@ -97,13 +99,32 @@ export async function main(argv: string[], io: Io): Promise<number> {
       code = statusCommand(runId, flags(raw), io);
     });
   program
-    .command("schema")
-    .description("print a JSON Schema for editors: of pipeline files, or of .github/atomic-scrum.yml")
-    .addArgument(
-      new Argument("[which]", "which file it describes").choices(["pipeline", "config"]).default("pipeline"),
+    .command("breakers")
+    .description(
+      "show the circuit breaker of each (task type, tier): state, failures in the window, when it half-opens",
     )
-    .action((which: "pipeline" | "config") => {
-      io.out((which === "config" ? repoConfigJsonSchemaText() : pipelineJsonSchemaText()).trimEnd());
+    .option("--repo <dir>", "the local git repository", ".")
+    .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
+    .action((raw: { repo: string; db?: string }) => {
+      code = breakersCommand(raw.db ? { repo: raw.repo, db: raw.db } : { repo: raw.repo }, io);
+    });
+  program
+    .command("schema")
+    .description(
+      "print a JSON Schema for editors: of pipeline files, .github/atomic-scrum.yml, or the server settings file",
+    )
+    .addArgument(
+      new Argument("[which]", "which file it describes")
+        .choices(["pipeline", "config", "settings"])
+        .default("pipeline"),
+    )
+    .action((which: "pipeline" | "config" | "settings") => {
+      const text = {
+        pipeline: pipelineJsonSchemaText,
+        config: repoConfigJsonSchemaText,
+        settings: serverSettingsJsonSchemaText,
+      };
+      io.out(text[which]().trimEnd());
     });
   program
     .command("serve")

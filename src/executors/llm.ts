@@ -34,21 +34,25 @@ export interface AgentPromptInput {
   feedback?: string | undefined;
 }
 
-/** The user turn: the rendered phase prompt, the repository files it asked for, and any critique. */
-export function agentUserPrompt(input: AgentPromptInput): string {
+/**
+ * The user turn in two parts: `context`, the repository files the phase asked for (the same on
+ * every attempt, so adapters can cache it after the system text), and `prompt`, the rendered phase
+ * prompt and any critique of the previous attempt.
+ */
+export function agentUserPrompt(input: AgentPromptInput): { context?: string; prompt: string } {
   const parts = [input.rendered.trim()];
-  if (input.context.files.length > 0 || input.context.omitted.length > 0) {
-    parts.push("## Repository files");
-    for (const file of input.context.files) parts.push(untrusted(`file:${file.path}`, file.content));
-    if (input.context.omitted.length > 0) {
-      const omitted = input.context.omitted.map((o) => `${o.path} (${o.reason})`).join("\n");
-      parts.push("Files asked for but not included:", untrusted("omitted-files", omitted));
-    }
-  }
   if (input.feedback) {
     parts.push("## Feedback on your previous attempt", untrusted("review.feedback", input.feedback));
   }
-  return parts.join("\n\n");
+  const prompt = parts.join("\n\n");
+  if (input.context.files.length === 0 && input.context.omitted.length === 0) return { prompt };
+  const context = ["## Repository files"];
+  for (const file of input.context.files) context.push(untrusted(`file:${file.path}`, file.content));
+  if (input.context.omitted.length > 0) {
+    const omitted = input.context.omitted.map((o) => `${o.path} (${o.reason})`).join("\n");
+    context.push("Files asked for but not included:", untrusted("omitted-files", omitted));
+  }
+  return { context: context.join("\n\n"), prompt };
 }
 
 const FileEdit = z.object({

@@ -2,9 +2,10 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { jsonSchemaText } from "../pipeline/json-schema.js";
 import { locatePath } from "../pipeline/locate.js";
+import { parseYamlConfig } from "../pipeline/parse-config.js";
 import { formatPath, type Problem } from "../pipeline/problem.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
-import { schemaProblems } from "../pipeline/schema-problems.js";
+import { PROVIDER_NAMES, TierModelsSchema } from "../providers/settings.js";
 
 /** Where a repository keeps its Atomic Scrum configuration. */
 export const CONFIG_PATH = ".github/atomic-scrum.yml";
@@ -17,17 +18,6 @@ export const DEFAULT_PIPELINES: Readonly<Record<string, string>> = {
 
 export const REPO_PERMISSIONS = ["admin", "maintain", "write", "triage", "read"] as const;
 export type RepoPermission = (typeof REPO_PERMISSIONS)[number];
-
-export const PROVIDER_NAMES = ["simulated", "recorded", "anthropic", "gemini", "openai-compatible"] as const;
-
-const TierModels = z.strictObject({
-  /** Model for the `fast` tier, such as `claude-haiku-4-5`. */
-  fast: z.string().min(1).optional().describe("Model for the fast tier."),
-  /** Model for the `balanced` tier. */
-  balanced: z.string().min(1).optional().describe("Model for the balanced tier."),
-  /** Model for the `deep` tier. */
-  deep: z.string().min(1).optional().describe("Model for the deep tier."),
-});
 
 const Budget = z.strictObject({
   /** Most a single run may spend, in US dollars. */
@@ -65,7 +55,7 @@ export const RepoConfigSchema = z.strictObject({
   /** The model provider runs use; `simulated` spends nothing and needs no key. */
   provider: z.enum(PROVIDER_NAMES).default("simulated").describe("The model provider runs use."),
   /** Tier -> model overrides for the chosen provider. */
-  tiers: TierModels.default({}).describe("Tier -> model overrides for the chosen provider."),
+  tiers: TierModelsSchema.default({}).describe("Tier -> model overrides for the chosen provider."),
   /** Spending limits; a pipeline's own budget applies too, the lower one wins. */
   budget: Budget.default({}).describe("Spending limits for runs on this repository."),
   /** Repository roles whose labels start a pipeline. */
@@ -99,35 +89,12 @@ export function defaultRepoConfig(): RepoConfig {
 }
 
 /**
- * Parses and validates the text of `.github/atomic-scrum.yml`. Never throws for a bad file: every
- * problem is located (`file:line:col`) and says what is wrong. An empty file means the defaults.
+ * Parses and validates the text of `.github/atomic-scrum.yml`. Never throws for a bad file:
+ * every problem is located (`file:line:col`) and says what is wrong. An empty file means the defaults.
  */
 export function parseRepoConfig(text: string, file = CONFIG_PATH): RepoConfigResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((error) => {
-        const at = error.linePos?.[0] ?? { line: 1, col: 1 };
-        const message = (error.message.split("\n")[0] ?? error.message).replace(
-          / at line \d+, column \d+:?$/,
-          "",
-        );
-        return { file, line: at.line, col: at.col, path: "", message: `YAML syntax error: ${message}` };
-      }),
-    };
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  const parsed = RepoConfigSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  const problems = schemaProblems(parsed.error.issues, raw, RepoConfigSchema).map(
-    ({ path, key, message }) => {
-      const { line, col } = locatePath(doc, lines, path, key);
-      return { file, line, col, path: formatPath(key ? [...path, key] : path), message };
-    },
-  );
-  return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
+  const result = parseYamlConfig(text, RepoConfigSchema, file);
+  return result.ok ? { ok: true, config: result.value } : result;
 }
 
 /** Where a field sits in the config text, as the start of a problem about it. */
@@ -147,12 +114,14 @@ export function withRepoBudget(pipeline: ResolvedPipeline, budget: RepoConfig["b
     a === undefined ? b : b === undefined ? a : Math.min(a, b);
   const maxTokens = lower(pipeline.budget?.maxTokens, budget.max_tokens);
   const maxCostUsd = lower(pipeline.budget?.maxCostUsd, budget.max_cost_usd);
-  if (maxTokens === undefined && maxCostUsd === undefined) return pipeline;
+  const dailyMaxCostUsd = budget.daily_max_cost_usd;
+  if (maxTokens === undefined && maxCostUsd === undefined && dailyMaxCostUsd === undefined) return pipeline;
   return {
     ...pipeline,
     budget: {
       ...(maxTokens === undefined ? {} : { maxTokens }),
       ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
+      ...(dailyMaxCostUsd === undefined ? {} : { dailyMaxCostUsd }),
     },
   };
 }

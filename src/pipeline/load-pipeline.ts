@@ -162,6 +162,7 @@ function resolvePipeline(
       gates: phase.gates,
       onFail: phase.on_fail ?? pipeline.defaults?.on_fail ?? { retries: 1, escalate: true },
     };
+    if (phase.model !== undefined) resolved.model = phase.model;
     if (site?.file) resolved.promptFile = relative(dirname(file), site.file);
     return resolved;
   });

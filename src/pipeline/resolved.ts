@@ -9,7 +9,8 @@ export interface ResolvedPipeline {
   description?: string;
   labels: string[];
   voiceStyle?: string;
-  budget?: { maxCostUsd?: number; maxTokens?: number };
+  /** `dailyMaxCostUsd` comes from the repository's configuration, never from the pipeline file. */
+  budget?: { maxCostUsd?: number; maxTokens?: number; dailyMaxCostUsd?: number };
   phases: ResolvedPhase[];
 }
 
@@ -21,6 +22,8 @@ export interface ResolvedAgentPhase {
   name: string;
   task: Task;
   tier: Tier;
+  /** A model pinned by the pipeline for this phase's own tier (`model:`). */
+  model?: string;
   executor: "llm";
   /** The prompt template text (inline, or read from `promptFile`). */
   prompt: string;

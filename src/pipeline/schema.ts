@@ -33,7 +33,7 @@ const phaseId = z
 /** The longest wait a pipeline may ask for. Far past it, a wake-up time overflows the queue's clock. */
 export const MAX_DURATION_MS = 365 * 86_400_000;
 
-const duration = z
+export const DurationSchema = z
   .string()
   .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration such as "30m", "24h" or "1d12h"')
   .refine((text) => /[1-9]/.test(text), "must be longer than zero")
@@ -133,6 +133,11 @@ export const AgentPhaseSchema = z
     name: phaseName,
     task: TaskSchema,
     tier: TierSchema.optional(),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Pins a model for the phase's own tier (an escalation uses the next tier's model)."),
     executor: z.enum(["llm", "agent", "subagent"]).default("llm").describe("How the phase works: llm."),
     prompt: z
       .string()
@@ -146,7 +151,7 @@ export const AgentPhaseSchema = z
   .describe("A phase done by a model.");
 
 export const WaitPhaseSchema = z
-  .strictObject({ id: phaseId, name: phaseName, wait: duration })
+  .strictObject({ id: phaseId, name: phaseName, wait: DurationSchema })
   .describe("A cooldown: the run pauses, durably, for this long.");
 
 export const ApprovalPhaseSchema = z

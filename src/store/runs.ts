@@ -139,6 +139,31 @@ export function isBranchUsed(db: Database, repo: { owner: string; name: string }
   );
 }
 
+/**
+ * What attempts started at or after `since` cost, in USD: of one repository, of one GitHub
+ * installation, or of the whole database. Daily budgets read it before every call.
+ */
+export function spentSince(
+  db: Database,
+  since: number,
+  scope: { repo?: { owner: string; name: string }; installationId?: number },
+): number {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM(a.cost_usd), 0) AS spent FROM phase_attempts a JOIN runs r ON r.id = a.run_id
+         WHERE a.started_at >= @since
+           AND (@owner IS NULL OR (json_extract(r.repo, '$.owner') = @owner AND json_extract(r.repo, '$.name') = @name))
+           AND (@installation IS NULL OR json_extract(r.repo, '$.installationId') = @installation)`,
+    )
+    .get({
+      since,
+      owner: scope.repo?.owner ?? null,
+      name: scope.repo?.name ?? null,
+      installation: scope.installationId ?? null,
+    }) as { spent: number };
+  return row.spent;
+}
+
 /** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */
 export function listRunningRuns(db: Database, id?: string): RunRecord[] {
   const rows = db

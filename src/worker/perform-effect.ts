@@ -3,7 +3,7 @@ import { findRubricLeak, redactRubrics } from "../engine/holdout.js";
 import { outputText } from "../engine/output-text.js";
 import { type ContextInput, plainContext, promptContext } from "../engine/template-context.js";
 import { phaseAt } from "../engine/transition.js";
-import type { AttemptOutput, Effect, RunEvent, Usage } from "../engine/types.js";
+import type { AttemptOutput, Effect, RunEvent, Totals, Usage } from "../engine/types.js";
 import { agentSystemPrompt, agentUserPrompt, checkArtifact, parseFileEdit } from "../executors/llm.js";
 import type { FileChange, Forge } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
@@ -19,7 +19,14 @@ import {
   ProviderError,
 } from "../providers/provider.js";
 import { renderPhaseComment } from "../render/phase-comment.js";
-import { getEffect, listAttempts, putEffect, type RunRecord, upsertAttempt } from "../store/runs.js";
+import {
+  getEffect,
+  listAttempts,
+  putEffect,
+  type RunRecord,
+  spentSince,
+  upsertAttempt,
+} from "../store/runs.js";
 
 export interface PerformDeps {
   db: Database;
@@ -29,7 +36,12 @@ export interface PerformDeps {
   providerFor: (run: RunRecord) => Provider;
   now: () => number;
   /** Cost of a call in USD; the simulated and recorded providers cost nothing. */
-  price: (response: ModelResponse) => number;
+  price: (response: Pick<ModelResponse, "provider" | "model" | "usage">) => number;
+  /**
+   * Most all runs may spend per UTC day: per GitHub installation for runs that have one, else
+   * per database. Checked before every call, like a pipeline's budget.
+   */
+  dailyMaxCostUsd?: number;
   contextLimits: { maxFiles: number; maxBytes: number };
   allowWorkflows: boolean;
 }
@@ -118,13 +130,15 @@ async function callAgent(
 ): Promise<RunEvent> {
   const phase = agentPhase(run);
   const provider = deps.providerFor(run);
-  const model = provider.modelFor(effect.tier);
+  // A model pinned by the phase is for the phase's own tier: an escalation moves to the next tier's model.
+  const pinned = phase.model !== undefined && effect.tier === phase.tier ? phase.model : undefined;
+  const model = pinned ?? provider.modelFor(effect.tier);
   upsertAttempt(
     deps.db,
     { runId: run.id, phaseId: phase.id, attempt: effect.attempt },
     { state: "running", tier: effect.tier, provider: provider.name, model, startedAt: deps.now() },
   );
-  const context =
+  const read =
     phase.context.length > 0
       ? await deps
           .forgeFor(run)
@@ -133,16 +147,17 @@ async function callAgent(
   const rendered = renderTemplate(phase.prompt, promptContext(contextInput(run, phase)));
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
   const feedback = run.state.feedback ? redactRubrics(run.state.feedback, run.pipeline) : undefined;
-  const prompt = agentUserPrompt({ rendered, context, feedback });
-  const leak = findRubricLeak(`${system}\n${prompt}`, run.pipeline);
+  const { context, prompt } = agentUserPrompt({ rendered, context: read, feedback });
+  const leak = findRubricLeak(`${system}\n${context ?? ""}\n${prompt}`, run.pipeline);
   if (leak) {
     return {
       type: "run.aborted",
       reason: `holdout violated: the prompt of phase "${phase.id}" contains the rubric of ${leak}`,
     };
   }
-  const overBudget = budgetCheck(run, estimateTokens(system) + estimateTokens(prompt));
-  if (overBudget) return { type: "agent.failed", error: overBudget, fatal: true };
+  const inputTokens = estimateTokens(system) + estimateTokens(context ?? "") + estimateTokens(prompt);
+  const overBudget = budgetCheck(deps, run, { provider: provider.name, model, inputTokens });
+  if (overBudget) return { type: "agent.failed", error: overBudget, fatal: true, kind: "budget" };
   const files = "files" in phase.output;
   const request: ModelRequest = {
     purpose: {
@@ -155,7 +170,9 @@ async function callAgent(
       issue: { number: run.issue.number, title: run.issue.title },
     },
     tier: effect.tier,
+    ...(pinned ? { model: pinned } : {}),
     system,
+    ...(context ? { context } : {}),
     prompt,
     json: files,
     signal,
@@ -204,12 +221,49 @@ async function cachedCall(
   return response;
 }
 
-/** Says why a call of about `tokens` tokens would go over the pipeline's budget, if it would. */
-function budgetCheck(run: RunRecord, tokens: number): string | undefined {
-  const max = run.pipeline.budget?.maxTokens;
-  if (max === undefined || run.state.totals.tokens + tokens <= max) return undefined;
-  return `budget: this call needs about ${tokens} tokens and ${run.state.totals.tokens} of ${max} are used; raise budget.max_tokens to go on`;
+/**
+ * Says why a call would go over a budget, if it would: the pipeline's tokens and cost (the lower of
+ * the pipeline's and the repository's), the repository's daily cost, and the server's daily cost.
+ * The call is estimated from its prompt: its answer's cost is known only afterwards, so a run can
+ * end at most one answer over a cost limit, never a whole call.
+ */
+function budgetCheck(
+  deps: PerformDeps,
+  run: RunRecord,
+  call: { provider: string; model: string; inputTokens: number },
+  spent: Totals = run.state.totals,
+): string | undefined {
+  const budget = run.pipeline.budget;
+  const tokens = call.inputTokens;
+  if (budget?.maxTokens !== undefined && spent.tokens + tokens > budget.maxTokens) {
+    return `budget: this call needs about ${tokens} tokens and ${spent.tokens} of ${budget.maxTokens} are used; raise budget.max_tokens to go on`;
+  }
+  const usage = { inputTokens: tokens, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+  const cost = deps.price({ provider: call.provider, model: call.model, usage });
+  const usd = (n: number) => `$${n.toFixed(4)}`;
+  if (budget?.maxCostUsd !== undefined && spent.costUsd + cost > budget.maxCostUsd) {
+    return `budget: this call costs about ${usd(cost)} and ${usd(spent.costUsd)} of ${usd(budget.maxCostUsd)} are spent; raise budget.max_cost_usd to go on`;
+  }
+  const dayStart = Math.floor(deps.now() / DAY_MS) * DAY_MS;
+  if (budget?.dailyMaxCostUsd !== undefined) {
+    const today = spentSince(deps.db, dayStart, { repo: run.repo });
+    if (today + cost > budget.dailyMaxCostUsd) {
+      return `daily budget: runs on ${run.repo.owner}/${run.repo.name} have spent ${usd(today)} of ${usd(budget.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in .github/atomic-scrum.yml, or wait for tomorrow`;
+    }
+  }
+  if (deps.dailyMaxCostUsd !== undefined) {
+    const installationId = run.repo.installationId;
+    const today = spentSince(deps.db, dayStart, installationId === undefined ? {} : { installationId });
+    if (today + cost > deps.dailyMaxCostUsd) {
+      const scope =
+        installationId === undefined ? "runs in this database" : `runs of installation ${installationId}`;
+      return `daily budget: ${scope} have spent ${usd(today)} of ${usd(deps.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in the server settings, or wait for tomorrow`;
+    }
+  }
+  return undefined;
 }
+
+const DAY_MS = 86_400_000;
 
 async function evaluate(
   deps: PerformDeps,
@@ -237,17 +291,26 @@ async function evaluate(
   const judgeRound =
     (round: string) => async (request: Omit<ModelRequest, "tier">, target: JudgeCallTarget) => {
       const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${round}`;
+      const provider = deps.providerFor(run);
       const over = budgetCheck(
-        { ...run, state: { ...run.state, totals: addUsage(run.state.totals, usage) } },
-        estimateTokens(request.prompt),
+        deps,
+        run,
+        {
+          provider: provider.name,
+          model: provider.modelFor(target.tier),
+          inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
+        },
+        { tokens: run.state.totals.tokens + totalTokens(usage), costUsd: run.state.totals.costUsd + costUsd },
       );
       if (over) throw new ProviderError(over, "budget");
       const response = await cachedCall(deps, run, key, () =>
-        deps.providerFor(run).complete({ ...request, tier: target.tier, signal }),
+        provider.complete({ ...request, tier: target.tier, signal }),
       );
       // Cached or not, the grade's cost belongs to this evaluation, which is recorded once.
       usage.inputTokens += response.usage.inputTokens;
       usage.outputTokens += response.usage.outputTokens;
+      usage.cacheReadTokens += response.usage.cacheReadTokens;
+      usage.cacheWriteTokens += response.usage.cacheWriteTokens;
       costUsd += deps.price(response);
       return response;
     };
@@ -276,11 +339,9 @@ async function previousContents(
   return Object.fromEntries(read.files.map((file) => [file.path, file.content]));
 }
 
-function addUsage(
-  totals: { tokens: number; costUsd: number },
-  usage: Usage,
-): { tokens: number; costUsd: number } {
-  return { tokens: totals.tokens + usage.inputTokens + usage.outputTokens, costUsd: totals.costUsd };
+/** Tokens as run totals count them: input and output (cache reads and writes are priced, not counted). */
+function totalTokens(usage: Usage): number {
+  return usage.inputTokens + usage.outputTokens;
 }
 
 function contextInput(run: RunRecord, phase: ResolvedAgentPhase): ContextInput {

@@ -50,8 +50,8 @@ describe("prompts", () => {
     );
   });
 
-  it("put repository files, omissions and critique after the phase's own prompt", () => {
-    const prompt = agentUserPrompt({
+  it("put repository files and omissions in a context part of their own, and critique after the phase's prompt", () => {
+    const { context, prompt } = agentUserPrompt({
       rendered: "Do the work.",
       context: {
         files: [{ path: "src/a.ts", content: "code" }],
@@ -59,14 +59,23 @@ describe("prompts", () => {
       },
       feedback: "Too vague.",
     });
-    expect(prompt).toContain(untrusted("file:src/a.ts", "code"));
-    expect(prompt).toContain(
-      `Files asked for but not included:\n\n${untrusted("omitted-files", "big.bin (binary)")}`,
+    expect(context).toBe(
+      [
+        "## Repository files",
+        untrusted("file:src/a.ts", "code"),
+        "Files asked for but not included:",
+        untrusted("omitted-files", "big.bin (binary)"),
+      ].join("\n\n"),
     );
-    expect(prompt).toContain(
-      `## Feedback on your previous attempt\n\n${untrusted("review.feedback", "Too vague.")}`,
+    expect(prompt).toBe(
+      `Do the work.\n\n## Feedback on your previous attempt\n\n${untrusted("review.feedback", "Too vague.")}`,
     );
-    expect(prompt.indexOf("Do the work.")).toBe(0);
+  });
+
+  it("have no context part when the phase reads no files", () => {
+    expect(agentUserPrompt({ rendered: "Do it.", context: { files: [], omitted: [] } })).toEqual({
+      prompt: "Do it.",
+    });
   });
 });
 

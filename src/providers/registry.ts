@@ -1,0 +1,221 @@
+import type { Tier } from "../pipeline/schema.js";
+import type { ProviderChoice } from "../store/runs.js";
+import { anthropicPriceFor, createAnthropicProvider } from "./anthropic.js";
+import { createGeminiProvider, GEMINI_PRICES } from "./gemini.js";
+import { createOpenAICompatibleProvider, OPENAI_COMPATIBLE_PRICES } from "./openai-compatible.js";
+import { costOf, type Price } from "./prices.js";
+import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
+import { createRecordedProvider, loadFixtures } from "./recorded.js";
+import {
+  durationMs,
+  PROVIDER_NAMES,
+  type ProviderName,
+  type ProviderSettings,
+  type ServerSettings,
+} from "./settings.js";
+import { createSimulatedProvider } from "./simulated.js";
+
+/** Where each provider finds its key; the one place that reads them. */
+export const KEY_VARIABLES: Readonly<Record<string, readonly string[]>> = {
+  anthropic: ["ANTHROPIC_API_KEY"],
+  gemini: ["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+  "openai-compatible": ["OPENAI_API_KEY"],
+};
+
+/** Where the OpenAI-compatible server is, when the settings file does not say. */
+export const OPENAI_BASE_URL_VARIABLE = "ATOMIC_SCRUM_OPENAI_BASE_URL";
+
+export interface ProviderRegistry {
+  /** Providers that can run here now: the offline ones, and real ones whose key (or URL) is set. */
+  available(): ProviderName[];
+  /** The provider a run pinned (with its tier models and fallback), built once per choice. */
+  forChoice(choice: ProviderChoice): Provider;
+  /** What a response cost, from the price table; 0 for offline providers and unknown models. */
+  price(response: Pick<ModelResponse, "provider" | "model" | "usage">): number;
+  /** The price of `model`, when the table has it (budgets estimate a call before making it). */
+  priceOf(provider: string, model: string): Price | undefined;
+}
+
+/**
+ * Builds providers from the server settings and the environment. Keys are read here and handed
+ * to the adapters; they never reach settings, logs or prompts. A provider whose key is missing is
+ * still built: its calls fail at once with a `config` error naming the variable to set.
+ */
+export function createProviderRegistry(options: {
+  settings: ServerSettings;
+  env: NodeJS.ProcessEnv;
+  /** Warns once per model with no price (its calls then count $0 toward budgets). */
+  warn?: (message: string) => void;
+}): ProviderRegistry {
+  const { settings, env } = options;
+  const built = new Map<string, Provider>();
+  const unpriced = new Set<string>();
+  const keyOf = (name: string) =>
+    (KEY_VARIABLES[name] ?? []).map((variable) => env[variable]?.trim()).find((value) => value) || undefined;
+  const settingsOf = (name: string): ProviderSettings =>
+    (settings.providers as Record<string, ProviderSettings | undefined>)[name] ?? {};
+  const baseUrlOf = (name: string) =>
+    settingsOf(name).base_url ?? (name === "openai-compatible" ? env[OPENAI_BASE_URL_VARIABLE] : undefined);
+
+  const make = (name: string, choice: ProviderChoice): Provider => {
+    const own = settingsOf(name);
+    const models: Partial<Record<Tier, string>> = {
+      ...own.models,
+      ...(name === choice.name ? choice.models : {}),
+    };
+    const common = {
+      models,
+      ...(own.max_retries === undefined ? {} : { maxRetries: own.max_retries }),
+      ...(own.timeout === undefined ? {} : { timeoutMs: durationMs(own.timeout) }),
+    };
+    const apiKey = keyOf(name);
+    const baseUrl = baseUrlOf(name);
+    switch (name) {
+      case "simulated":
+        return createSimulatedProvider();
+      case "recorded": {
+        if (!choice.fixtures)
+          throw new ProviderError("the recorded provider needs a fixtures file", "config");
+        return createRecordedProvider(loadFixtures(choice.fixtures), choice.fixtures);
+      }
+      case "anthropic":
+        return createAnthropicProvider({
+          ...common,
+          ...(apiKey ? { apiKey } : {}),
+          ...(baseUrl ? { baseURL: baseUrl } : {}),
+        });
+      case "gemini":
+        return createGeminiProvider({
+          ...common,
+          ...(apiKey ? { apiKey } : {}),
+          ...(baseUrl ? { baseUrl } : {}),
+        });
+      case "openai-compatible":
+        return createOpenAICompatibleProvider({
+          ...common,
+          ...(apiKey ? { apiKey } : {}),
+          ...(baseUrl ? { baseURL: baseUrl } : {}),
+        });
+      default:
+        throw new ProviderError(
+          `unknown provider "${name}"; choose one of: ${PROVIDER_NAMES.join(", ")}`,
+          "config",
+        );
+    }
+  };
+
+  const priceOf = (provider: string, model: string): Price | undefined => {
+    const configured = settings.prices[model];
+    if (configured) {
+      return {
+        input: configured.input,
+        output: configured.output,
+        cacheRead: configured.cache_read ?? configured.input,
+        cacheWrite: configured.cache_write ?? configured.input,
+      };
+    }
+    if (provider === "gemini") return GEMINI_PRICES[model];
+    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model];
+    return undefined;
+  };
+
+  return {
+    available: () =>
+      PROVIDER_NAMES.filter((name) => {
+        if (name === "simulated" || name === "recorded") return true;
+        if (name === "openai-compatible") return baseUrlOf(name) !== undefined;
+        return keyOf(name) !== undefined;
+      }),
+    forChoice(choice) {
+      const key = JSON.stringify(choice);
+      const known = built.get(key);
+      if (known) return known;
+      let provider = make(choice.name, choice);
+      // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle.
+      const chain: Provider[] = [provider];
+      for (
+        let next = settingsOf(choice.name).fallback;
+        next !== undefined;
+        next = settingsOf(next).fallback
+      ) {
+        chain.push(make(next, choice));
+      }
+      if (chain.length > 1) provider = withFallbacks(chain);
+      built.set(key, provider);
+      return provider;
+    },
+    price(response) {
+      if (response.provider === "simulated" || response.provider === "recorded") {
+        const configured = settings.prices[response.model];
+        return configured ? costOf(response.usage, priceOf(response.provider, response.model) as Price) : 0;
+      }
+      const price =
+        response.provider === "anthropic" && !settings.prices[response.model]
+          ? anthropicPriceFor(response.model, response.usage)
+          : priceOf(response.provider, response.model);
+      if (price) return costOf(response.usage, price);
+      const what = `${response.provider}/${response.model}`;
+      if (!unpriced.has(what)) {
+        unpriced.add(what);
+        options.warn?.(
+          `no price for ${what}: its calls count as $0, so cost budgets cannot stop them; add it under \`prices:\` in the settings file`,
+        );
+      }
+      return 0;
+    },
+    priceOf: (provider, model) =>
+      provider === "anthropic" && !settings.prices[model]
+        ? anthropicPriceFor(model, {
+            inputTokens: 0,
+            outputTokens: 0,
+            cacheReadTokens: 0,
+            cacheWriteTokens: 0,
+          })
+        : priceOf(provider, model),
+  };
+}
+
+/**
+ * The first provider of `chain`, handing a call to the next one when it stays unavailable after
+ * its own retries (rate limits, outages). Any other failure (a bad key, bad output) is the
+ * answer: trying elsewhere would hide it. The response names the provider and model that
+ * answered, so cost and the status comment stay true. A model pinned by the phase belongs to the
+ * first provider, so the others use their own model for the tier.
+ */
+export function withFallbacks(chain: Provider[]): Provider {
+  const [first, ...rest] = chain;
+  if (!first) throw new Error("withFallbacks needs at least one provider");
+  return {
+    name: first.name,
+    modelFor: (tier) => first.modelFor(tier),
+    async complete(request: ModelRequest): Promise<ModelResponse> {
+      const failures: string[] = [];
+      for (const [index, provider] of chain.entries()) {
+        const asked = index === 0 ? request : withoutPinnedModel(request);
+        try {
+          return await provider.complete(asked);
+        } catch (error) {
+          if (!(error instanceof ProviderError) || error.kind !== "unavailable" || index === rest.length) {
+            if (failures.length > 0 && error instanceof ProviderError) {
+              throw new ProviderError(
+                `${failures.join("; ")}; then ${provider.name}: ${error.message}`,
+                error.kind,
+                {
+                  cause: error,
+                },
+              );
+            }
+            throw error;
+          }
+          failures.push(`${provider.name} unavailable (${error.message})`);
+        }
+      }
+      throw new Error("unreachable: the last provider's error is thrown above");
+    },
+  };
+}
+
+function withoutPinnedModel(request: ModelRequest): ModelRequest {
+  const { model: _pinned, ...rest } = request;
+  return rest;
+}
