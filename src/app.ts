@@ -11,7 +11,13 @@ import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
 import { startGitHubRun } from "./github/start-run.js";
 import type { Provider } from "./providers/provider.js";
-import { createSimulatedProvider } from "./providers/simulated.js";
+import { createProviderRegistry } from "./providers/registry.js";
+import {
+  breakerSettingsFrom,
+  defaultServerSettings,
+  loadServerSettings,
+  type ServerSettings,
+} from "./providers/settings.js";
 import type { Database } from "./store/database.js";
 import { openDatabase } from "./store/database.js";
 import type { RunRecord } from "./store/runs.js";
@@ -21,12 +27,12 @@ import { createWorker, type Worker } from "./worker/worker.js";
 export interface ServeOptions {
   /** The SQLite file for runs and the queue. */
   dbPath: string;
-  /** Probot's environment: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, PORT, GHE_HOST... */
+  /**
+   * Probot's environment (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, PORT, GHE_HOST...), the model API
+   * keys, and ATOMIC_SCRUM_SETTINGS (the server settings file).
+   */
   env: NodeJS.ProcessEnv;
 }
-
-/** Providers the app can run with today; real model APIs arrive behind the same interface. */
-const PROVIDERS: Record<string, () => Provider> = { simulated: createSimulatedProvider };
 
 export interface AppParts {
   /** The Probot application function: give it to Probot's `run`, `load` or `createNodeMiddleware`. */
@@ -46,9 +52,19 @@ export function buildGitHubApp(options: {
   owner?: string;
   /** The app's id: the forge then trusts only comments this app made. */
   appId?: number;
+  /** Server settings (providers, prices, breaker, daily budget); defaults when not given. */
+  settings?: ServerSettings;
+  /** Where API keys come from (`process.env` in production). */
+  env?: NodeJS.ProcessEnv;
 }): AppParts {
   const { db } = options;
   const now = options.now ?? Date.now;
+  const settings = options.settings ?? defaultServerSettings();
+  const registry = createProviderRegistry({
+    settings,
+    env: options.env ?? {},
+    warn: (message) => probot?.log.warn(message),
+  });
   let probot: Probot | undefined;
   let loop: WorkerLoop | undefined;
 
@@ -76,16 +92,8 @@ export function buildGitHubApp(options: {
     return forge;
   };
 
-  const providers = new Map<string, Provider>();
-  const providerFor = (run: RunRecord): Provider => {
-    const name = run.provider?.name ?? "simulated";
-    const make = PROVIDERS[name];
-    if (!make)
-      throw new Error(`run ${run.id} asks for provider "${name}", which this server does not offer yet`);
-    const provider = providers.get(name) ?? make();
-    providers.set(name, provider);
-    return provider;
-  };
+  // The offline providers need no configuration; a real one is offered once its key is set.
+  const providerFor = (run: RunRecord): Provider => registry.forChoice(run.provider ?? { name: "simulated" });
 
   const worker = createWorker({
     db,
@@ -93,7 +101,11 @@ export function buildGitHubApp(options: {
     providerFor,
     now,
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
-    price: () => 0,
+    price: registry.price,
+    breaker: breakerSettingsFrom(settings),
+    ...(settings.budget.daily_max_cost_usd === undefined
+      ? {}
+      : { dailyMaxCostUsd: settings.budget.daily_max_cost_usd }),
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
     allowWorkflows: false,
     hints: {
@@ -125,7 +137,7 @@ export function buildGitHubApp(options: {
       db,
       now,
       startRun,
-      providers: Object.keys(PROVIDERS),
+      providers: registry.available().filter((name) => name !== "recorded"),
       wake: () => loop?.wake(),
     })(app, appOptions);
   };
@@ -174,9 +186,13 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
   const appId = Number(options.env.APP_ID);
+  // A bad settings file stops the server before it takes a webhook, with every problem listed.
+  const settings = loadServerSettings(options.env.ATOMIC_SCRUM_SETTINGS);
   const db = openDatabase(dbPath);
   const parts = buildGitHubApp({
     db,
+    settings,
+    env: options.env,
     ...(Number.isInteger(appId) && appId > 0 ? { appId } : {}),
   });
   // The loop starts when Probot loads the app: in setup mode (no credentials) it never does,

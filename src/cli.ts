@@ -2,6 +2,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Argument, Command, CommanderError, Option } from "commander";
+import { breakerSettings } from "./engine/breaker.js";
 import { repoConfigJsonSchemaText } from "./github/repo-config.js";
 import {
   type AppFlags,
@@ -16,26 +17,35 @@ import {
 } from "./local/commands.js";
 import { runDemo } from "./local/demo.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
-import { serverSettingsJsonSchemaText } from "./providers/settings.js";
+import {
+  breakerSettingsFrom,
+  loadServerSettings,
+  PROVIDER_NAMES,
+  serverSettingsJsonSchemaText,
+} from "./providers/settings.js";
 
 interface RawFlags {
   repo: string;
   db?: string;
   provider: string;
   fixtures?: string;
+  settings?: string;
   wait: boolean;
 }
+
+const SETTINGS_HELP = "server settings file: providers, prices, breaker, daily budget (docs/providers.md)";
 
 function appOptions(command: Command): Command {
   return command
     .option("--repo <dir>", "the local git repository", ".")
     .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
     .addOption(
-      new Option("--provider <name>", "model provider")
-        .choices(["simulated", "recorded"])
+      new Option("--provider <name>", "model provider (real ones read their key from the environment)")
+        .choices(PROVIDER_NAMES)
         .default("simulated"),
     )
     .option("--fixtures <file>", "recorded outputs, for --provider recorded")
+    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
     .option("--no-wait", "end cooldowns at once (demos and tests)");
 }
 
@@ -43,6 +53,7 @@ function flags(raw: RawFlags): AppFlags {
   const out: AppFlags = { repo: raw.repo, provider: raw.provider, wait: raw.wait };
   if (raw.db) out.db = raw.db;
   if (raw.fixtures) out.fixtures = raw.fixtures;
+  if (raw.settings) out.settings = raw.settings;
   return out;
 }
 
@@ -105,8 +116,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     )
     .option("--repo <dir>", "the local git repository", ".")
     .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
-    .action((raw: { repo: string; db?: string }) => {
-      code = breakersCommand(raw.db ? { repo: raw.repo, db: raw.db } : { repo: raw.repo }, io);
+    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
+    .action((raw: { repo: string; db?: string; settings?: string }) => {
+      const settings = breakerSettings(breakerSettingsFrom(loadServerSettings(raw.settings)));
+      code = breakersCommand(raw.db ? { repo: raw.repo, db: raw.db } : { repo: raw.repo }, io, { settings });
     });
   program
     .command("schema")

@@ -67,6 +67,12 @@ const FileEdit = z.object({
     .describe("An empty list is a valid answer: nothing needed to change (the phase still commits)."),
 });
 
+/** The edit's shape for APIs that can hold a model to a schema; the answer is still checked with zod. */
+export const FILE_EDIT_SCHEMA = z.toJSONSchema(FileEdit, { target: "draft-7", io: "input" }) as Record<
+  string,
+  unknown
+>;
+
 /**
  * Parses a files-phase answer into changes. Model output is untrusted: a malformed answer or a
  * path outside what may be written is a failed attempt, with the reason, never a write.

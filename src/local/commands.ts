@@ -10,8 +10,13 @@ import {
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
 import type { Provider } from "../providers/provider.js";
-import { createRecordedProvider, loadFixtures } from "../providers/recorded.js";
-import { createSimulatedProvider } from "../providers/simulated.js";
+import { createProviderRegistry } from "../providers/registry.js";
+import {
+  breakerSettingsFrom,
+  loadServerSettings,
+  PROVIDER_NAMES,
+  type ServerSettings,
+} from "../providers/settings.js";
 import { formatTime } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
 import { type BreakerRecord, listBreakers } from "../store/breakers.js";
@@ -34,22 +39,16 @@ export interface AppFlags {
   db?: string;
   provider: string;
   fixtures?: string;
+  /** The server settings file (providers, prices, breaker, daily budget); none means defaults. */
+  settings?: string;
   wait: boolean;
 }
 
-const PROVIDERS: Record<string, (choice: ProviderChoice) => Provider> = {
-  simulated: () => createSimulatedProvider(),
-  recorded: (choice) => {
-    if (!choice.fixtures) throw new CommandError("the recorded provider needs --fixtures FILE");
-    return createRecordedProvider(loadFixtures(choice.fixtures), choice.fixtures);
-  },
-};
-
 /** The provider choice the flags make, checked now so a typo fails before a run starts. */
 function providerChoice(flags: AppFlags): ProviderChoice {
-  if (!PROVIDERS[flags.provider]) {
+  if (!(PROVIDER_NAMES as readonly string[]).includes(flags.provider)) {
     throw new CommandError(
-      `unknown provider "${flags.provider}"; choose one of: ${Object.keys(PROVIDERS).join(", ")}`,
+      `unknown provider "${flags.provider}"; choose one of: ${PROVIDER_NAMES.join(", ")}`,
     );
   }
   if (flags.provider === "recorded" && !flags.fixtures)
@@ -65,28 +64,38 @@ function providerChoice(flags: AppFlags): ProviderChoice {
  */
 function openApp(flags: AppFlags, io: Io): LocalApp {
   const fallback = providerChoice(flags);
-  const made = new Map<string, Provider>();
+  const settings = readSettings(flags.settings);
+  const registry = createProviderRegistry({ settings, env: process.env, warn: (message) => io.err(message) });
   const providerFor = (run: RunRecord): Provider => {
-    const choice = run.provider ?? fallback;
-    const key = JSON.stringify(choice);
-    const make = PROVIDERS[choice.name];
-    if (!make)
-      throw new CommandError(
-        `run ${run.id} uses provider "${choice.name}", which this version does not have`,
-      );
-    const provider = made.get(key) ?? make(choice);
-    made.set(key, provider);
-    return provider;
+    try {
+      return registry.forChoice(run.provider ?? fallback);
+    } catch (error) {
+      throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
+    }
   };
   return createLocalApp({
     repoDir: flags.repo,
     ...(flags.db ? { dbPath: flags.db } : {}),
     providerFor,
+    price: registry.price,
+    breaker: breakerSettingsFrom(settings),
+    ...(settings.budget.daily_max_cost_usd === undefined
+      ? {}
+      : { dailyMaxCostUsd: settings.budget.daily_max_cost_usd }),
     fastForwardWaits: !flags.wait,
     onProgress: (progress) => {
       for (const line of progressLines(progress)) io.out(line);
     },
   });
+}
+
+/** The settings file's problems are the command's error, located and all at once. */
+function readSettings(file: string | undefined): ServerSettings {
+  try {
+    return loadServerSettings(file);
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
 }
 
 /** `atomic-scrum validate <file>...`: 0 when every file is valid, 1 otherwise. */

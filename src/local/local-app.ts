@@ -16,6 +16,11 @@ export interface LocalAppOptions {
   dbPath?: string;
   /** The provider for a run; the CLI builds it from the choice pinned on the run. */
   providerFor: (run: RunRecord) => Provider;
+  /** What a call cost in USD (the price table); offline providers cost nothing by default. */
+  price?: WorkerOptions["price"];
+  breaker?: WorkerOptions["breaker"];
+  /** Most all runs in this database may spend per UTC day. */
+  dailyMaxCostUsd?: number;
   fastForwardWaits?: boolean;
   onProgress?: WorkerOptions["onProgress"];
   now?: () => number;
@@ -59,7 +64,9 @@ export function createLocalApp(options: LocalAppOptions) {
     now,
     owner,
     leaseMs: options.leaseMs ?? 60_000,
-    price: () => 0,
+    price: options.price ?? (() => 0),
+    ...(options.breaker ? { breaker: options.breaker } : {}),
+    ...(options.dailyMaxCostUsd === undefined ? {} : { dailyMaxCostUsd: options.dailyMaxCostUsd }),
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
     allowWorkflows: false,
     fastForwardWaits: options.fastForwardWaits ?? false,

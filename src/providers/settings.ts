@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import type { BreakerSettings } from "../engine/breaker.js";
 import { parseDuration } from "../pipeline/duration.js";
 import { jsonSchemaText } from "../pipeline/json-schema.js";
 import { parseYamlConfig } from "../pipeline/parse-config.js";
@@ -147,4 +148,14 @@ export function serverSettingsJsonSchemaText(): string {
     file: "settings.schema.json",
     title: "Atomic Scrum server settings",
   });
+}
+
+/** The breaker settings a settings file gives (unset ones keep the defaults). */
+export function breakerSettingsFrom(settings: ServerSettings): Partial<BreakerSettings> {
+  const { threshold, window, cooloff } = settings.breaker;
+  return {
+    ...(threshold === undefined ? {} : { threshold }),
+    ...(window === undefined ? {} : { windowMs: parseDuration(window) }),
+    ...(cooloff === undefined ? {} : { cooloffMs: parseDuration(cooloff) }),
+  };
 }

@@ -4,7 +4,13 @@ import { outputText } from "../engine/output-text.js";
 import { type ContextInput, plainContext, promptContext } from "../engine/template-context.js";
 import { phaseAt } from "../engine/transition.js";
 import type { AttemptOutput, Effect, RunEvent, Totals, Usage } from "../engine/types.js";
-import { agentSystemPrompt, agentUserPrompt, checkArtifact, parseFileEdit } from "../executors/llm.js";
+import {
+  agentSystemPrompt,
+  agentUserPrompt,
+  checkArtifact,
+  FILE_EDIT_SCHEMA,
+  parseFileEdit,
+} from "../executors/llm.js";
 import type { FileChange, Forge } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
@@ -175,6 +181,7 @@ async function callAgent(
     ...(context ? { context } : {}),
     prompt,
     json: files,
+    ...(files ? { jsonSchema: FILE_EDIT_SCHEMA } : {}),
     signal,
   };
   let response: ModelResponse | undefined;
@@ -231,9 +238,14 @@ function budgetCheck(
   deps: PerformDeps,
   run: RunRecord,
   call: { provider: string; model: string; inputTokens: number },
-  spent: Totals = run.state.totals,
+  pending: Totals = { tokens: 0, costUsd: 0 },
 ): string | undefined {
   const budget = run.pipeline.budget;
+  // `pending`: what this effect has spent so far (earlier grades), not yet in the run or the store.
+  const spent = {
+    tokens: run.state.totals.tokens + pending.tokens,
+    costUsd: run.state.totals.costUsd + pending.costUsd,
+  };
   const tokens = call.inputTokens;
   if (budget?.maxTokens !== undefined && spent.tokens + tokens > budget.maxTokens) {
     return `budget: this call needs about ${tokens} tokens and ${spent.tokens} of ${budget.maxTokens} are used; raise budget.max_tokens to go on`;
@@ -246,14 +258,15 @@ function budgetCheck(
   }
   const dayStart = Math.floor(deps.now() / DAY_MS) * DAY_MS;
   if (budget?.dailyMaxCostUsd !== undefined) {
-    const today = spentSince(deps.db, dayStart, { repo: run.repo });
+    const today = spentSince(deps.db, dayStart, { repo: run.repo }) + pending.costUsd;
     if (today + cost > budget.dailyMaxCostUsd) {
       return `daily budget: runs on ${run.repo.owner}/${run.repo.name} have spent ${usd(today)} of ${usd(budget.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in .github/atomic-scrum.yml, or wait for tomorrow`;
     }
   }
   if (deps.dailyMaxCostUsd !== undefined) {
     const installationId = run.repo.installationId;
-    const today = spentSince(deps.db, dayStart, installationId === undefined ? {} : { installationId });
+    const today =
+      spentSince(deps.db, dayStart, installationId === undefined ? {} : { installationId }) + pending.costUsd;
     if (today + cost > deps.dailyMaxCostUsd) {
       const scope =
         installationId === undefined ? "runs in this database" : `runs of installation ${installationId}`;
@@ -300,7 +313,7 @@ async function evaluate(
           model: provider.modelFor(target.tier),
           inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
         },
-        { tokens: run.state.totals.tokens + totalTokens(usage), costUsd: run.state.totals.costUsd + costUsd },
+        { tokens: totalTokens(usage), costUsd },
       );
       if (over) throw new ProviderError(over, "budget");
       const response = await cachedCall(deps, run, key, () =>
