@@ -24,6 +24,9 @@ export function initialState(): RunState {
 
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
+/** The label a run puts on its issue when it hands a failed phase to a person. */
+export const NEEDS_HUMAN_LABEL = "needs-human";
+
 type Handler<T extends RunEventType> = (
   state: RunState,
   event: Extract<RunEvent, { type: T }>,
@@ -90,7 +93,10 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
   },
   "phase.commented": (state, _event, pipeline) => {
     expectStep(state, "comment", "phase.commented");
-    if (state.current?.failure) return fail(state, state.current.failure);
+    if (state.current?.failure) {
+      if (state.current.handOff) return { ...state, step: "handoff", reason: state.current.failure };
+      return fail(state, state.current.failure);
+    }
     const phase = phaseAt(pipeline, state);
     const output = state.current?.output;
     const outputs = { ...state.outputs, [phase.id]: output ? outputText(output) : "" };
@@ -122,6 +128,10 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     if (approvals.length + 1 < needed) return { ...state, approvals: [...approvals, event.by] };
     const { approvals: _done, ...rest } = state;
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
+  },
+  "handoff.done": (state) => {
+    expectStep(state, "handoff", "handoff.done");
+    return { ...state, status: "needs_human" };
   },
   "run.cancelled": (state, event) => ({
     ...state,
@@ -171,6 +181,8 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
         : undefined;
     case "approval":
       return { kind: "request_approval", key: `${phase.id}/approval`, phaseId: phase.id };
+    case "handoff":
+      return { kind: "hand_off", key: `${base}/handoff`, phaseId: phase.id, label: NEEDS_HUMAN_LABEL };
     default:
       return undefined;
   }
@@ -228,7 +240,11 @@ function retryOrFail(
       reason: `${spent}: ${reason}`,
     });
   }
-  return failPhase(state, `phase "${phase.id}" failed after ${state.attempt} attempt(s): ${reason}`);
+  return failPhase(
+    state,
+    `phase "${phase.id}" failed after ${state.attempt} attempt(s): ${reason}`,
+    phase.onFail.exhausted === "human",
+  );
 }
 
 function withTierChange(state: RunState, phaseId: string, change: TierChange): RunState {
@@ -236,9 +252,13 @@ function withTierChange(state: RunState, phaseId: string, change: TierChange): R
   return { ...state, tierChanges: { ...changes, [phaseId]: [...(changes[phaseId] ?? []), change] } };
 }
 
-/** A phase that cannot go on still posts its comment (what failed and its scores), then the run fails. */
-function failPhase(state: RunState, reason: string): RunState {
-  return { ...state, step: "comment", current: { ...state.current, failure: reason } };
+/**
+ * A phase that cannot go on still posts its comment (what failed and its scores); then the run
+ * fails, or, with `handOff`, the issue is labelled for a person and the run waits for one.
+ */
+function failPhase(state: RunState, reason: string, handOff = false): RunState {
+  const current = { ...state.current, failure: reason, ...(handOff ? { handOff: true } : {}) };
+  return { ...state, step: "comment", current };
 }
 
 function overBudget(totals: Totals, budget: ResolvedPipeline["budget"]): string | undefined {

@@ -2,10 +2,27 @@ import type { FileChange } from "../forge/forge.js";
 import type { Tier } from "../pipeline/schema.js";
 import type { ProviderErrorKind } from "../providers/provider.js";
 
-export type RunStatus = "running" | "waiting" | "awaiting_approval" | "succeeded" | "failed" | "cancelled";
+/** `needs_human`: a phase failed at the top tier and the pipeline hands such a phase to a person. */
+export type RunStatus =
+  | "running"
+  | "waiting"
+  | "awaiting_approval"
+  | "needs_human"
+  | "succeeded"
+  | "failed"
+  | "cancelled";
 
 /** Where a run is inside its current phase. */
-export type Step = "prepare" | "call" | "judge" | "commit" | "comment" | "wait" | "approval" | "done";
+export type Step =
+  | "prepare"
+  | "call"
+  | "judge"
+  | "commit"
+  | "comment"
+  | "wait"
+  | "approval"
+  | "handoff"
+  | "done";
 
 export interface Usage {
   inputTokens: number;
@@ -74,6 +91,8 @@ export interface RunState {
     error?: string;
     commit?: string;
     failure?: string;
+    /** The failure goes to a person (`on_fail.exhausted: human`) instead of ending the run. */
+    handOff?: boolean;
   };
   /** Critique of the previous attempt, shown to the agent on a retry (never the rubric). */
   feedback?: string;
@@ -111,7 +130,8 @@ export type Effect =
   | { kind: "commit"; key: string; phaseId: string; attempt: number }
   | { kind: "comment"; key: string; phaseId: string; attempt: number }
   | { kind: "schedule_wait"; key: string; phaseId: string; waitMs: number }
-  | { kind: "request_approval"; key: string; phaseId: string };
+  | { kind: "request_approval"; key: string; phaseId: string }
+  | { kind: "hand_off"; key: string; phaseId: string; label: string };
 
 export type EffectKind = Effect["kind"];
 
@@ -144,6 +164,7 @@ export type RunEvent =
   | { type: "wait.scheduled"; until: number }
   | { type: "wait.elapsed"; phaseId: string; fastForwarded: boolean }
   | { type: "approval.requested" }
+  | { type: "handoff.done"; label: string }
   | { type: "approval.granted"; phaseId: string; by: string }
   | { type: "run.cancelled"; by: string }
   | { type: "run.aborted"; reason: string };

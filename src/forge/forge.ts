@@ -18,6 +18,13 @@ export interface Forge {
   comment(input: CommentInput): Promise<CommentResult>;
   /** Creates or edits in place the run's single status comment. */
   updateStatus(input: StatusInput): Promise<void>;
+  /** Puts `label` on the run's issue (a label already there is no error), so people can find the run. */
+  addLabel(input: LabelInput): Promise<void>;
+}
+
+export interface LabelInput {
+  runId: string;
+  label: string;
 }
 
 export interface PrepareBranchInput {

@@ -20,5 +20,6 @@ export function lazyForge(build: () => Promise<Forge>): Forge {
     commit: async (input) => (await get()).commit(input),
     comment: async (input) => (await get()).comment(input),
     updateStatus: async (input) => (await get()).updateStatus(input),
+    addLabel: async (input) => (await get()).addLabel(input),
   };
 }

@@ -45,6 +45,12 @@ export function progressLines(progress: Progress): string[] {
       return [`  👀 ${name} waiting for a human review`];
     case "approval.granted":
       return [`  ✓ ${name} approved by ${event.by}`];
+    case "handoff.done":
+      return [`  🙋 ${name} handed to a person (label ${event.label})`];
+    case "phase.rerouted":
+      return [
+        `  ↷ ${name} attempt ${event.attempt} moved from ${event.from} to ${event.to}: ${event.reason}`,
+      ];
     case "run.cancelled":
       return [`  ⛔ run cancelled by ${event.by}`];
     case "run.aborted":
@@ -81,6 +87,12 @@ export function summaryLines(progress: Pick<Progress, "state" | "run">, runsDir:
       return [
         `⏸ run ${run.id} is cooling down until ${formatTime(state.waitUntil ?? 0)} · ${totals}`,
         `  continue then with: atomic-scrum resume ${run.id}   (or now: atomic-scrum resume ${run.id} --no-wait)`,
+        folder,
+      ];
+    case "needs_human":
+      return [
+        `🙋 run ${run.id} needs a person: ${state.reason ?? "a phase failed"} · ${totals}`,
+        `  the phase's comment says what failed; stop the run with: atomic-scrum cancel ${run.id}`,
         folder,
       ];
     case "awaiting_approval":

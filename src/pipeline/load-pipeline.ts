@@ -160,7 +160,8 @@ function resolvePipeline(
       context: phase.context ?? pipeline.defaults?.context ?? [],
       output: phase.output ?? { artifact: DEFAULT_ARTIFACT },
       gates: phase.gates,
-      onFail: phase.on_fail ?? pipeline.defaults?.on_fail ?? { retries: 1, escalate: true },
+      onFail: phase.on_fail ??
+        pipeline.defaults?.on_fail ?? { retries: 1, escalate: true, exhausted: "fail" },
     };
     if (phase.model !== undefined) resolved.model = phase.model;
     if (site?.file) resolved.promptFile = relative(dirname(file), site.file);

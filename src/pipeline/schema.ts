@@ -111,6 +111,12 @@ export const OnFailSchema = z
       .default(1)
       .describe("Retries at the same tier after a failed gate."),
     escalate: z.boolean().default(true).describe("After the retries, try again one tier up."),
+    exhausted: z
+      .enum(["fail", "human"])
+      .default("fail")
+      .describe(
+        "When retries and escalation are spent: fail ends the run; human labels the issue needs-human and waits for a person.",
+      ),
   })
   .describe("What a failed gate does.");
 export type OnFail = z.infer<typeof OnFailSchema>;

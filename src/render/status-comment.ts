@@ -1,3 +1,4 @@
+import { NEEDS_HUMAN_LABEL } from "../engine/transition.js";
 import type { GatesVerdict, RunState } from "../engine/types.js";
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
@@ -78,6 +79,8 @@ function phaseState(index: number, state: RunState, attempts: AttemptRecord[]): 
       return "👀 awaiting approval";
     case "failed":
       return "❌ failed";
+    case "needs_human":
+      return "🙋 needs a person";
     case "cancelled":
       return "⛔ cancelled";
     default:
@@ -98,6 +101,8 @@ function next(input: StatusInput): string {
       return "nothing: the run is complete.";
     case "failed":
       return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
+    case "needs_human":
+      return `a person: ${quietMarkdown(state.reason ?? "a phase failed")}. The issue is labelled \`${NEEDS_HUMAN_LABEL}\`: cancel the run, then change the issue or the pipeline and start again.`;
     case "cancelled":
       // The reason says who: "cancelled by @someone, who closed pull request #2".
       return `nothing: the run was ${quietMarkdown(state.reason ?? "cancelled")}.`;

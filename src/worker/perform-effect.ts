@@ -115,6 +115,10 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
     until: deps.now() + effect.waitMs,
   }),
   request_approval: async () => ({ type: "approval.requested" }),
+  hand_off: async (deps, run, effect) => {
+    await deps.forgeFor(run).addLabel({ runId: run.id, label: effect.label });
+    return { type: "handoff.done", label: effect.label };
+  },
 };
 
 /** Carries out an effect and says what happened, as the event to apply. */

@@ -69,6 +69,7 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "phase.commented",
   "wait.scheduled",
   "approval.requested",
+  "handoff.done",
   "wait.elapsed",
   "approval.granted",
   "run.cancelled",

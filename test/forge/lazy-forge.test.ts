@@ -15,6 +15,9 @@ function fakeForge(calls: string[]): Forge {
     },
     comment: async () => ({ id: "1", created: true }),
     updateStatus: async () => {},
+    addLabel: async (input) => {
+      calls.push(`label ${input.label}`);
+    },
   };
 }
 

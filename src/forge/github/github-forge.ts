@@ -2,6 +2,7 @@ import type { Octokit } from "@octokit/core";
 import type { Forge } from "../forge.js";
 import { postComment, writeStatus } from "./comments.js";
 import { commitOnBranch } from "./commit-on-branch.js";
+import { callGitHub } from "./github-errors.js";
 import { type GitHubRepo, newForgeState } from "./github-repo.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { ensurePullRequest, findPullRequest } from "./pull-request.js";
@@ -64,6 +65,16 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
       return postComment(gh, pr ?? gh.issueNumber, input);
     },
     updateStatus: (input) => writeStatus(gh, input),
+    addLabel: async (input) => {
+      await callGitHub(`labelling issue #${gh.issueNumber} ${input.label}`, () =>
+        gh.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+          owner: gh.owner,
+          repo: gh.repo,
+          issue_number: gh.issueNumber,
+          labels: [input.label],
+        }),
+      );
+    },
     pullRequest: async () => (branch === undefined ? undefined : findPullRequest(gh, branch)),
   };
 }

@@ -4,7 +4,7 @@ import type { RunGit } from "./git.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { readContext } from "./read-context.js";
 import { openRepo } from "./repo.js";
-import { writeComment, writeStatus } from "./run-files.js";
+import { addLabel, writeComment, writeStatus } from "./run-files.js";
 
 export interface LocalForgeOptions {
   /** The git repository the run's branch and commits go to. Its checkout is never touched. */
@@ -35,5 +35,6 @@ export function createLocalForge(options: LocalForgeOptions): Forge {
     commit: (input) => commitChanges(repo, input, { author, allowWorkflows }),
     comment: (input) => writeComment(options.runsDir, input),
     updateStatus: (input) => writeStatus(options.runsDir, input),
+    addLabel: (input) => addLabel(options.runsDir, input),
   };
 }

@@ -1,6 +1,12 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CommentInput, CommentResult, StatusInput } from "../forge.js";
+import {
+  type CommentInput,
+  type CommentResult,
+  ForgeRefusal,
+  type LabelInput,
+  type StatusInput,
+} from "../forge.js";
 import { checkFileName } from "./check-file-name.js";
 import { checkKey } from "./check-key.js";
 import { writeFileAtomic, writeFileExclusive } from "./write-file-atomic.js";
@@ -40,6 +46,19 @@ export async function writeStatus(runsDir: string, input: StatusInput): Promise<
   const dir = join(runsDir, checkFileName(input.runId, "run id"));
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, "status.md"), input.body);
+}
+
+/** Adds `label` to `<runsDir>/<runId>/labels.txt` (one per line), the local stand-in for issue labels. */
+export async function addLabel(runsDir: string, input: LabelInput): Promise<void> {
+  const dir = join(runsDir, checkFileName(input.runId, "run id"));
+  const label = input.label.trim();
+  if (label === "" || /[\r\n]/.test(label))
+    throw new ForgeRefusal(`refusing label ${JSON.stringify(input.label)}`);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, "labels.txt");
+  const known = (await readFile(file, "utf8").catch(() => "")).split("\n").filter((line) => line !== "");
+  if (known.includes(label)) return;
+  await writeFileAtomic(file, `${[...known, label].join("\n")}\n`);
 }
 
 async function firstLine(file: string): Promise<string | undefined> {
