@@ -187,32 +187,40 @@ function toResponse(
     cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
   };
   const used = message.model || model;
+  // An unusable answer was still billed: the error carries its usage so the run counts it.
+  const spent = { spent: { provider: "anthropic", model: used, usage } };
   if (message.stop_reason === "refusal") {
     const category = message.stop_details?.category;
     throw new ProviderError(
       `${used} refused to answer${category ? ` (category: ${category})` : ""}`,
       "bad-output",
+      spent,
     );
   }
   if (message.stop_reason === "max_tokens") {
     throw new ProviderError(
       `${used}'s answer was cut off at ${maxTokens} output tokens (the max-tokens limit)`,
       "bad-output",
+      spent,
     );
   }
   if (message.stop_reason === "model_context_window_exceeded") {
-    throw new ProviderError(`${used}'s answer was cut off: its context window is full`, "bad-output");
+    throw new ProviderError(`${used}'s answer was cut off: its context window is full`, "bad-output", spent);
   }
   // Thinking blocks come first on the adaptive-thinking models; only the text blocks are the answer.
   let text = message.content
     .filter((block) => block.type === "text")
     .map((block) => block.text)
     .join("");
-  if (text.trim() === "") throw new ProviderError(`${used} returned an empty answer`, "bad-output");
+  if (text.trim() === "") throw new ProviderError(`${used} returned an empty answer`, "bad-output", spent);
   if (request.json) {
     text = stripCodeFence(text);
     if (!isJsonObject(text)) {
-      throw new ProviderError(`${used} did not answer with the JSON object that was asked for`, "bad-output");
+      throw new ProviderError(
+        `${used} did not answer with the JSON object that was asked for`,
+        "bad-output",
+        spent,
+      );
     }
   }
   return { text, provider: "anthropic", model: used, usage, simulated: false };

@@ -267,7 +267,9 @@ function redact(call: Call, text: string): string {
 
 function answerOf(call: Call, response: GenerateContentResponse): ModelResponse {
   const model = response.modelVersion ?? call.model;
-  const bad = (why: string) => new ProviderError(`Gemini ${model} ${why}`, "bad-output");
+  // An unusable answer was still billed: the error carries its usage so the run counts it.
+  const spent = { provider: "gemini", model, usage: usageOf(response) };
+  const bad = (why: string) => new ProviderError(`Gemini ${model} ${why}`, "bad-output", { spent });
   const blocked = response.promptFeedback?.blockReason;
   if (blocked) throw bad(`blocked the prompt (${blocked})`);
   const candidate = response.candidates?.[0];

@@ -222,25 +222,29 @@ function untilAborted<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<
 function toResponse(completion: ChatCompletion, ctx: CallContext): ModelResponse {
   const choice = completion.choices?.[0];
   const raw = choice?.message?.content ?? "";
+  // An unusable answer was still billed: the error carries its usage so the run counts it.
+  const usage = usageOf(completion, ctx.request, raw);
+  const spent = { spent: { provider: NAME, model: completion.model || ctx.model, usage } };
   if (choice?.finish_reason === "length") {
     const limit = ctx.request.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS[ctx.request.tier];
     throw new ProviderError(
       `${ctx.model} was cut off at the output limit of ${limit} tokens (finish_reason "length")`,
       "bad-output",
+      spent,
     );
   }
   const refusal = choice?.message?.refusal;
-  if (refusal) throw new ProviderError(`${ctx.model} refused: ${oneLine(refusal)}`, "bad-output");
+  if (refusal) throw new ProviderError(`${ctx.model} refused: ${oneLine(refusal)}`, "bad-output", spent);
   if (choice?.finish_reason === "content_filter") {
-    throw new ProviderError(`${ctx.model}'s answer was withheld by a content filter`, "bad-output");
+    throw new ProviderError(`${ctx.model}'s answer was withheld by a content filter`, "bad-output", spent);
   }
   const text = withoutThinking(raw);
-  if (!text.trim()) throw new ProviderError(`${ctx.model} returned an empty answer`, "bad-output");
+  if (!text.trim()) throw new ProviderError(`${ctx.model} returned an empty answer`, "bad-output", spent);
   return {
     text: ctx.request.json ? jsonText(text) : text,
     provider: NAME,
     model: completion.model || ctx.model,
-    usage: usageOf(completion, ctx.request, raw),
+    usage,
     simulated: false,
   };
 }

@@ -83,12 +83,15 @@ const FATAL_KINDS: ReadonlySet<ProviderErrorKind> = new Set(["config", "budget",
 /** A call that failed, with the {@link ProviderErrorKind} that says what happens next. */
 export class ProviderError extends Error {
   override name = "ProviderError";
+  /** A call that was answered (and billed) but whose answer is unusable: what it cost. */
+  readonly spent?: Pick<ModelResponse, "provider" | "model" | "usage">;
   constructor(
     message: string,
     readonly kind: ProviderErrorKind,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; spent?: Pick<ModelResponse, "provider" | "model" | "usage"> },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.spent) this.spent = options.spent;
   }
 
   /** Ends the phase at once instead of counting as a failed attempt. */

@@ -210,7 +210,9 @@ async function callAgent(
       fatal: error.fatal,
       kind: error.kind,
     };
-    return response ? { ...failed, usage: response.usage, costUsd: deps.price(response) } : failed;
+    // An answer that was billed counts toward the run's totals and budgets even when unusable.
+    const paid = response ?? error.spent;
+    return paid ? { ...failed, usage: paid.usage, costUsd: deps.price(paid) } : failed;
   }
 }
 
@@ -305,6 +307,13 @@ async function evaluate(
     phaseId: phase.id,
     attempt: effect.attempt,
   };
+  const count = (paid: Pick<ModelResponse, "provider" | "model" | "usage">) => {
+    usage.inputTokens += paid.usage.inputTokens;
+    usage.outputTokens += paid.usage.outputTokens;
+    usage.cacheReadTokens += paid.usage.cacheReadTokens;
+    usage.cacheWriteTokens += paid.usage.cacheWriteTokens;
+    costUsd += deps.price(paid);
+  };
   const judgeRound =
     (round: string) => async (request: Omit<ModelRequest, "tier">, target: JudgeCallTarget) => {
       const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${round}`;
@@ -322,13 +331,13 @@ async function evaluate(
       if (over) throw new ProviderError(over, "budget");
       const response = await cachedCall(deps, run, key, () =>
         provider.complete({ ...request, tier: target.tier, signal }),
-      );
+      ).catch((error: unknown) => {
+        // A billed but unusable grade is a grader error; its cost still counts.
+        if (error instanceof ProviderError && error.spent) count(error.spent);
+        throw error;
+      });
       // Cached or not, the grade's cost belongs to this evaluation, which is recorded once.
-      usage.inputTokens += response.usage.inputTokens;
-      usage.outputTokens += response.usage.outputTokens;
-      usage.cacheReadTokens += response.usage.cacheReadTokens;
-      usage.cacheWriteTokens += response.usage.cacheWriteTokens;
-      costUsd += deps.price(response);
+      count(response);
       return response;
     };
   const context = { subject, renderRubric: (rubric: string) => renderTemplate(rubric, rubricContext) };

@@ -325,6 +325,12 @@ describe("the anthropic provider", () => {
       "claude-haiku-5-5 refused to answer (category: cyber)",
       "claude-haiku-5-5 did not answer with the JSON object that was asked for",
     ]);
+    // Each was billed: the error carries the usage, so the run's totals and budgets count it.
+    expect(errors[1]?.spent).toEqual({
+      provider: "anthropic",
+      model: "claude-haiku-5-5",
+      usage: { inputTokens: 21, outputTokens: 48, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
   });
 
   it("is cancelled when the request's signal fires, and times out as unavailable", async () => {

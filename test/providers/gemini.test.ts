@@ -267,6 +267,9 @@ describe("the gemini provider", () => {
 
     expect(error.kind).toBe("bad-output");
     expect(error.message).toContain(why);
+    // Billed all the same: the error carries the usage, so the run's totals and budgets count it.
+    expect(error.spent?.provider).toBe("gemini");
+    expect(error.spent?.usage.inputTokens).toBeGreaterThan(0);
   });
 
   it("fails an unknown model (404) as config, naming the model and where it is set", async () => {

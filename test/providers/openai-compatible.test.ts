@@ -293,6 +293,9 @@ describe("the openai-compatible provider", () => {
 
     expect(error.kind).toBe("bad-output");
     expect(error.message).toMatch(message);
+    // Billed all the same: the error carries the usage, so the run's totals and budgets count it.
+    expect(error.spent?.provider).toBe("openai-compatible");
+    expect(error.spent?.usage.outputTokens).toBeGreaterThanOrEqual(0);
   });
 
   it("fails an unknown model (404) as config, naming the model and the setting", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AttemptOutput, RunEvent } from "../../src/engine/types.js";
 import { costOf, type Price } from "../../src/providers/prices.js";
+import { type Provider, ProviderError } from "../../src/providers/provider.js";
 import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
 import { createProviderRegistry } from "../../src/providers/registry.js";
 import { ServerSettingsSchema } from "../../src/providers/settings.js";
@@ -135,5 +136,35 @@ describe("escalation and cost", () => {
     expect(calls).toEqual({ agent: 1, judge: 1 });
     expect(run?.state.totals.costUsd).toBeLessThanOrEqual(limit);
     expect(attempts).toHaveLength(2);
+  });
+
+  it("an answer that was billed but unusable still counts toward the run's cost", async () => {
+    const inner = createRecordedProvider(FIXTURES);
+    const spent = { inputTokens: 1000, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    let first = true;
+    const provider: Provider = {
+      name: inner.name,
+      modelFor: inner.modelFor,
+      complete: async (request) => {
+        if (request.purpose.kind === "agent" && first) {
+          first = false;
+          throw new ProviderError("recorded-fast was cut off at the output limit", "bad-output", {
+            spent: { provider: "recorded", model: "recorded-fast", usage: spent },
+          });
+        }
+        return inner.complete(request);
+      },
+    };
+    const app = openApp(tempRepo(), { provider, price: registry.price, now: manualClock().now });
+    const run = start(app, PIPELINE(), ISSUE);
+    await app.worker.runUntilIdle();
+    const events = listEvents(app.db, run.id).map(
+      (e) => ({ type: e.type, ...(e.data as object) }) as RunEvent,
+    );
+    app.close();
+    const failed = events.find((e) => e.type === "agent.failed");
+    const expected = costOf(spent, PRICES["recorded-fast"] as Price);
+    expect(failed).toMatchObject({ kind: "bad-output", usage: spent });
+    expect((failed as { costUsd?: number }).costUsd).toBeCloseTo(expected, 12);
   });
 });
