@@ -9,58 +9,10 @@ import { transformJSONSchema } from "@anthropic-ai/sdk/lib/transform-json-schema
 import type { Usage } from "../engine/types.js";
 import type { Tier } from "../pipeline/schema.js";
 import { stripCodeFence } from "../util/text.js";
-import type { Price } from "./prices.js";
+import { ANTHROPIC_DEFAULT_MODELS } from "./catalog.js";
 import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
 
 const KEY_VARIABLE = "ANTHROPIC_API_KEY";
-
-/**
- * Current models as of 2026-11-23 (https://platform.claude.com/docs/en/models/overview and each
- * model's overview page). These ids carry no date: Haiku 5.5 has no separate alias, and the Sonnet
- * and Opus 5.5 ids are the ones the docs and the SDK's `Model` type list first.
- */
-export const ANTHROPIC_DEFAULT_MODELS: Record<Tier, string> = {
-  fast: "claude-haiku-5-5",
-  balanced: "claude-sonnet-5-5",
-  deep: "claude-opus-5-5",
-};
-
-/**
- * USD per million tokens; cache write is the 5-minute write (the adapter asks for no 1-hour
- * cache). Read 2026-11-23 from https://platform.claude.com/docs/en/about-claude/pricing and the
- * model pages https://platform.claude.com/docs/en/models/{haiku-5-5,sonnet-5-5,opus-5-5,opus-5,sonnet-5}/overview.
- * Cache reads are not 0.1x input on every model: Opus 5.5 reads at 0.05x ($0.20, model page).
- * Sonnet 5.5 reads at $0.10 (0.05x) since 2026-10-07: the model page as stored still showed
- * $0.20, the figure is from the price cut reported against the pricing page; confirm it there.
- * Haiku 5.5's cache read ($0.01) is from guides quoting the model page, whose stored copy was cut
- * before that line. Haiku 5.5 has a long-prompt band: see {@link ANTHROPIC_LONG_PROMPT_PRICES}.
- */
-export const ANTHROPIC_PRICES: Record<string, Price> = {
-  "claude-haiku-5-5": { input: 0.1, output: 0.5, cacheRead: 0.01, cacheWrite: 0.125 },
-  "claude-sonnet-5-5": { input: 2, output: 10, cacheRead: 0.1, cacheWrite: 2.5 },
-  "claude-opus-5-5": { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
-  "claude-sonnet-5": { input: 2, output: 10, cacheRead: 0.2, cacheWrite: 2.5 },
-  "claude-opus-5": { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
-};
-
-/**
- * Haiku 5.5 bills a request whose prompt (input + cache read + cache write) is over 100,000
- * tokens at five times the rates, output included (same sources as {@link ANTHROPIC_PRICES}).
- */
-export const ANTHROPIC_LONG_PROMPT_PRICES: Record<string, { overTokens: number; price: Price }> = {
-  "claude-haiku-5-5": {
-    overTokens: 100_000,
-    price: { input: 0.5, output: 2.5, cacheRead: 0.05, cacheWrite: 0.625 },
-  },
-};
-
-/** The price of one call, with Haiku's long-prompt band; undefined for a model not in the table. */
-export function anthropicPriceFor(model: string, usage: Usage): Price | undefined {
-  const long = ANTHROPIC_LONG_PROMPT_PRICES[model];
-  const prompt = usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
-  if (long && prompt > long.overTokens) return long.price;
-  return ANTHROPIC_PRICES[model];
-}
 
 /**
  * Adaptive thinking is on by default on the 5.x models and its tokens count against max_tokens,

@@ -3,39 +3,8 @@ import { ApiError, type GenerateContentResponse, GoogleGenAI } from "@google/gen
 import type { Usage } from "../engine/types.js";
 import type { Tier } from "../pipeline/schema.js";
 import { oneLine, stripCodeFence } from "../util/text.js";
-import type { Price } from "./prices.js";
+import { GEMINI_DEFAULT_MODELS } from "./catalog.js";
 import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
-
-/**
- * Ids from https://ai.google.dev/gemini-api/docs/models, /deprecations and /changelog (read
- * 2026-11-23; the newest copy found was the 2026-10-08 changelog entry).
- * No Gemini 3 Pro is stable yet: `gemini-3.1-pro-preview` is the only Pro the API serves since
- * gemini-2.5-pro was shut down, so deep runs on a preview model until a stable Pro ships.
- * Ids are pinned rather than `gemini-*-latest` aliases, which Google repoints (to previews too)
- * and which would make the prices below wrong without notice.
- */
-export const GEMINI_DEFAULT_MODELS: Record<Tier, string> = {
-  fast: "gemini-3.5-flash-lite",
-  balanced: "gemini-3.8-flash",
-  deep: "gemini-3.1-pro-preview",
-};
-
-/**
- * Paid tier, Standard (not Batch/Flex), text input, USD per million tokens, from
- * https://ai.google.dev/gemini-api/docs/pricing (read 2026-11-23 through copies of that page taken
- * 2026-09-20 and 2026-10-07, cross-checked with models.dev's entries that cite it). Caching is implicit: cached reads have their own price and
- * there is no write charge (storage is billed only for explicit caches, which we do not create).
- * - gemini-3.8-flash: introductory price through 2026-12-31; from 2027-01-01 it is 1.50 / 7.50 /
- *   0.15. Update this entry then.
- * - gemini-3.1-pro-preview: prompts up to 200k tokens; above that 4.00 / 18.00 / 0.40.
- * - gemini-3.5-flash-lite: the cached-input figure (0.03) could not be read on Google's page
- *   itself; it is the usual one-tenth of input and matches a third-party copy of the page.
- */
-export const GEMINI_PRICES: Record<string, Price> = {
-  "gemini-3.5-flash-lite": { input: 0.3, output: 2.5, cacheRead: 0.03, cacheWrite: 0 },
-  "gemini-3.8-flash": { input: 0.75, output: 3.75, cacheRead: 0.075, cacheWrite: 0 },
-  "gemini-3.1-pro-preview": { input: 2, output: 12, cacheRead: 0.2, cacheWrite: 0 },
-};
 
 /** Thinking tokens count against this cap, so it leaves room for thought as well as the answer. */
 const DEFAULT_MAX_OUTPUT_TOKENS: Record<Tier, number> = { fast: 16_384, balanced: 32_768, deep: 65_536 };

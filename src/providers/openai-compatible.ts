@@ -12,7 +12,7 @@ import type {
 import type { Usage } from "../engine/types.js";
 import type { Tier } from "../pipeline/schema.js";
 import { oneLine, stripCodeFence } from "../util/text.js";
-import type { Price } from "./prices.js";
+import { OPENAI_COMPATIBLE_DEFAULT_MODELS } from "./catalog.js";
 import {
   estimateTokens,
   type ModelRequest,
@@ -22,26 +22,6 @@ import {
 } from "./provider.js";
 
 const NAME = "openai-compatible";
-
-/**
- * Local model names depend on what the server has pulled, so these are only a guess: a repository
- * (`tiers.<tier>`) or the server config should set them. Small, common Ollama tags that exist in
- * its library (qwen2.5-coder comes in 0.5b to 32b); the 1.5b one is small enough for a Pi-class board.
- */
-export const OPENAI_COMPATIBLE_DEFAULT_MODELS: Record<Tier, string> = {
-  fast: "qwen2.5-coder:1.5b",
-  balanced: "qwen2.5-coder:7b",
-  deep: "qwen2.5-coder:14b",
-};
-
-/**
- * Empty on purpose: a local model costs nothing per token. A hosted endpoint's prices (vLLM in the
- * cloud, OpenRouter, ...) go in configuration, keyed by model id, in USD per million tokens.
- */
-export const OPENAI_COMPATIBLE_PRICES: Record<string, Price> = {};
-
-/** What a model missing from the price table costs: nothing, as on a local server. */
-export const OPENAI_COMPATIBLE_LOCAL_PRICE: Price = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
 
 const DEFAULT_MAX_OUTPUT_TOKENS: Record<Tier, number> = { fast: 4096, balanced: 8192, deep: 8192 };
 

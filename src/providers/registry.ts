@@ -1,8 +1,13 @@
 import type { Tier } from "../pipeline/schema.js";
 import type { ProviderChoice } from "../store/runs.js";
-import { anthropicPriceFor, createAnthropicProvider } from "./anthropic.js";
-import { createGeminiProvider, GEMINI_PRICES } from "./gemini.js";
-import { createOpenAICompatibleProvider, OPENAI_COMPATIBLE_PRICES } from "./openai-compatible.js";
+import {
+  ANTHROPIC_DEFAULT_MODELS,
+  anthropicPriceFor,
+  GEMINI_DEFAULT_MODELS,
+  GEMINI_PRICES,
+  OPENAI_COMPATIBLE_DEFAULT_MODELS,
+  OPENAI_COMPATIBLE_PRICES,
+} from "./catalog.js";
 import { costOf, type Price } from "./prices.js";
 import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
 import { createRecordedProvider, loadFixtures } from "./recorded.js";
@@ -78,24 +83,32 @@ export function createProviderRegistry(options: {
           throw new ProviderError("the recorded provider needs a fixtures file", "config");
         return createRecordedProvider(loadFixtures(choice.fixtures), choice.fixtures);
       }
+      // The SDKs load on a provider's first call, so commands that never call one (and the
+      // offline providers) start without them.
       case "anthropic":
-        return createAnthropicProvider({
-          ...common,
-          ...(apiKey ? { apiKey } : {}),
-          ...(baseUrl ? { baseURL: baseUrl } : {}),
-        });
+        return lazyProvider(name, models, ANTHROPIC_DEFAULT_MODELS, async () =>
+          (await import("./anthropic.js")).createAnthropicProvider({
+            ...common,
+            ...(apiKey ? { apiKey } : {}),
+            ...(baseUrl ? { baseURL: baseUrl } : {}),
+          }),
+        );
       case "gemini":
-        return createGeminiProvider({
-          ...common,
-          ...(apiKey ? { apiKey } : {}),
-          ...(baseUrl ? { baseUrl } : {}),
-        });
+        return lazyProvider(name, models, GEMINI_DEFAULT_MODELS, async () =>
+          (await import("./gemini.js")).createGeminiProvider({
+            ...common,
+            ...(apiKey ? { apiKey } : {}),
+            ...(baseUrl ? { baseUrl } : {}),
+          }),
+        );
       case "openai-compatible":
-        return createOpenAICompatibleProvider({
-          ...common,
-          ...(apiKey ? { apiKey } : {}),
-          ...(baseUrl ? { baseURL: baseUrl } : {}),
-        });
+        return lazyProvider(name, models, OPENAI_COMPATIBLE_DEFAULT_MODELS, async () =>
+          (await import("./openai-compatible.js")).createOpenAICompatibleProvider({
+            ...common,
+            ...(apiKey ? { apiKey } : {}),
+            ...(baseUrl ? { baseURL: baseUrl } : {}),
+          }),
+        );
       default:
         throw new ProviderError(
           `unknown provider "${name}"; choose one of: ${PROVIDER_NAMES.join(", ")}`,
@@ -172,6 +185,30 @@ export function createProviderRegistry(options: {
             cacheWriteTokens: 0,
           })
         : priceOf(provider, model),
+  };
+}
+
+/**
+ * A provider whose adapter (and SDK) is imported on its first call. Its tier models are known
+ * without it; a failed import is not kept, so the next call tries again.
+ */
+function lazyProvider(
+  name: string,
+  models: Partial<Record<Tier, string>>,
+  defaults: Record<Tier, string>,
+  load: () => Promise<Provider>,
+): Provider {
+  let pending: Promise<Provider> | undefined;
+  return {
+    name,
+    modelFor: (tier) => models[tier] ?? defaults[tier],
+    async complete(request) {
+      pending ??= load().catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+      return (await pending).complete(request);
+    },
   };
 }
 

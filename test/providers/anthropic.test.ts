@@ -3,12 +3,12 @@ import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { initialState } from "../../src/engine/transition.js";
 import { createLocalForge } from "../../src/forge/local/local-forge.js";
+import { createAnthropicProvider } from "../../src/providers/anthropic.js";
 import {
   ANTHROPIC_DEFAULT_MODELS,
   ANTHROPIC_PRICES,
   anthropicPriceFor,
-  createAnthropicProvider,
-} from "../../src/providers/anthropic.js";
+} from "../../src/providers/catalog.js";
 import { costOf } from "../../src/providers/prices.js";
 import { type ModelRequest, ProviderError } from "../../src/providers/provider.js";
 import { openDatabase } from "../../src/store/database.js";

@@ -1,6 +1,7 @@
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGeminiProvider, GEMINI_DEFAULT_MODELS, GEMINI_PRICES } from "../../src/providers/gemini.js";
+import { GEMINI_DEFAULT_MODELS, GEMINI_PRICES } from "../../src/providers/catalog.js";
+import { createGeminiProvider } from "../../src/providers/gemini.js";
 import { type ModelRequest, ProviderError } from "../../src/providers/provider.js";
 
 const HOST = "https://generativelanguage.googleapis.com";

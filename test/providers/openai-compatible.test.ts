@@ -1,8 +1,8 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
+import { OPENAI_COMPATIBLE_DEFAULT_MODELS } from "../../src/providers/catalog.js";
 import {
   createOpenAICompatibleProvider,
-  OPENAI_COMPATIBLE_DEFAULT_MODELS,
   type OpenAICompatibleOptions,
 } from "../../src/providers/openai-compatible.js";
 import { type ModelRequest, ProviderError } from "../../src/providers/provider.js";
