@@ -33,7 +33,21 @@ export function projectAttempt(
       return;
     }
     case "agent.failed":
-      upsertAttempt(db, key, { state: "error", error: event.error, finishedAt: now });
+      upsertAttempt(db, key, {
+        state: "error",
+        error: event.error,
+        finishedAt: now,
+        // A billed but unusable answer counts, here too: daily budgets sum these rows.
+        ...(event.usage
+          ? {
+              tokensIn: event.usage.inputTokens,
+              tokensOut: event.usage.outputTokens,
+              cacheRead: event.usage.cacheReadTokens,
+              cacheWrite: event.usage.cacheWriteTokens,
+              costUsd: event.costUsd ?? 0,
+            }
+          : {}),
+      });
       return;
     case "gates.evaluated": {
       const agent = before.current?.output;
@@ -43,6 +57,8 @@ export function projectAttempt(
         finishedAt: now,
         tokensIn: (agent?.usage.inputTokens ?? 0) + event.usage.inputTokens,
         tokensOut: (agent?.usage.outputTokens ?? 0) + event.usage.outputTokens,
+        cacheRead: (agent?.usage.cacheReadTokens ?? 0) + event.usage.cacheReadTokens,
+        cacheWrite: (agent?.usage.cacheWriteTokens ?? 0) + event.usage.cacheWriteTokens,
         costUsd: (agent?.costUsd ?? 0) + event.costUsd,
       });
       return;

@@ -161,10 +161,14 @@ describe("escalation and cost", () => {
     const events = listEvents(app.db, run.id).map(
       (e) => ({ type: e.type, ...(e.data as object) }) as RunEvent,
     );
+    const attempts = listAttempts(app.db, run.id);
     app.close();
     const failed = events.find((e) => e.type === "agent.failed");
     const expected = costOf(spent, PRICES["recorded-fast"] as Price);
     expect(failed).toMatchObject({ kind: "bad-output", usage: spent });
     expect((failed as { costUsd?: number }).costUsd).toBeCloseTo(expected, 12);
+    // The attempt row, which daily budgets sum, has it too.
+    expect(attempts[0]).toMatchObject({ state: "error", tokensIn: 1000, tokensOut: 100 });
+    expect(attempts[0]?.costUsd).toBeCloseTo(expected, 12);
   });
 });
