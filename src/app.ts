@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
+import { parseEnv } from "node:util";
 import type { Server } from "probot";
 import { type ApplicationFunction, type Probot, run as runProbot } from "probot";
 import { TERMINAL } from "./engine/transition.js";
@@ -161,6 +162,16 @@ function pipelineLink(run: RunRecord): { pipelineUrl?: string } {
   };
 }
 
+/** The variables of a `.env` file, or none when there is no such file. */
+function readDotEnv(file: string): Record<string, string> {
+  try {
+    return parseEnv(readFileSync(file, "utf8")) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** A running `atomic-scrum serve`. */
 export interface Served {
   /** Probot's server: its `port` is where webhooks are received. */
@@ -179,6 +190,9 @@ export interface Served {
  * register the app from `app.yml`.
  */
 export async function serve(options: ServeOptions): Promise<Served> {
+  // Probot copies .env into process.env when it starts, its values winning. Do the same first, so
+  // the checks below and the settings file see what Probot will (APP_ID only in .env, say).
+  if (options.env === process.env) Object.assign(process.env, readDotEnv(resolve(".env")));
   // Without a secret Probot falls back to a well-known one, and anyone could forge a webhook.
   if (options.env.APP_ID && !options.env.WEBHOOK_SECRET) {
     throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App (see .env)");

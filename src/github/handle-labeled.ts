@@ -121,7 +121,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       octokit,
       target,
       marker(`provider-unavailable ${config.provider}`),
-      `\`.github/atomic-scrum.yml\` asks for the \`${config.provider}\` provider, which this Atomic Scrum server does not offer yet (it offers: ${deps.providers.join(", ")}). Nothing was started.`,
+      `\`.github/atomic-scrum.yml\` asks for the \`${config.provider}\` provider, which this Atomic Scrum server does not offer (it offers: ${deps.providers.join(", ")}; a real provider is offered once its API key is set on the server). Nothing was started.`,
     );
     return done(context, deps, "provider-unavailable");
   }

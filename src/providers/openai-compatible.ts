@@ -301,7 +301,7 @@ function statusError(error: APIError, ctx: CallContext): ProviderError {
   if (status === 401 || status === 403) {
     // The server's own text is left out: OpenAI-style servers echo part of the key in it.
     return new ProviderError(
-      `${ctx.server} refused the API key (HTTP ${status}): set OPENAI_API_KEY to a key it accepts`,
+      `${ctx.server} refused the API key (HTTP ${status}): set ATOMIC_SCRUM_OPENAI_API_KEY to a key it accepts`,
       "config",
       cause,
     );

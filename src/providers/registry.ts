@@ -6,6 +6,7 @@ import {
   GEMINI_DEFAULT_MODELS,
   GEMINI_PRICES,
   OPENAI_COMPATIBLE_DEFAULT_MODELS,
+  OPENAI_COMPATIBLE_LOCAL_PRICE,
   OPENAI_COMPATIBLE_PRICES,
 } from "./catalog.js";
 import { costOf, type Price } from "./prices.js";
@@ -24,7 +25,8 @@ import { createSimulatedProvider } from "./simulated.js";
 export const KEY_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   anthropic: ["ANTHROPIC_API_KEY"],
   gemini: ["GEMINI_API_KEY", "GOOGLE_API_KEY"],
-  "openai-compatible": ["OPENAI_API_KEY"],
+  // Not OPENAI_API_KEY: a key meant for OpenAI must not go to whatever server the URL names.
+  "openai-compatible": ["ATOMIC_SCRUM_OPENAI_API_KEY"],
 };
 
 /** Where the OpenAI-compatible server is, when the settings file does not say. */
@@ -128,7 +130,9 @@ export function createProviderRegistry(options: {
       };
     }
     if (provider === "gemini") return GEMINI_PRICES[model];
-    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model];
+    // A local server costs nothing per token; a hosted endpoint's prices go in the settings file.
+    if (provider === "openai-compatible")
+      return OPENAI_COMPATIBLE_PRICES[model] ?? OPENAI_COMPATIBLE_LOCAL_PRICE;
     return undefined;
   };
 

@@ -11,6 +11,9 @@ import { DurationSchema } from "../pipeline/schema.js";
 export const PROVIDER_NAMES = ["simulated", "recorded", "anthropic", "gemini", "openai-compatible"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
+/** Providers that call a model API; only these can stand in for one another. */
+export const REAL_PROVIDERS = ["anthropic", "gemini", "openai-compatible"] as const;
+
 /** Tier -> model name; unset tiers keep the provider's defaults. */
 export const TierModelsSchema = z.strictObject({
   fast: z.string().min(1).optional().describe("Model for the fast tier."),
@@ -34,7 +37,7 @@ const PriceSchema = z
 const ProviderSettingsSchema = z.strictObject({
   models: TierModelsSchema.optional().describe("Tier -> model for this provider on this server."),
   fallback: z
-    .enum(PROVIDER_NAMES)
+    .enum(REAL_PROVIDERS)
     .optional()
     .describe("Provider to use when this one stays unavailable after its retries."),
   timeout: DurationSchema.optional().describe("Most a whole call may take, retries included (default 10m)."),

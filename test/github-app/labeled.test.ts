@@ -212,7 +212,7 @@ describe("github app > issues.labeled", () => {
     expect((await app.deliver(labeledPayload({ label: "atomic:coding" }))).status).toBe(200);
     expect(listRuns(app.db)).toEqual([]);
     expect(posted[0]?.body).toContain(
-      "asks for the `gemini` provider, which this Atomic Scrum server does not offer yet",
+      "asks for the `gemini` provider, which this Atomic Scrum server does not offer (it offers: simulated;",
     );
   });
 

@@ -4,27 +4,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { formatProblem } from "../../src/pipeline/problem.js";
+import { yamlBlocks } from "../helpers/markdown.js";
 
 const docPath = new URL("../../docs/pipelines.md", import.meta.url);
 const doc = readFileSync(docPath, "utf8");
 
-/** Every ```yaml (or ```yml) fenced block, with the line its content starts on. */
-function yamlBlocks(markdown: string): { line: number; text: string }[] {
-  const blocks: { line: number; text: string }[] = [];
-  const lines = markdown.split("\n");
-  let open: { line: number; body: string[] } | undefined;
-  lines.forEach((line, index) => {
-    if (!open && /^```ya?ml\s*$/.test(line)) open = { line: index + 2, body: [] };
-    else if (open && /^```\s*$/.test(line)) {
-      blocks.push({ line: open.line, text: `${open.body.join("\n")}\n` });
-      open = undefined;
-    } else open?.body.push(line);
-  });
-  if (open) throw new Error(`docs/pipelines.md: yaml block opened at line ${open.line - 1} is never closed`);
-  return blocks;
-}
-
-const blocks = yamlBlocks(doc);
+const blocks = yamlBlocks(doc, "docs/pipelines.md");
 const dir = mkdtempSync(join(tmpdir(), "atomic-scrum-docs-"));
 
 afterAll(() => {

@@ -247,7 +247,7 @@ describe("the openai-compatible provider", () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
-  it("fails a 401 at once as config, naming OPENAI_API_KEY and never the key", async () => {
+  it("fails a 401 at once as config, naming ATOMIC_SCRUM_OPENAI_API_KEY and never the key", async () => {
     let requests = 0;
     nock(ORIGIN)
       .post(PATH)
@@ -270,7 +270,7 @@ describe("the openai-compatible provider", () => {
     const error = await failure(provider({ apiKey: KEY, maxRetries: 3 }).complete(request()));
 
     expect(error.kind).toBe("config");
-    expect(error.message).toContain("OPENAI_API_KEY");
+    expect(error.message).toContain("ATOMIC_SCRUM_OPENAI_API_KEY");
     expect(error.message).not.toContain(KEY);
     expect(requests).toBe(1);
     expect(Date.now() - started).toBeLessThan(500);
