@@ -103,6 +103,7 @@ export function buildGitHubApp(options: {
     now,
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
     price: registry.price,
+    isPriced: registry.isPriced,
     breaker: breakerSettingsFrom(settings),
     ...(settings.budget.daily_max_cost_usd === undefined
       ? {}
@@ -112,6 +113,7 @@ export function buildGitHubApp(options: {
     hints: {
       resume: () => "the app resumes it by itself",
       approve: () => "an approving review of the pull request",
+      restart: () => "remove the pipeline's label from the issue and add it again",
     },
     onProgress: ({ runId, event, state }) => {
       // A failed job may have left the forge's caches behind GitHub (a write whose answer was

@@ -97,7 +97,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
     url: payload.issue.html_url,
   };
   const active = findActiveRunForIssue(deps.db, repo, issue.number);
-  if (active) {
+  if (active && active.state.status !== "needs_human") {
     context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
     return done(context, deps, "already-active");
   }
@@ -127,6 +127,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   }
   const outcome = deps.startRun({
     deliveryId: context.id,
+    startedBy: sender.login,
     pipeline: withRepoBudget(pipeline.pipeline, config.budget),
     hash: pipeline.hash,
     pipelinePath: pipeline.path,

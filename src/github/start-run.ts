@@ -11,7 +11,7 @@ import {
   type ProviderChoice,
   recordDelivery,
 } from "../store/runs.js";
-import { enqueueRunStart } from "../worker/jobs.js";
+import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 
 /** Everything a labeled issue needs to become a queued run. */
 export interface GitHubStartInput {
@@ -25,6 +25,8 @@ export interface GitHubStartInput {
   repo: RepoInput;
   issue: IssueInput;
   provider: ProviderChoice;
+  /** Who added the label (the event's sender). */
+  startedBy?: string;
 }
 
 export type StartOutcome =
@@ -44,7 +46,14 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
       return { started: false, reason: "duplicate-delivery" };
     }
     const active = findActiveRunForIssue(db, input.repo, input.issue.number);
-    if (active) return { started: false, reason: "already-active", runId: active.id };
+    if (active && active.state.status !== "needs_human") {
+      return { started: false, reason: "already-active", runId: active.id };
+    }
+    // A run handed to a person gives way to a new start: the new run is what the person did about it.
+    if (active) {
+      const by = `${input.startedBy ? `@${input.startedBy}` : "someone"}, who started the pipeline again`;
+      enqueueRunJob(db, { runId: active.id, key: "cancel", now, event: { type: "run.cancelled", by } });
+    }
     const branch = freshBranchFor(input.issue, (name) => isBranchUsed(db, input.repo, name));
     insertRun(db, {
       id,

@@ -78,6 +78,7 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
     ...(flags.db ? { dbPath: flags.db } : {}),
     providerFor,
     price: registry.price,
+    isPriced: registry.isPriced,
     breaker: breakerSettingsFrom(settings),
     ...(settings.budget.daily_max_cost_usd === undefined
       ? {}
@@ -290,7 +291,11 @@ function statusBody(app: LocalApp, run: RunRecord): string {
     pipeline: run.pipeline,
     state: run.state,
     attempts: listAttempts(app.db, run.id),
-    hints: { resume: `atomic-scrum resume ${run.id}`, approve: `\`atomic-scrum approve ${run.id}\`` },
+    hints: {
+      resume: `atomic-scrum resume ${run.id}`,
+      approve: `\`atomic-scrum approve ${run.id}\``,
+      restart: "run `atomic-scrum run` on the issue again",
+    },
   });
 }
 

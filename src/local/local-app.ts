@@ -18,6 +18,8 @@ export interface LocalAppOptions {
   providerFor: (run: RunRecord) => Provider;
   /** What a call cost in USD (the price table); offline providers cost nothing by default. */
   price?: WorkerOptions["price"];
+  /** Whether a model can be priced: a run with a cost limit refuses a call that cannot. */
+  isPriced?: WorkerOptions["isPriced"];
   breaker?: WorkerOptions["breaker"];
   /** Most all runs in this database may spend per UTC day. */
   dailyMaxCostUsd?: number;
@@ -65,6 +67,7 @@ export function createLocalApp(options: LocalAppOptions) {
     owner,
     leaseMs: options.leaseMs ?? 60_000,
     price: options.price ?? (() => 0),
+    ...(options.isPriced ? { isPriced: options.isPriced } : {}),
     ...(options.breaker ? { breaker: options.breaker } : {}),
     ...(options.dailyMaxCostUsd === undefined ? {} : { dailyMaxCostUsd: options.dailyMaxCostUsd }),
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
@@ -73,6 +76,7 @@ export function createLocalApp(options: LocalAppOptions) {
     hints: {
       resume: (runId) => `atomic-scrum resume ${runId}`,
       approve: (runId) => `approve it with \`atomic-scrum approve ${runId}\``,
+      restart: () => "run `atomic-scrum run` on the issue again",
     },
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),

@@ -37,7 +37,15 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
   app.db.transaction(() => {
     const active = findActiveRunForIssue(app.db, app.repo, input.issue.number);
-    if (active) {
+    // A run handed to a person gives way to a new start: the new run is what the person did about it.
+    if (active?.state.status === "needs_human") {
+      enqueueRunJob(app.db, {
+        runId: active.id,
+        key: "cancel",
+        now,
+        event: { type: "run.cancelled", by: "a new run on the issue" },
+      });
+    } else if (active) {
       throw new CommandError(
         `run ${active.id} is already ${active.state.status} on ${active.branch}; continue it with \`atomic-scrum resume ${active.id}\``,
       );

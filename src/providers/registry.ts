@@ -6,7 +6,6 @@ import {
   GEMINI_DEFAULT_MODELS,
   GEMINI_PRICES,
   OPENAI_COMPATIBLE_DEFAULT_MODELS,
-  OPENAI_COMPATIBLE_LOCAL_PRICE,
   OPENAI_COMPATIBLE_PRICES,
 } from "./catalog.js";
 import { costOf, type Price } from "./prices.js";
@@ -41,6 +40,8 @@ export interface ProviderRegistry {
   price(response: Pick<ModelResponse, "provider" | "model" | "usage">): number;
   /** The price of `model`, when the table has it (budgets estimate a call before making it). */
   priceOf(provider: string, model: string): Price | undefined;
+  /** Whether a call to `model` can be priced: a cost budget refuses a call it cannot price. */
+  isPriced(provider: string, model: string): boolean;
 }
 
 /**
@@ -130,32 +131,36 @@ export function createProviderRegistry(options: {
       };
     }
     if (provider === "gemini") return GEMINI_PRICES[model];
-    // A local server costs nothing per token; a hosted endpoint's prices go in the settings file.
-    if (provider === "openai-compatible")
-      return OPENAI_COMPATIBLE_PRICES[model] ?? OPENAI_COMPATIBLE_LOCAL_PRICE;
+    // A local model's $0 must be stated (`{ input: 0, output: 0 }`): the same URL setting serves
+    // paid endpoints too, and a cost budget must never pass a model it cannot price.
+    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model];
     return undefined;
   };
 
+  const available = (): ProviderName[] =>
+    PROVIDER_NAMES.filter((name) => {
+      if (name === "simulated" || name === "recorded") return true;
+      if (name === "openai-compatible") return baseUrlOf(name) !== undefined;
+      return keyOf(name) !== undefined;
+    });
+
   return {
-    available: () =>
-      PROVIDER_NAMES.filter((name) => {
-        if (name === "simulated" || name === "recorded") return true;
-        if (name === "openai-compatible") return baseUrlOf(name) !== undefined;
-        return keyOf(name) !== undefined;
-      }),
+    available,
     forChoice(choice) {
       const key = JSON.stringify(choice);
       const known = built.get(key);
       if (known) return known;
       let provider = make(choice.name, choice);
-      // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle.
+      // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
+      // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
+      const offered = new Set<string>(available());
       const chain: Provider[] = [provider];
       for (
         let next = settingsOf(choice.name).fallback;
         next !== undefined;
         next = settingsOf(next).fallback
       ) {
-        chain.push(make(next, choice));
+        if (offered.has(next)) chain.push(make(next, choice));
       }
       if (chain.length > 1) provider = withFallbacks(chain);
       built.set(key, provider);
@@ -180,17 +185,20 @@ export function createProviderRegistry(options: {
       }
       return 0;
     },
+    isPriced: (provider, model) =>
+      provider === "simulated" ||
+      provider === "recorded" ||
+      settings.prices[model] !== undefined ||
+      (provider === "anthropic" ? anthropicPriceFor(model, NO_USAGE) : priceOf(provider, model)) !==
+        undefined,
     priceOf: (provider, model) =>
       provider === "anthropic" && !settings.prices[model]
-        ? anthropicPriceFor(model, {
-            inputTokens: 0,
-            outputTokens: 0,
-            cacheReadTokens: 0,
-            cacheWriteTokens: 0,
-          })
+        ? anthropicPriceFor(model, NO_USAGE)
         : priceOf(provider, model),
   };
 }
+
+const NO_USAGE = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
 
 /**
  * A provider whose adapter (and SDK) is imported on its first call. Its tier models are known
@@ -241,9 +249,8 @@ export function withFallbacks(chain: Provider[]): Provider {
               throw new ProviderError(
                 `${failures.join("; ")}; then ${provider.name}: ${error.message}`,
                 error.kind,
-                {
-                  cause: error,
-                },
+                // The answer that was billed (cut off, say) still counts toward the run's cost.
+                { cause: error, ...(error.spent ? { spent: error.spent } : {}) },
               );
             }
             throw error;

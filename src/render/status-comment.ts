@@ -11,7 +11,7 @@ export interface StatusInput {
   state: RunState;
   attempts: AttemptRecord[];
   /** How a person moves the run on from here, e.g. the CLI command or the slash command. */
-  hints: { resume: string; approve: string };
+  hints: { resume: string; approve: string; restart: string };
 }
 
 /** The single status comment: a row per phase and what happens next. */
@@ -102,7 +102,7 @@ function next(input: StatusInput): string {
     case "failed":
       return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
     case "needs_human":
-      return `a person: ${quietMarkdown(state.reason ?? "a phase failed")}. The issue is labelled \`${NEEDS_HUMAN_LABEL}\`: cancel the run, then change the issue or the pipeline and start again.`;
+      return `a person: ${quietMarkdown(state.reason ?? "a phase failed")}. The issue is labelled \`${NEEDS_HUMAN_LABEL}\`. Change the issue or the pipeline, then ${input.hints.restart}: this run is then cancelled and a new one starts.`;
     case "cancelled":
       // The reason says who: "cancelled by @someone, who closed pull request #2".
       return `nothing: the run was ${quietMarkdown(state.reason ?? "cancelled")}.`;

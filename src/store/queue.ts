@@ -440,3 +440,18 @@ export function listGroupJobs(db: Database, group: string): Job[] {
     .all(group)
     .map(toJob);
 }
+
+/**
+ * Whether another job of `group`, due by `now`, carries an outside event (a cancellation, an
+ * approval): the job working the group then stops between effects so that one is applied next.
+ */
+export function hasDueEventJob(db: Database, group: string, exceptJobId: number, now: number): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT 1 FROM jobs WHERE group_key = ? AND id != ? AND state = 'queued' AND run_at <= ?
+           AND json_extract(payload, '$.event') IS NOT NULL LIMIT 1`,
+      )
+      .get(group, exceptJobId, now) !== undefined
+  );
+}

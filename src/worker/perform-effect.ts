@@ -44,6 +44,11 @@ export interface PerformDeps {
   /** Cost of a call in USD; the simulated and recorded providers cost nothing. */
   price: (response: Pick<ModelResponse, "provider" | "model" | "usage">) => number;
   /**
+   * Whether calls to a model can be priced. A run with a cost limit refuses a call it cannot price
+   * instead of counting it as $0. Without it, every model counts as priced (offline use).
+   */
+  isPriced?: (provider: string, model: string) => boolean;
+  /**
    * Most all runs may spend per UTC day: per GitHub installation for runs that have one, else
    * per database. Checked before every call, like a pipeline's budget.
    */
@@ -198,7 +203,7 @@ async function callAgent(
       model: response.model,
       tier: effect.tier,
       usage: response.usage,
-      costUsd: deps.price(response),
+      costUsd: priceOfCall(deps, response, { provider: provider.name, model }),
     };
     if (edit) output.files = edit.files;
     return { type: "agent.completed", output };
@@ -212,7 +217,9 @@ async function callAgent(
     };
     // An answer that was billed counts toward the run's totals and budgets even when unusable.
     const paid = response ?? error.spent;
-    return paid ? { ...failed, usage: paid.usage, costUsd: deps.price(paid) } : failed;
+    return paid
+      ? { ...failed, usage: paid.usage, costUsd: priceOfCall(deps, paid, { provider: provider.name, model }) }
+      : failed;
   }
 }
 
@@ -255,6 +262,14 @@ function budgetCheck(
   const tokens = call.inputTokens;
   if (budget?.maxTokens !== undefined && spent.tokens + tokens > budget.maxTokens) {
     return `budget: this call needs about ${tokens} tokens and ${spent.tokens} of ${budget.maxTokens} are used; raise budget.max_tokens to go on`;
+  }
+  const limits = [
+    budget?.maxCostUsd === undefined ? undefined : "the pipeline's budget.max_cost_usd",
+    budget?.dailyMaxCostUsd === undefined ? undefined : "the repository's budget.daily_max_cost_usd",
+    deps.dailyMaxCostUsd === undefined ? undefined : "the server's budget.daily_max_cost_usd",
+  ].filter((limit) => limit !== undefined);
+  if (limits.length > 0 && deps.isPriced?.(call.provider, call.model) === false) {
+    return `budget: no price for ${call.provider}/${call.model}, so ${limits.join(" and ")} cannot be checked; add it under \`prices:\` in the settings file (a local model: \`${call.model}: { input: 0, output: 0 }\`)`;
   }
   const usage = { inputTokens: tokens, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   const cost = deps.price({ provider: call.provider, model: call.model, usage });
@@ -307,25 +322,25 @@ async function evaluate(
     phaseId: phase.id,
     attempt: effect.attempt,
   };
-  const count = (paid: Pick<ModelResponse, "provider" | "model" | "usage">) => {
+  const count = (paid: Paid, asked: Asked) => {
     usage.inputTokens += paid.usage.inputTokens;
     usage.outputTokens += paid.usage.outputTokens;
     usage.cacheReadTokens += paid.usage.cacheReadTokens;
     usage.cacheWriteTokens += paid.usage.cacheWriteTokens;
-    costUsd += deps.price(paid);
+    costUsd += priceOfCall(deps, paid, asked);
   };
+  // A judge that stays unavailable (an outage, after the adapter's retries) is not a verdict on
+  // the work: the evaluation is retried later as a job, reusing the grades already made.
+  let unavailable: ProviderError | undefined;
   const judgeRound =
     (round: string) => async (request: Omit<ModelRequest, "tier">, target: JudgeCallTarget) => {
       const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${round}`;
       const provider = deps.providerFor(run);
+      const asked = { provider: provider.name, model: provider.modelFor(target.tier) };
       const over = budgetCheck(
         deps,
         run,
-        {
-          provider: provider.name,
-          model: provider.modelFor(target.tier),
-          inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt),
-        },
+        { ...asked, inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt) },
         { tokens: totalTokens(usage), costUsd },
       );
       if (over) throw new ProviderError(over, "budget");
@@ -333,19 +348,43 @@ async function evaluate(
         provider.complete({ ...request, tier: target.tier, signal }),
       ).catch((error: unknown) => {
         // A billed but unusable grade is a grader error; its cost still counts.
-        if (error instanceof ProviderError && error.spent) count(error.spent);
+        if (error instanceof ProviderError && error.spent) count(error.spent, asked);
+        if (error instanceof ProviderError && error.kind === "unavailable") unavailable ??= error;
         throw error;
       });
       // Cached or not, the grade's cost belongs to this evaluation, which is recorded once.
-      count(response);
+      count(response, asked);
       return response;
     };
   const context = { subject, renderRubric: (rubric: string) => renderTemplate(rubric, rubricContext) };
   let verdict = await evaluateGates(phase.gates, { ...context, judge: judgeRound("") });
+  if (unavailable) throw judgeUnavailable(unavailable);
   // A grader error is retried once with fresh calls; a second one fails the phase as "could not be judged".
   if (verdict.results.some((r) => r.error))
     verdict = await evaluateGates(phase.gates, { ...context, judge: judgeRound("/retry") });
+  if (unavailable) throw judgeUnavailable(unavailable);
   return { type: "gates.evaluated", verdict, usage, costUsd };
+}
+
+function judgeUnavailable(error: ProviderError): Error {
+  return new Error(`the judge is unavailable, the evaluation will be tried again: ${error.message}`, {
+    cause: error,
+  });
+}
+
+type Paid = Pick<ModelResponse, "provider" | "model" | "usage">;
+type Asked = { provider: string; model: string };
+
+/**
+ * What a call cost. An API may answer with a model id the table does not know (a dated snapshot
+ * of the model asked for): the call is then priced as the model asked for, not as $0.
+ */
+function priceOfCall(deps: PerformDeps, paid: Paid, asked: Asked): number {
+  const unknown = deps.isPriced?.(paid.provider, paid.model) === false;
+  if (unknown && paid.provider === asked.provider && deps.isPriced?.(asked.provider, asked.model)) {
+    return deps.price({ ...paid, model: asked.model });
+  }
+  return deps.price(paid);
 }
 
 /** What the changed files held before the phase, read off the branch head. */

@@ -11,6 +11,7 @@ import {
   claim,
   complete,
   fail,
+  hasDueEventJob,
   heartbeat,
   LeaseLostError,
   listGroupJobs,
@@ -54,7 +55,12 @@ export interface WorkerOptions extends PerformDeps {
   fastForwardWaits?: boolean;
   onProgress?: (progress: Progress) => void;
   /** How a person moves a run on, shown in the status comment. */
-  hints: { resume: (runId: string) => string; approve: (runId: string) => string };
+  hints: {
+    resume: (runId: string) => string;
+    approve: (runId: string) => string;
+    /** How a person starts the pipeline again on the issue (which cancels a run that needs one). */
+    restart: (runId: string) => string;
+  };
   /** Crash points for tests: called after an effect is done, before and after it is recorded. */
   hooks?: {
     beforeRecord?: (effect: Effect, event: RunEvent) => void;
@@ -197,6 +203,10 @@ export function createWorker(options: WorkerOptions) {
       if (!run) return;
       const effect = nextEffect(run.state, run.pipeline);
       if (!effect) return;
+      // A cancellation (say, the pull request was closed) waits behind this job in the run's
+      // group: stop between effects so it applies before another model call or commit. The job
+      // that carries it goes on moving the run if the event leaves anything to do.
+      if (hasDueEventJob(db, payload.runId, job.id, options.now())) return;
       if (effect.kind === "call_agent" && (await reroute(job, run, effect))) continue;
       const event = await withLease(job, (signal) => performSafely(run, effect, signal));
       options.hooks?.beforeRecord?.(effect, event);
@@ -354,7 +364,11 @@ export function createWorker(options: WorkerOptions) {
       pipeline: run.pipeline,
       state: run.state,
       attempts: listAttempts(db, runId),
-      hints: { resume: options.hints.resume(runId), approve: options.hints.approve(runId) },
+      hints: {
+        resume: options.hints.resume(runId),
+        approve: options.hints.approve(runId),
+        restart: options.hints.restart(runId),
+      },
     });
     await options.forgeFor(run).updateStatus({ runId, body });
   }

@@ -111,4 +111,17 @@ describe("github app > pull_request.closed", () => {
     await app.deliver(closedPayload(), { event: "pull_request" });
     expect(cancellations(app)).toEqual([]);
   });
+
+  it("a label added again while the run waits for a person starts a new run and cancels the old one", async () => {
+    const first = startRun(app, "labeled-1");
+    const run = getRun(app.db, first);
+    if (!run) throw new Error("no run");
+    expect(saveRunState(app.db, first, { ...run.state, status: "needs_human" }, run.state.seq, NOW)).toBe(
+      true,
+    );
+    const second = startRun(app, "labeled-2");
+    expect(second).not.toBe(first);
+    expect(getRun(app.db, second)?.branch).toBe(`${BRANCH}-2`);
+    expect(cancellations(app)).toEqual(["someone, who started the pipeline again"]);
+  });
 });

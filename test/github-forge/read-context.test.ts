@@ -113,6 +113,45 @@ describe("GitHub forge > readContext", () => {
     expect(operations()).toEqual(["git/get-ref", "git/get-tree", "AtomicScrumContext", "AtomicScrumContext"]);
   });
 
+  it("reads again at the head GitHub reports when the cached one is stale (a push during a cooldown)", async () => {
+    const forge = newForge();
+    const PUSHED = "f".repeat(40);
+    const limits = { branch: BRANCH, maxFiles: 5, maxBytes: 50 };
+    tree([{ path: "a.md", size: 1 }]);
+    contextQuery(HEAD, { [sha(1)]: textBlob("a") });
+    await forge.readContext({ ...limits, globs: ["*.md"] });
+    commitMutation(NEW_SHA);
+    listPulls([{ number: 7 }]);
+    await forge.commit({
+      branch: BRANCH,
+      message: "m",
+      changes: [{ path: "x.txt", content: "x" }],
+      key: "run-1/p/1/commit",
+    });
+    // A person pushes PUSHED, adding b.md, while the run waits. The forge still believes NEW_SHA.
+    tree([{ path: "a.md", size: 1 }], { head: NEW_SHA, withRef: false });
+    contextQuery(PUSHED, {});
+    tree(
+      [
+        { path: "a.md", size: 1 },
+        { path: "b.md", size: 1 },
+      ],
+      { head: PUSHED, withRef: false },
+    );
+    contextQuery(PUSHED, { [sha(2)]: textBlob("b") });
+    const context = await forge.readContext({ ...limits, globs: ["*.md"] });
+    expect(context.files).toEqual([
+      { path: "a.md", content: "a" },
+      { path: "b.md", content: "b" },
+    ]);
+    expect(operations().slice(-4)).toEqual([
+      "git/get-tree",
+      "AtomicScrumContext",
+      "git/get-tree",
+      "AtomicScrumContext",
+    ]);
+  });
+
   it("leaves out binary blobs, and asks in a second query for a file they made room for", async () => {
     tree([
       { path: "a.txt", size: 8 },

@@ -394,7 +394,7 @@ describe("the anthropic provider in a real worker", () => {
       },
       contextLimits: { maxFiles: 10, maxBytes: 10_000 },
       allowWorkflows: false,
-      hints: { resume: () => "", approve: () => "" },
+      hints: { resume: () => "", approve: () => "", restart: () => "" },
     });
     const { pipeline, hash } = loadPipeline(`
 name: escalating

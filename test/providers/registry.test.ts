@@ -189,4 +189,51 @@ describe("the provider registry", () => {
       "no price for gemini/gemini-unknown: its calls count as $0, so cost budgets cannot stop them; add it under `prices:` in the settings file",
     ]);
   });
+
+  it("skips a fallback whose key is not set here, so an outage stays an outage and is retried", async () => {
+    const settings = settingsWith("providers:\n  anthropic:\n    fallback: gemini\n    max_retries: 0\n");
+    const registry = createProviderRegistry({ settings, env: { ANTHROPIC_API_KEY: "sk-ant-x" } });
+    nock(ANTHROPIC).post("/v1/messages").reply(529, overloaded);
+    const error = await registry
+      .forChoice({ name: "anthropic" })
+      .complete(request)
+      .catch((e: unknown) => e);
+    expect((error as ProviderError).kind).toBe("unavailable");
+  });
+
+  it("keeps what a fallback's unusable answer cost, so the run still counts it", async () => {
+    const settings = settingsWith("providers:\n  anthropic:\n    fallback: gemini\n    max_retries: 0\n");
+    const registry = createProviderRegistry({
+      settings,
+      env: { ANTHROPIC_API_KEY: "sk-ant-x", GEMINI_API_KEY: "gm-key" },
+    });
+    nock(ANTHROPIC).post("/v1/messages").reply(529, overloaded);
+    nock(GEMINI)
+      .post(`/v1beta/models/${GEMINI_DEFAULT_MODELS.fast}:generateContent`)
+      .reply(200, {
+        ...geminiAnswer("cut"),
+        candidates: [{ ...geminiAnswer("cut").candidates[0], finishReason: "MAX_TOKENS" }],
+      });
+    const error = (await registry
+      .forChoice({ name: "anthropic" })
+      .complete(request)
+      .catch((e: unknown) => e)) as ProviderError;
+    expect(error.kind).toBe("bad-output");
+    expect(error.message).toMatch(/^anthropic unavailable \(.*\); then gemini: /);
+    expect(error.spent).toEqual({
+      provider: "gemini",
+      model: GEMINI_DEFAULT_MODELS.fast,
+      usage: { inputTokens: 40, outputTokens: 12, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    });
+  });
+
+  it("knows which models it can price: offline ones always, real ones only from a table", () => {
+    const settings = settingsWith("prices:\n  qwen-mid: { input: 0, output: 0 }\n");
+    const registry = createProviderRegistry({ settings, env: {} });
+    expect(registry.isPriced("simulated", "simulated-fast")).toBe(true);
+    expect(registry.isPriced("anthropic", "claude-haiku-5-5")).toBe(true);
+    expect(registry.isPriced("anthropic", "claude-haiku-5-5-20261007")).toBe(false);
+    expect(registry.isPriced("openai-compatible", "qwen-mid")).toBe(true);
+    expect(registry.isPriced("openai-compatible", "qwen-other")).toBe(false);
+  });
 });

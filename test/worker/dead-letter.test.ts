@@ -36,7 +36,7 @@ describe("a job that keeps failing", () => {
       price: () => 0,
       contextLimits: { maxFiles: 10, maxBytes: 10_000 },
       allowWorkflows: false,
-      hints: { resume: () => "", approve: () => "" },
+      hints: { resume: () => "", approve: () => "", restart: () => "" },
     });
     const { pipeline, hash } = loadPipeline();
     insertRun(db, {

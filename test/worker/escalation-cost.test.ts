@@ -171,4 +171,53 @@ describe("escalation and cost", () => {
     expect(attempts[0]).toMatchObject({ state: "error", tokensIn: 1000, tokensOut: 100 });
     expect(attempts[0]?.costUsd).toBeCloseTo(expected, 12);
   });
+
+  it("a run with a cost limit refuses a call it cannot price, instead of counting it as $0", async () => {
+    const provider = counting(createRecordedProvider(FIXTURES));
+    const app = openApp(tempRepo(), {
+      provider,
+      price: registry.price,
+      isPriced: (_provider, model) => model !== "recorded-fast",
+      now: manualClock().now,
+    });
+    const run = start(app, PIPELINE("budget: { max_cost_usd: 5 }"), ISSUE);
+    await app.worker.runUntilIdle();
+    const state = getRun(app.db, run.id)?.state;
+    app.close();
+    expect(state?.status).toBe("failed");
+    expect(state?.reason).toContain(
+      "budget: no price for recorded/recorded-fast, so the pipeline's budget.max_cost_usd cannot be checked; add it under `prices:` in the settings file",
+    );
+    expect(provider.calls).toEqual({ agent: 0, judge: 0 });
+  });
+
+  it("a judge that stays unavailable is not a verdict: the evaluation is tried again later and the run goes on", async () => {
+    const inner = createRecordedProvider(FIXTURES);
+    let outages = 1;
+    const provider: Provider = {
+      name: inner.name,
+      modelFor: inner.modelFor,
+      complete: async (request) => {
+        if (request.purpose.kind === "judge" && outages > 0) {
+          outages--;
+          throw new ProviderError("recorded-fast overloaded (529) after 3 retries", "unavailable");
+        }
+        return inner.complete(request);
+      },
+    };
+    const clock = manualClock();
+    const app = openApp(tempRepo(), { provider, price: registry.price, now: clock.now });
+    const run = start(app, PIPELINE(), ISSUE);
+    await app.worker.runUntilIdle();
+    expect(getRun(app.db, run.id)?.state.status).toBe("running");
+    clock.advance(60_000);
+    await app.worker.runUntilIdle();
+    const events = listEvents(app.db, run.id).map((e) => e.type);
+    const state = getRun(app.db, run.id)?.state;
+    app.close();
+    expect(events).toContain("job.failed");
+    // The grades went on as if the outage had not happened: three attempts, the last one passing.
+    expect(state?.status).toBe("succeeded");
+    expect(events.filter((type) => type === "gates.evaluated")).toHaveLength(3);
+  });
 });

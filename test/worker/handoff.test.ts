@@ -62,6 +62,23 @@ describe("when a phase fails at the top tier", () => {
     app.close();
   });
 
+  it("starting the pipeline again on the issue cancels the run that waits for a person, on a branch of its own", async () => {
+    const { app, runId, dir } = await runOut("human");
+    expect(readFileSync(join(dir, "status.md"), "utf8")).toContain(
+      "then run `atomic-scrum run` on the issue again: this run is then cancelled and a new one starts",
+    );
+    const again = start(app, pipeline("fail"), ISSUE);
+    await app.worker.runUntilIdle();
+    expect(getRun(app.db, runId)?.state).toMatchObject({
+      status: "cancelled",
+      reason: "cancelled by a new run on the issue",
+    });
+    expect(again.branch).toBe(`${getRun(app.db, runId)?.branch}-2`);
+    // The new run replays the same recorded answers and fails, as its pipeline says.
+    expect(getRun(app.db, again.id)?.state.status).toBe("failed");
+    app.close();
+  });
+
   it("with exhausted: fail (the default), the run fails and nothing is labelled", async () => {
     const { app, runId, dir } = await runOut("fail");
     expect(getRun(app.db, runId)?.state.status).toBe("failed");

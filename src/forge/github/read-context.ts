@@ -38,6 +38,19 @@ export async function readContext(gh: GitHubRepo, input: ReadContextInput): Prom
   checkLimit("maxBytes", input.maxBytes);
   const branch = checkBranchName(input.branch);
   if (input.globs.length === 0) return { files: [], omitted: [] };
+  const first = await readAt(gh, branch, input);
+  // The head read with the blobs is newer than the cached one the tree came from (a push during a
+  // cooldown, say): read again at that head, so the model sees what its commit will go on top of.
+  const fresh = gh.state.freshHeads.get(branch);
+  if (fresh === undefined || fresh.head === first.head) return first.result;
+  return (await readAt(gh, branch, input)).result;
+}
+
+async function readAt(
+  gh: GitHubRepo,
+  branch: string,
+  input: ReadContextInput,
+): Promise<{ head: string; result: ContextFiles }> {
   const head = gh.state.heads.get(branch) ?? (await branchHead(gh, branch));
   if (head === undefined)
     throw new ForgeRefusal(`cannot read ${JSON.stringify(branch)}: the branch does not exist`);
@@ -53,7 +66,7 @@ export async function readContext(gh: GitHubRepo, input: ReadContextInput): Prom
   let withHead = true;
   for (;;) {
     const { result, needed } = select(gh, input, tree.truncated, matched);
-    if (needed.length === 0 && (!withHead || gh.state.freshHeads.has(branch))) return result;
+    if (needed.length === 0 && (!withHead || gh.state.freshHeads.has(branch))) return { head, result };
     await fetchBlobs(gh, branch, needed, withHead);
     withHead = false;
   }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import type { LocalApp } from "../../src/local/local-app.js";
+import { cancelRun } from "../../src/local/run-commands.js";
+import { createSimulatedProvider } from "../../src/providers/simulated.js";
+import { getRun, listAttempts, type RunRecord } from "../../src/store/runs.js";
+import { counting, openApp, start } from "../helpers/local-run.js";
+import { tempRepo } from "../helpers/temp.js";
+
+describe("an outside event arriving while a job works the run", () => {
+  it("a cancellation queued mid-job applies at the next effect: no further model call, commit or comment", async () => {
+    const provider = counting(createSimulatedProvider());
+    let app: LocalApp | undefined;
+    let run: RunRecord | undefined;
+    app = openApp(tempRepo(), {
+      provider,
+      hooks: {
+        // As if the pull request were closed by a person right after the first phase committed.
+        afterRecord: (_effect, event) => {
+          if (
+            event.type === "phase.committed" &&
+            app &&
+            run &&
+            !getRun(app.db, run.id)?.state.outputs.research
+          ) {
+            cancelRun(app, getRun(app.db, run.id) as RunRecord, "carol");
+          }
+        },
+      },
+    });
+    run = start(app);
+    await app.worker.runUntilIdle();
+    const state = getRun(app.db, run.id)?.state;
+    const attempts = listAttempts(app.db, run.id);
+    app.close();
+    expect(state?.status).toBe("cancelled");
+    expect(state?.reason).toBe("cancelled by carol");
+    // Only the first phase's call and its two grades were made; its comment was not posted.
+    expect(provider.calls).toEqual({ agent: 1, judge: 2 });
+    expect(attempts.map((a) => [a.phaseId, a.commitSha !== undefined, a.commentId !== undefined])).toEqual([
+      ["research", true, false],
+    ]);
+  });
+});
