@@ -225,8 +225,10 @@ export async function serve(options: ServeOptions): Promise<Served> {
     server,
     stop: () => {
       stopping ??= (async () => {
-        await server.stop();
+        // The worker first: webhooks still arriving while it finishes its effect are queued
+        // (durably) for the next start, rather than refused and lost.
         await loop?.stop();
+        await server.stop();
         db.close();
       })();
       return stopping;

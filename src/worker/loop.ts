@@ -13,7 +13,7 @@ export interface WorkerLoop {
  * woken. A pass that throws is logged and the loop goes on: one bad run must not stop the rest.
  */
 export function startWorkerLoop(
-  worker: Pick<Worker, "runUntilIdle">,
+  worker: Pick<Worker, "runUntilIdle"> & Partial<Pick<Worker, "stop">>,
   options: { now: () => number; pollMs?: number; onError?: (error: unknown) => void },
 ): WorkerLoop {
   const pollMs = options.pollMs ?? 5_000;
@@ -44,6 +44,8 @@ export function startWorkerLoop(
     wake: () => wakeUp?.(),
     stop: async () => {
       stopped = true;
+      // The pass in progress finishes the effect it is on, not every due job.
+      worker.stop?.();
       wakeUp?.();
       await done;
     },

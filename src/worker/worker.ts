@@ -17,6 +17,7 @@ import {
   listGroupJobs,
   nextRunAt,
   reclaimExpired,
+  release,
   resetAttempts,
 } from "../store/queue.js";
 import {
@@ -93,6 +94,8 @@ export function createWorker(options: WorkerOptions) {
   const breaker = breakerSettings(options.breaker);
 
   /** Works due jobs until none is left; `group` limits it to one run's jobs. */
+  let stopping = false;
+
   async function runUntilIdle(
     scope: { group?: string } = {},
   ): Promise<{ processed: number; nextRunAt: number | undefined }> {
@@ -100,6 +103,7 @@ export function createWorker(options: WorkerOptions) {
     recoverStalled(scope.group);
     let processed = 0;
     for (;;) {
+      if (stopping) break;
       const job = claim(db, {
         owner: options.owner,
         leaseMs,
@@ -147,6 +151,12 @@ export function createWorker(options: WorkerOptions) {
     } catch (error) {
       if (error instanceof WorkerStopped) throw error;
       if (error instanceof LeaseLostError) return; // another worker owns the job now
+      if (error instanceof Draining) {
+        // Stopping: the effect in hand is done and recorded; the next process takes the job on.
+        const now = options.now();
+        release(db, { jobId: job.id, token: job.token, runAt: now, now });
+        return;
+      }
       onJobError(job, payload.runId, error as Error);
     }
   }
@@ -207,6 +217,7 @@ export function createWorker(options: WorkerOptions) {
       // group: stop between effects so it applies before another model call or commit. The job
       // that carries it goes on moving the run if the event leaves anything to do.
       if (hasDueEventJob(db, payload.runId, job.id, options.now())) return;
+      if (stopping) throw new Draining();
       if (effect.kind === "call_agent" && (await reroute(job, run, effect))) continue;
       const event = await withLease(job, (signal) => performSafely(run, effect, signal));
       options.hooks?.beforeRecord?.(effect, event);
@@ -392,7 +403,20 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
-  return { runUntilIdle, processJob, refreshStatus };
+  /**
+   * Drains: the job in hand stops after the effect it is performing (recorded as usual) and goes
+   * back to the queue, and no further job is claimed. `runUntilIdle` then returns.
+   */
+  const stop = (): void => {
+    stopping = true;
+  };
+
+  return { runUntilIdle, processJob, refreshStatus, stop };
+}
+
+/** Thrown between effects while the worker drains; the job is released, not failed. */
+class Draining extends Error {
+  override name = "Draining";
 }
 
 function firstLine(text: string | null): string {

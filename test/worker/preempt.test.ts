@@ -40,4 +40,30 @@ describe("an outside event arriving while a job works the run", () => {
       ["research", true, false],
     ]);
   });
+
+  it("stopping the worker finishes the effect in hand, puts the job back, and a new process finishes the run", async () => {
+    const provider = counting(createSimulatedProvider());
+    const repo = tempRepo();
+    let app: LocalApp | undefined;
+    app = openApp(repo, {
+      provider,
+      hooks: {
+        afterRecord: (_effect, event) => {
+          if (event.type === "agent.completed") app?.worker.stop();
+        },
+      },
+    });
+    const run = start(app);
+    await app.worker.runUntilIdle();
+    // One model call made and recorded, nothing after it; the job is queued again, not failed.
+    expect(provider.calls).toEqual({ agent: 1, judge: 0 });
+    expect(getRun(app.db, run.id)?.state).toMatchObject({ status: "running", step: "judge" });
+    app.close();
+    const next = openApp(repo, { provider });
+    await next.worker.runUntilIdle();
+    expect(getRun(next.db, run.id)?.state.status).toBe("awaiting_approval");
+    // The first call was not made again.
+    expect(provider.calls.agent).toBe(2);
+    next.close();
+  });
 });
