@@ -104,6 +104,7 @@ export function buildGitHubApp(options: {
     owner: options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
     price: registry.price,
     isPriced: registry.isPriced,
+    judgeFor: (run, named) => registry.judgeFor(run.provider ?? { name: "simulated" }, named),
     breaker: breakerSettingsFrom(settings),
     ...(settings.budget.daily_max_cost_usd === undefined
       ? {}

@@ -222,7 +222,9 @@ function retryOrFail(
 ): RunState {
   const phase = phaseAt(pipeline, state);
   if (phase.kind !== "agent") throw new InvalidTransition(`phase "${phase.id}" is not an agent phase`);
-  const withFeedback = { ...state, feedback: critique };
+  // `feedback: none`: the retry is asked afresh, with no word of what was wrong.
+  const { feedback: _previous, ...rest } = state;
+  const withFeedback = phase.onFail.feedback === "none" ? rest : { ...state, feedback: critique };
   if (state.triesAtTier <= phase.onFail.retries) {
     return startAttempt(withFeedback, pipeline, state.tier, state.triesAtTier + 1);
   }

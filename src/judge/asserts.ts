@@ -1,5 +1,6 @@
 import picomatch from "picomatch";
 import type { FileChange } from "../forge/forge.js";
+import { type AssertValue, jsonSchemaOf } from "../pipeline/assert-value.js";
 import type { AssertKind } from "../pipeline/schema.js";
 
 /** What an assert looks at: the phase's text output and, for files phases, its changes. */
@@ -10,7 +11,8 @@ export interface AssertSubject {
   previous?: Record<string, string>;
 }
 
-type AssertValue = string | number | string[] | undefined;
+export type { AssertValue };
+
 type AssertCheck = (subject: AssertSubject, value: AssertValue) => { pass: boolean; reason: string };
 
 const PLACEHOLDERS = [
@@ -65,6 +67,20 @@ export const ASSERT_CHECKS: Record<AssertKind, AssertCheck> = {
     } catch {
       return { pass: false, reason: "is not valid JSON" };
     }
+  },
+  "json-schema": (subject, value) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(subject.text);
+    } catch {
+      return { pass: false, reason: "is not valid JSON" };
+    }
+    const checked = jsonSchemaOf(value).safeParse(data);
+    if (checked.success) return { pass: true, reason: "fits the JSON Schema" };
+    const problems = checked.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`);
+    return { pass: false, reason: `does not fit the JSON Schema: ${problems.join("; ")}` };
   },
   "no-placeholders": (subject) => {
     const texts = [

@@ -79,6 +79,13 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
     providerFor,
     price: registry.price,
     isPriced: registry.isPriced,
+    judgeFor: (run, named) => {
+      try {
+        return registry.judgeFor(run.provider ?? fallback, named);
+      } catch (error) {
+        throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
+      }
+    },
     breaker: breakerSettingsFrom(settings),
     ...(settings.budget.daily_max_cost_usd === undefined
       ? {}

@@ -20,6 +20,8 @@ export interface LocalAppOptions {
   price?: WorkerOptions["price"];
   /** Whether a model can be priced: a run with a cost limit refuses a call that cannot. */
   isPriced?: WorkerOptions["isPriced"];
+  /** Who grades a run's work (another model family by default); the run's provider when not given. */
+  judgeFor?: WorkerOptions["judgeFor"];
   breaker?: WorkerOptions["breaker"];
   /** Most all runs in this database may spend per UTC day. */
   dailyMaxCostUsd?: number;
@@ -68,6 +70,7 @@ export function createLocalApp(options: LocalAppOptions) {
     leaseMs: options.leaseMs ?? 60_000,
     price: options.price ?? (() => 0),
     ...(options.isPriced ? { isPriced: options.isPriced } : {}),
+    ...(options.judgeFor ? { judgeFor: options.judgeFor } : {}),
     ...(options.breaker ? { breaker: options.breaker } : {}),
     ...(options.dailyMaxCostUsd === undefined ? {} : { dailyMaxCostUsd: options.dailyMaxCostUsd }),
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },

@@ -1,5 +1,6 @@
 import { ForgeRefusal } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
+import { type AssertValue, jsonSchemaOf } from "./assert-value.js";
 import { type AgentPhase, isAgentPhase, type Pipeline } from "./schema.js";
 import type { RawProblem } from "./schema-problems.js";
 import { checkVariable, type VariableScope } from "./template-variables.js";
@@ -161,8 +162,6 @@ function templateProblem(
   return problem;
 }
 
-type AssertValue = string | number | string[] | undefined;
-
 function checkAssertValue(type: string, value: AssertValue, phase: AgentPhase): string | undefined {
   const kind = type.replace(/^not-/, "");
   switch (kind) {
@@ -181,6 +180,13 @@ function checkAssertValue(type: string, value: AssertValue, phase: AgentPhase): 
       return typeof value === "number" && Number.isInteger(value) && value >= 0
         ? undefined
         : `"${type}" needs a whole number value`;
+    case "json-schema":
+      try {
+        jsonSchemaOf(value);
+        return undefined;
+      } catch (error) {
+        return `"${type}" needs a JSON Schema it can read: ${(error as Error).message}`;
+      }
     case "paths":
       if (!phase.output || !("files" in phase.output))
         return `"${type}" applies only to a phase with output { files: true }`;

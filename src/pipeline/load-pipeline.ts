@@ -161,7 +161,7 @@ function resolvePipeline(
       output: phase.output ?? { artifact: DEFAULT_ARTIFACT },
       gates: phase.gates,
       onFail: phase.on_fail ??
-        pipeline.defaults?.on_fail ?? { retries: 1, escalate: true, exhausted: "fail" },
+        pipeline.defaults?.on_fail ?? { retries: 1, escalate: true, exhausted: "fail", feedback: "critique" },
     };
     if (phase.model !== undefined) resolved.model = phase.model;
     if (site?.file) resolved.promptFile = relative(dirname(file), site.file);

@@ -57,6 +57,9 @@ export const CriterionSchema = z
   })
   .describe("One weighted criterion of a judge gate.");
 
+/** Providers a judge can name; `recorded` judges come with the run's own fixtures. */
+export const JUDGE_PROVIDERS = ["simulated", "anthropic", "gemini", "openai-compatible"] as const;
+
 export const JudgeGateSchema = z
   .strictObject({
     judge: z.strictObject({
@@ -66,6 +69,20 @@ export const JudgeGateSchema = z
         .max(1, "threshold must be between 0 and 1"),
       criteria: z.array(CriterionSchema).min(1, "a judge needs at least one criterion"),
       tier: TierSchema.optional().describe("Tier of the judge model (default: deep)."),
+      provider: z
+        .enum(JUDGE_PROVIDERS)
+        .optional()
+        .describe(
+          "Provider of the judge (default: another model family than the author's when the server has one, else the run's).",
+        ),
+      model: z.string().min(1).optional().describe("Pins the judge's model (default: the tier's model)."),
+      samples: z
+        .number()
+        .int("samples must be a whole number")
+        .min(1, "samples must be between 1 and 5")
+        .max(5, "samples must be between 1 and 5")
+        .default(1)
+        .describe("Grades per criterion; the median counts (a steadier score for a few more calls)."),
     }),
   })
   .describe(
@@ -78,6 +95,7 @@ export const ASSERT_KINDS = [
   "min-words",
   "max-words",
   "is-json",
+  "json-schema",
   "no-placeholders",
   "paths",
 ] as const;
@@ -89,9 +107,11 @@ export const AssertGateSchema = z
     assert: z.strictObject({
       type: z.enum(assertTypes).describe("The check; a `not-` prefix inverts it."),
       value: z
-        .union([z.string(), z.number(), z.array(z.string())])
+        .union([z.string(), z.number(), z.array(z.string()), z.record(z.string(), z.unknown())])
         .optional()
-        .describe("Text (contains), pattern (regex), a count (min-words, max-words) or globs (paths)."),
+        .describe(
+          "Text (contains), pattern (regex), a count (min-words, max-words), globs (paths) or a JSON Schema (json-schema).",
+        ),
     }),
   })
   .describe("A deterministic check that costs nothing.");
@@ -111,6 +131,12 @@ export const OnFailSchema = z
       .default(1)
       .describe("Retries at the same tier after a failed gate."),
     escalate: z.boolean().default(true).describe("After the retries, try again one tier up."),
+    feedback: z
+      .enum(["critique", "none"])
+      .default("critique")
+      .describe(
+        "What a retry's prompt gets: the judge's critique of the last attempt, or nothing. Never the rubric.",
+      ),
     exhausted: z
       .enum(["fail", "human"])
       .default("fail")

@@ -42,7 +42,16 @@ export interface ProviderRegistry {
   priceOf(provider: string, model: string): Price | undefined;
   /** Whether a call to `model` can be priced: a cost budget refuses a call it cannot price. */
   isPriced(provider: string, model: string): boolean;
+  /**
+   * The provider that judges a run's work: the one the gate names, else a different model family
+   * from the author's when this server has one (a model grading its own family's output is biased
+   * toward it), else the author's own.
+   */
+  judgeFor(author: ProviderChoice, named?: string): Provider;
 }
+
+/** Families a judge may be switched to by default: hosted models of a known family. */
+const JUDGE_FAMILIES = ["anthropic", "gemini"] as const;
 
 /**
  * Builds providers from the server settings and the environment. Keys are read here and handed
@@ -144,27 +153,33 @@ export function createProviderRegistry(options: {
       return keyOf(name) !== undefined;
     });
 
+  const forChoice = (choice: ProviderChoice): Provider => {
+    const key = JSON.stringify(choice);
+    const known = built.get(key);
+    if (known) return known;
+    let provider = make(choice.name, choice);
+    // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
+    // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
+    const offered = new Set<string>(available());
+    const chain: Provider[] = [provider];
+    for (let next = settingsOf(choice.name).fallback; next !== undefined; next = settingsOf(next).fallback) {
+      if (offered.has(next)) chain.push(make(next, choice));
+    }
+    if (chain.length > 1) provider = withFallbacks(chain);
+    built.set(key, provider);
+    return provider;
+  };
+
   return {
     available,
-    forChoice(choice) {
-      const key = JSON.stringify(choice);
-      const known = built.get(key);
-      if (known) return known;
-      let provider = make(choice.name, choice);
-      // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
-      // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
-      const offered = new Set<string>(available());
-      const chain: Provider[] = [provider];
-      for (
-        let next = settingsOf(choice.name).fallback;
-        next !== undefined;
-        next = settingsOf(next).fallback
-      ) {
-        if (offered.has(next)) chain.push(make(next, choice));
+    forChoice,
+    judgeFor(author, named) {
+      if (named !== undefined) return forChoice({ name: named });
+      if ((JUDGE_FAMILIES as readonly string[]).includes(author.name)) {
+        const other = JUDGE_FAMILIES.find((name) => name !== author.name && available().includes(name));
+        if (other) return forChoice({ name: other });
       }
-      if (chain.length > 1) provider = withFallbacks(chain);
-      built.set(key, provider);
-      return provider;
+      return forChoice(author);
     },
     price(response) {
       if (response.provider === "simulated" || response.provider === "recorded") {

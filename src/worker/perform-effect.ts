@@ -40,6 +40,11 @@ export interface PerformDeps {
   forgeFor: (run: RunRecord) => Forge;
   /** The provider a run uses: pinned when the run started, so a resume never switches models. */
   providerFor: (run: RunRecord) => Provider;
+  /**
+   * The provider that grades a run's work: the gate's `provider` when it names one, else (by
+   * default) another model family than the author's. Without it, the run's own provider judges.
+   */
+  judgeFor?: (run: RunRecord, named?: string) => Provider;
   now: () => number;
   /** Cost of a call in USD; the simulated and recorded providers cost nothing. */
   price: (response: Pick<ModelResponse, "provider" | "model" | "usage">) => number;
@@ -334,9 +339,10 @@ async function evaluate(
   let unavailable: ProviderError | undefined;
   const judgeRound =
     (round: string) => async (request: Omit<ModelRequest, "tier">, target: JudgeCallTarget) => {
-      const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${round}`;
-      const provider = deps.providerFor(run);
-      const asked = { provider: provider.name, model: provider.modelFor(target.tier) };
+      const sample = target.sample > 0 ? `/sample-${target.sample}` : "";
+      const key = `${effect.key}/gate-${target.gate}/criterion-${target.criterion}${sample}${round}`;
+      const provider = deps.judgeFor ? deps.judgeFor(run, target.provider) : deps.providerFor(run);
+      const asked = { provider: provider.name, model: target.model ?? provider.modelFor(target.tier) };
       const over = budgetCheck(
         deps,
         run,
@@ -345,7 +351,12 @@ async function evaluate(
       );
       if (over) throw new ProviderError(over, "budget");
       const response = await cachedCall(deps, run, key, () =>
-        provider.complete({ ...request, tier: target.tier, signal }),
+        provider.complete({
+          ...request,
+          tier: target.tier,
+          ...(target.model ? { model: target.model } : {}),
+          signal,
+        }),
       ).catch((error: unknown) => {
         // A billed but unusable grade is a grader error; its cost still counts.
         if (error instanceof ProviderError && error.spent) count(error.spent, asked);

@@ -224,7 +224,7 @@ describe("tier changes in the run state machine", () => {
         context: [],
         output: { artifact: "out.md" },
         gates: [],
-        onFail: { retries: 0, escalate: true, exhausted: "fail" },
+        onFail: { retries: 0, escalate: true, exhausted: "fail", feedback: "critique" },
       },
     ],
   };

@@ -22,7 +22,7 @@ function pipeline(overrides: Partial<ResolvedPipeline> = {}, retries = 1, escala
         context: [],
         output: { artifact: "out.md" },
         gates: [],
-        onFail: { retries, escalate, exhausted: "fail" },
+        onFail: { retries, escalate, exhausted: "fail", feedback: "critique" },
       },
       { kind: "wait", id: "cooldown", name: "Cooldown", wait: "1h", waitMs: 3_600_000 },
       { kind: "approval", id: "review", name: "Review", minApprovals: 1 },

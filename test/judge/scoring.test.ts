@@ -82,6 +82,26 @@ describe("asserts", () => {
     expect(runAssert("is-json", undefined, { text: '{"a":1}' }).pass).toBe(true);
     expect(runAssert("is-json", undefined, { text: "{a:1}" }).pass).toBe(false);
   });
+
+  it("checks JSON against a JSON Schema, saying where it does not fit", () => {
+    const schema = {
+      type: "object",
+      properties: {
+        verdict: { enum: ["approve", "reject"] },
+        issues: { type: "array", items: { type: "string" } },
+      },
+      required: ["verdict"],
+    };
+    expect(runAssert("json-schema", schema, { text: '{"verdict": "approve", "issues": []}' })).toEqual({
+      pass: true,
+      reason: "fits the JSON Schema",
+    });
+    const wrong = runAssert("json-schema", schema, { text: '{"verdict": "maybe", "issues": [3]}' });
+    expect(wrong.pass).toBe(false);
+    expect(wrong.reason).toMatch(/^does not fit the JSON Schema: verdict: .*; issues\.0: /);
+    expect(runAssert("json-schema", schema, { text: "not json" }).reason).toBe("is not valid JSON");
+    expect(runAssert("not-json-schema", schema, { text: '{"issues": []}' }).pass).toBe(true);
+  });
 });
 
 function answering(...texts: string[]) {
@@ -106,6 +126,7 @@ function answering(...texts: string[]) {
 
 const gate = {
   threshold: 0.7,
+  samples: 1,
   criteria: [
     { name: "clear", weight: 2, rubric: "Reads plainly." },
     { name: "true", weight: 1, rubric: "States no falsehood.", floor: 0.5 },
@@ -139,6 +160,24 @@ describe("the judge gate", () => {
     expect(result.error).toContain("could not be judged");
     expect(result.error).toContain(message);
     expect(result.details).toBeUndefined();
+  });
+
+  it("with samples, grades each criterion several times and keeps the median, with the reason nearest it", async () => {
+    const judge = answering(
+      '{"score": 0.2, "reason": "an outlier"}',
+      '{"score": 0.9, "reason": "high"}',
+      '{"score": 0.8, "reason": "the middle grade"}',
+      '{"score": 0.7, "reason": "fine"}',
+      '{"score": 0.7, "reason": "fine again"}',
+      '{"score": 0.1, "reason": "harsh"}',
+    );
+    const result = await runJudgeGate({ ...gate, samples: 3 }, subject, (r) => r, judge.call);
+    expect(judge.calls).toEqual(["clear", "clear", "clear", "true", "true", "true"]);
+    expect(result.details?.criteria.map((c) => [c.name, c.score, c.reason])).toEqual([
+      ["clear", 0.8, "the middle grade"],
+      ["true", 0.7, "fine"],
+    ]);
+    expect(result.score).toBeCloseTo((2 * 0.8 + 0.7) / 3, 5);
   });
 
   it("treats a provider failure as a grader error", async () => {

@@ -236,4 +236,15 @@ describe("the provider registry", () => {
     expect(registry.isPriced("openai-compatible", "qwen-mid")).toBe(true);
     expect(registry.isPriced("openai-compatible", "qwen-other")).toBe(false);
   });
+
+  it("judges with another model family than the author's when the server has one, or as the gate says", () => {
+    const settings = defaultServerSettings();
+    const both = createProviderRegistry({ settings, env: { ANTHROPIC_API_KEY: "a", GEMINI_API_KEY: "g" } });
+    expect(both.judgeFor({ name: "anthropic" }).name).toBe("gemini");
+    expect(both.judgeFor({ name: "gemini" }).name).toBe("anthropic");
+    expect(both.judgeFor({ name: "anthropic" }, "anthropic").name).toBe("anthropic");
+    expect(both.judgeFor({ name: "simulated" }).name).toBe("simulated");
+    const onlyOne = createProviderRegistry({ settings, env: { ANTHROPIC_API_KEY: "a" } });
+    expect(onlyOne.judgeFor({ name: "anthropic" }).name).toBe("anthropic");
+  });
 });

@@ -28,7 +28,7 @@ describe("untrusted text in a comment", () => {
         context: [],
         output: { artifact: "a.md" },
         gates: [],
-        onFail: { retries: 1, escalate: true, exhausted: "fail" },
+        onFail: { retries: 1, escalate: true, exhausted: "fail", feedback: "critique" },
       },
       attempts: [],
       output,

@@ -116,6 +116,37 @@ describe("judging a phase", () => {
     expect(retry.toLowerCase()).not.toContain("says which inputs it refuses");
   });
 
+  it("with feedback: none, a retry is asked afresh, with no word of the judge's critique", async () => {
+    const gates = judge(0.8, `            - { name: exact, weight: 1, rubric: '${RUBRIC}' }`);
+    const result = await runWith(
+      pipeline(gates).replace("escalate: false }", "escalate: false, feedback: none }"),
+      {
+        write: [
+          { agent: "Draft.", judge: { exact: { score: 0.2, reason: "Names no function at all." } } },
+          { agent: "Better draft.", judge: { exact: { score: 0.9, reason: "good" } } },
+        ],
+      },
+    );
+    expect(result.state?.status).toBe("succeeded");
+    const [first, retry] = result.requests.filter((r) => r.purpose.kind === "agent");
+    expect(retry?.prompt).not.toContain("Feedback on your previous attempt");
+    expect(retry?.prompt).not.toContain("Names no function");
+    expect(retry?.prompt).toBe(first?.prompt);
+  });
+
+  it("a gate that pins its judge's model gets that model, on every sample", async () => {
+    const gates = `      - judge:\n          threshold: 0.5\n          model: judge-pinned\n          samples: 2\n          criteria:\n            - { name: exact, weight: 1, rubric: 'Reads plainly.' }`;
+    const result = await runWith(pipeline(gates), {
+      write: [{ agent: "Draft.", judge: { exact: { score: 0.9, reason: "plain" } } }],
+    });
+    expect(result.state?.status).toBe("succeeded");
+    const judged = result.requests.filter((r) => r.purpose.kind === "judge");
+    expect(judged.map((r) => [r.model, r.tier])).toEqual([
+      ["judge-pinned", "deep"],
+      ["judge-pinned", "deep"],
+    ]);
+  });
+
   it("stops before a call that would go over the token budget, and still posts the phase's comment", async () => {
     const gates = judge(0.5, "            - { name: clarity, weight: 1, rubric: 'Reads plainly.' }");
     const result = await runWith(pipeline(gates, "budget: { max_tokens: 20 }"), {
