@@ -16,6 +16,7 @@ import {
   validateCommand,
 } from "./local/commands.js";
 import { runDemo } from "./local/demo.js";
+import { testCommand } from "./local/test-command.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
 import {
   breakerSettingsFrom,
@@ -81,8 +82,24 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .description("start a pipeline run on an issue")
     .argument("<pipeline>", "a built-in pipeline (coding, content) or a path to a YAML file")
     .requiredOption("--issue <file>", "the issue: Markdown (# Title, then the body) or JSON")
-    .action(async (pipeline: string, raw: RawFlags & { issue: string }) => {
-      code = (await runCommand(pipeline, raw.issue, flags(raw), io)).code;
+    .option(
+      "--dry-run",
+      "render every prompt, report gaps and forecast the cost; call no model (docs/dry-run.md)",
+    )
+    .action(async (pipeline: string, raw: RawFlags & { issue: string; dryRun?: boolean }) => {
+      const dryRun = raw.dryRun ? { dryRun: true } : {};
+      code = (await runCommand(pipeline, raw.issue, { ...flags(raw), ...dryRun }, io)).code;
+    });
+  program
+    .command("test")
+    .description("run a pipeline's scenario tests: recorded model answers, expected gates and outcome")
+    .argument("<pipeline>", "a built-in pipeline (coding, content) or a path to a YAML file")
+    .option(
+      "--scenarios <dir>",
+      "the scenario files (default: scenarios/<pipeline name>/ next to the pipeline)",
+    )
+    .action(async (pipeline: string, raw: { scenarios?: string }) => {
+      code = await testCommand(pipeline, raw, io);
     });
   appOptions(program.command("resume"))
     .description("continue a run after a cooldown, a crash or a stop")

@@ -24,6 +24,7 @@ import { openDatabase } from "../store/database.js";
 import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
 import { releaseDeadLocalLeases } from "./dead-owners.js";
+import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile } from "./issue-file.js";
 import { createLocalApp, type LocalApp, stateDir } from "./local-app.js";
 import { progressLines, summaryLines } from "./progress-view.js";
@@ -42,6 +43,8 @@ export interface AppFlags {
   /** The server settings file (providers, prices, breaker, daily budget); none means defaults. */
   settings?: string;
   wait: boolean;
+  /** `run --dry-run`: render, report gaps and forecast the cost; call nothing, start nothing. */
+  dryRun?: boolean;
 }
 
 /** The provider choice the flags make, checked now so a typo fails before a run starts. */
@@ -136,6 +139,18 @@ export async function runCommand(
     return { code: 1 };
   }
   const issue = readIssueFile(issueFile);
+  if (flags.dryRun) {
+    const report = await dryRun({
+      pipeline: loaded.pipeline,
+      issue,
+      repoDir: flags.repo,
+      ...(flags.db ? { dbPath: flags.db } : {}),
+      provider: flags.provider,
+      settings: readSettings(flags.settings),
+      now: Date.now(),
+    });
+    return { code: printDryRun(report, io) };
+  }
   const app = openApp(flags, io);
   try {
     const run = startRun(app, {

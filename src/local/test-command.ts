@@ -1,0 +1,171 @@
+import { resolve } from "node:path";
+import { loadPipelineFile } from "../pipeline/load-pipeline.js";
+import { formatProblem } from "../pipeline/problem.js";
+import { resolvePipelinePath } from "./builtin.js";
+import type { Io } from "./commands.js";
+import {
+  type AttemptExpectation,
+  defaultScenarioDir,
+  displayPath,
+  type GateOutcome,
+  listScenarioFiles,
+  loadScenario,
+  type Observation,
+  type ObservedAttempt,
+  type PhaseExpectation,
+  type PipelineTarget,
+  runScenario,
+  type Scenario,
+} from "./scenarios.js";
+
+const INDENT = "    ";
+
+/**
+ * `atomic-scrum test <pipeline> [--scenarios DIR]`: runs each scenario of the pipeline and prints
+ * a line per scenario, the expectations that did not hold under a failed one, and
+ * `N passed, N failed`. 1 on any failure, on a scenario file with problems, or on no scenarios.
+ */
+export async function testCommand(
+  pipelineArg: string,
+  options: { scenarios?: string },
+  io: Io,
+): Promise<number> {
+  const path = resolvePipelinePath(pipelineArg);
+  const loaded = loadPipelineFile(path);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) io.err(formatProblem(problem));
+    return 1;
+  }
+  const target: PipelineTarget = { pipeline: loaded.pipeline, hash: loaded.hash, file: path };
+  const dir = options.scenarios ? resolve(options.scenarios) : defaultScenarioDir(path, loaded.pipeline.name);
+  const files = listScenarioFiles(dir);
+  if (files.length === 0) {
+    io.err(
+      `no scenarios for pipeline "${loaded.pipeline.name}": no .yml files in ${displayPath(dir)}; write one there (see docs/gates.md#scenario-tests), or pass --scenarios DIR`,
+    );
+    return 1;
+  }
+  const count = plural(files.length, "scenario");
+  io.out(`atomic-scrum test · ${loaded.pipeline.name} · ${count} in ${displayPath(dir)}`);
+  io.out("");
+  let passed = 0;
+  for (const file of files) {
+    if (await testOne(file, target, io)) passed++;
+  }
+  const failed = files.length - passed;
+  io.out("");
+  io.out(`${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+/** Loads, runs and checks one scenario, printing its result; true when it passed. */
+async function testOne(file: string, target: PipelineTarget, io: Io): Promise<boolean> {
+  const loaded = loadScenario(file, target.pipeline);
+  if (!loaded.ok) {
+    io.out(`✗ ${displayPath(file)}: the scenario file has problems`);
+    for (const problem of loaded.problems) io.out(`${INDENT}${formatProblem(problem)}`);
+    return false;
+  }
+  const { scenario } = loaded;
+  let observed: Observation;
+  try {
+    observed = await runScenario(scenario, target);
+  } catch (error) {
+    io.out(`✗ ${scenario.name}: could not run: ${(error as Error).message}`);
+    return false;
+  }
+  const attempts = [...observed.phases.values()].reduce((sum, list) => sum + list.length, 0);
+  const seconds = (observed.ms / 1000).toFixed(1);
+  const figures = `(${plural(observed.phases.size, "phase")}, ${plural(attempts, "attempt")}, ${seconds} s)`;
+  const differences = compareScenario(scenario, observed);
+  if (differences.length === 0) {
+    io.out(`✓ ${scenario.name} ${figures}`);
+    return true;
+  }
+  io.out(`✗ ${scenario.name} ${figures}`);
+  for (const line of differences) io.out(`${INDENT}${line}`);
+  io.out(`${INDENT}what the run did:`);
+  for (const line of describeRun(observed)) io.out(`${INDENT}  ${line}`);
+  return false;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Compares what the run did with what the scenario expects; one line per expectation that did not
+ * hold (empty when the scenario passes). Only what the scenario states is checked, plus recorded
+ * answers that were never replayed.
+ */
+export function compareScenario(scenario: Scenario, observed: Observation): string[] {
+  const lines: string[] = [];
+  const { expect } = scenario;
+  if (observed.status !== expect.status) {
+    const why = observed.reason ? ` (${observed.reason})` : "";
+    lines.push(`status: expected ${expect.status}, got ${observed.status}${why}`);
+  }
+  if (expect.reason !== undefined && !(observed.reason ?? "").includes(expect.reason)) {
+    const got = observed.reason ? `"${observed.reason}"` : "no reason";
+    lines.push(`reason: expected it to contain "${expect.reason}", got ${got}`);
+  }
+  for (const [id, want] of Object.entries(expect.phases)) {
+    lines.push(...comparePhase(id, want, observed.phases.get(id) ?? [], observed.escalated.has(id)));
+  }
+  lines.push(...observed.unused);
+  return lines;
+}
+
+function comparePhase(
+  id: string,
+  want: PhaseExpectation,
+  attempts: ObservedAttempt[],
+  escalated: boolean,
+): string[] {
+  const lines: string[] = [];
+  if (want.attempts !== undefined && want.attempts !== attempts.length) {
+    lines.push(`${id}: attempts: expected ${want.attempts}, got ${attempts.length}`);
+  }
+  if (want.tiers) {
+    const got = attempts.map((attempt) => attempt.tier ?? "?");
+    if (got.join() !== want.tiers.join()) {
+      lines.push(`${id}: tiers: expected [${want.tiers.join(", ")}], got [${got.join(", ")}]`);
+    }
+  }
+  if (want.escalated !== undefined && want.escalated !== escalated) {
+    lines.push(`${id}: escalated: expected ${want.escalated}, got ${escalated}`);
+  }
+  for (const [index, expected] of (want.gates ?? []).entries()) {
+    const name = `${id} attempt ${index + 1}`;
+    const got = attempts[index];
+    if (!got) {
+      lines.push(`${name}: expected ${show(expected)}, but the phase made ${attempts.length} attempt(s)`);
+    } else if (typeof expected === "string") {
+      if (got.outcome !== expected)
+        lines.push(`${name}: expected ${expected}, got ${got.outcome}${got.why ? ` (${got.why})` : ""}`);
+    } else {
+      for (const [gate, outcome] of Object.entries(expected)) {
+        const result = got.gates.find((g) => g.label === gate);
+        const actual: GateOutcome = result ? (result.pass ? "pass" : "fail") : "skipped";
+        if (actual !== outcome) lines.push(`${name}: gate "${gate}": expected ${outcome}, got ${actual}`);
+      }
+    }
+  }
+  return lines;
+}
+
+function show(expected: AttemptExpectation): string {
+  if (typeof expected === "string") return expected;
+  return Object.entries(expected)
+    .map(([gate, outcome]) => `${gate} ${outcome}`)
+    .join(", ");
+}
+
+/** One line per phase that ran: each attempt's tier and outcome, for a failure report. */
+export function describeRun(observed: Observation): string[] {
+  const lines = [...observed.phases].map(
+    ([id, attempts]) => `${id}: ${attempts.map((a) => `${a.tier ?? "?"} ${a.outcome}`).join(", ")}`,
+  );
+  const reason = observed.reason ? `: ${observed.reason}` : "";
+  return [...lines, `ended ${observed.status}${reason}`];
+}
