@@ -138,6 +138,7 @@ export function breakerOutcome(state: RunState, event: RunEvent): BreakerOutcome
       if (event.verdict.results.some((r) => r.error)) return "void";
       return event.verdict.pass ? "success" : "failure";
     case "run.cancelled":
+    case "run.merged":
     case "run.aborted":
       return state.step === "call" || state.step === "judge" ? "void" : undefined;
     default:

@@ -133,6 +133,12 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "handoff", "handoff.done");
     return { ...state, status: "needs_human" };
   },
+  "run.merged": (state, event) => ({
+    ...state,
+    status: "succeeded",
+    step: "done",
+    reason: `merged by ${event.by}`,
+  }),
   "run.cancelled": (state, event) => ({
     ...state,
     status: "cancelled",

@@ -167,6 +167,8 @@ export type RunEvent =
   | { type: "handoff.done"; label: string }
   | { type: "approval.granted"; phaseId: string; by: string }
   | { type: "run.cancelled"; by: string }
+  /** A person merged the run's pull request: the run is complete, whatever step it was at. */
+  | { type: "run.merged"; by: string }
   | { type: "run.aborted"; reason: string };
 
 export type RunEventType = RunEvent["type"];

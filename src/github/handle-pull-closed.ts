@@ -10,11 +10,11 @@ export interface PullClosedDeps {
   wake?: () => void;
 }
 
-export type PullClosedOutcome = "not-ours" | "duplicate-delivery" | "cancelled";
+export type PullClosedOutcome = "not-ours" | "duplicate-delivery" | "cancelled" | "completed";
 
 /**
- * `pull_request.closed`: a person closing (or merging) the run's pull request ends the run, so
- * the next phase does not open a new pull request nobody asked for. Closing a pull request already
+ * `pull_request.closed`: a person closing the run's pull request cancels the run, so the next
+ * phase does not open a new pull request nobody asked for; merging it completes the run. Closing a pull request already
  * takes write access (or being its author: the app), so no permission check is needed here.
  * Makes no request to GitHub: the cancellation is queued in the run's group and the worker writes
  * the final status comment.
@@ -28,23 +28,25 @@ export function handlePullClosed(
   // A fork can use the same branch name: only a pull request from the repository itself is ours.
   if (pull.head.repo?.id !== payload.repository.id) return "not-ours";
   const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
-  const how = pull.merged ? "merged" : "closed";
   const outcome = deps.db.transaction((): PullClosedOutcome => {
     const run = findActiveRunForBranch(deps.db, repo, pull.head.ref);
     if (run === undefined) return "not-ours";
     if (!recordDelivery(deps.db, context.id, "pull_request.closed", deps.now())) return "duplicate-delivery";
+    const who = `@${payload.sender.login}`;
     enqueueRunJob(deps.db, {
       runId: run.id,
-      key: "cancel",
+      key: pull.merged ? "merged" : "cancel",
       now: deps.now(),
-      event: {
-        type: "run.cancelled",
-        by: `@${payload.sender.login}, who ${how} pull request #${pull.number}`,
-      },
+      event: pull.merged
+        ? { type: "run.merged", by: `${who} (pull request #${pull.number})` }
+        : { type: "run.cancelled", by: `${who}, who closed pull request #${pull.number}` },
     });
-    context.log.info({ runId: run.id, pull: pull.number, how }, "pull request closed; cancelling its run");
-    return "cancelled";
+    context.log.info(
+      { runId: run.id, pull: pull.number, merged: pull.merged },
+      pull.merged ? "pull request merged; completing its run" : "pull request closed; cancelling its run",
+    );
+    return pull.merged ? "completed" : "cancelled";
   })();
-  if (outcome === "cancelled") deps.wake?.();
+  if (outcome === "cancelled" || outcome === "completed") deps.wake?.();
   return outcome;
 }

@@ -53,6 +53,8 @@ export function progressLines(progress: Progress): string[] {
       ];
     case "run.cancelled":
       return [`  ⛔ run cancelled by ${event.by}`];
+    case "run.merged":
+      return [`  ✔ pull request merged by ${event.by}`];
     case "run.aborted":
       return [`  ✗ run stopped: ${event.reason}`];
     case "job.failed":

@@ -98,7 +98,9 @@ function next(input: StatusInput): string {
     case "awaiting_approval":
       return `a human review: ${input.hints.approve}.`;
     case "succeeded":
-      return "nothing: the run is complete.";
+      return state.reason
+        ? `nothing: the run is complete (${quietMarkdown(state.reason)}).`
+        : "nothing: the run is complete.";
     case "failed":
       return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
     case "needs_human":

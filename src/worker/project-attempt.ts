@@ -71,9 +71,15 @@ export function projectAttempt(
       return;
     case "run.aborted":
     case "run.cancelled":
+    case "run.merged":
       // An attempt cut short must not show as running forever.
       endRunningAttempt(db, key, {
-        error: event.type === "run.aborted" ? event.reason : `cancelled by ${event.by}`,
+        error:
+          event.type === "run.aborted"
+            ? event.reason
+            : event.type === "run.merged"
+              ? `merged by ${event.by}`
+              : `cancelled by ${event.by}`,
         finishedAt: now,
       });
       return;

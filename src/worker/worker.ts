@@ -80,6 +80,7 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "wait.elapsed",
   "approval.granted",
   "run.cancelled",
+  "run.merged",
   "run.aborted",
 ]);
 

@@ -222,4 +222,50 @@ describe("run state machine", () => {
     expect(state).toMatchObject({ status: "cancelled", reason: "cancelled by alice" });
     expect(nextEffect(state, pipeline())).toBeUndefined();
   });
+
+  it("completes a run whose pull request was merged, whatever step it was at, and then does nothing more", () => {
+    const state = apply(
+      pipeline(),
+      { type: "branch.prepared", head: "a" },
+      { type: "run.merged", by: "@alice (pull request #2)" },
+    );
+    expect(state).toMatchObject({
+      status: "succeeded",
+      step: "done",
+      reason: "merged by @alice (pull request #2)",
+    });
+    expect(nextEffect(state, pipeline())).toBeUndefined();
+  });
+
+  it("hands a phase to a person when retries and escalation are spent and the pipeline says so", () => {
+    const base = pipeline({}, 0, false);
+    const phase = base.phases[0];
+    if (phase?.kind !== "agent") throw new Error("expected an agent phase");
+    const p = {
+      ...base,
+      phases: [
+        { ...phase, onFail: { ...phase.onFail, exhausted: "human" as const } },
+        ...base.phases.slice(1),
+      ],
+    };
+    const failed = apply(
+      p,
+      { type: "branch.prepared", head: "a" },
+      { type: "agent.completed", output: output() },
+      { type: "gates.evaluated", verdict: verdict(false), usage: zero, costUsd: 0 },
+    );
+    // The phase's comment first (what failed), then the label, then the wait for a person.
+    expect(nextEffect(failed, p)).toMatchObject({ kind: "comment" });
+    const commented = apply(
+      p,
+      { type: "branch.prepared", head: "a" },
+      { type: "agent.completed", output: output() },
+      { type: "gates.evaluated", verdict: verdict(false), usage: zero, costUsd: 0 },
+      { type: "phase.commented", commentId: "c1" },
+    );
+    expect(nextEffect(commented, p)).toMatchObject({ kind: "hand_off", label: "needs-human" });
+    const handed = transition(commented, { type: "handoff.done", label: "needs-human" }, p).state;
+    expect(handed.status).toBe("needs_human");
+    expect(nextEffect(handed, p)).toBeUndefined();
+  });
 });

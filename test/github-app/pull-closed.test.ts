@@ -70,10 +70,15 @@ describe("github app > pull_request.closed", () => {
     expect(requestLog()).toEqual([]);
   });
 
-  it("a merge by hand before the approval ends the run too, and says it was merged", async () => {
+  it("merging the pull request completes the run, and says who merged it", async () => {
     startRun(app);
     await app.deliver(closedPayload({ merged: true }), { event: "pull_request" });
-    expect(cancellations(app)).toEqual(["@Codertocat, who merged pull request #2"]);
+    expect(cancellations(app)).toEqual([]);
+    const merged = listJobs(app.db)
+      .map((job) => job.payload as { event?: { type: string; by: string } })
+      .filter((payload) => payload.event?.type === "run.merged")
+      .map((payload) => payload.event?.by);
+    expect(merged).toEqual(["@Codertocat (pull request #2)"]);
   });
 
   it.each([
