@@ -1,0 +1,39 @@
+import { existsSync } from "node:fs";
+import BetterSqlite3 from "better-sqlite3";
+import { attemptStats } from "../../store/attempt-stats.js";
+import { type BreakerRecord, listBreakers } from "../../store/breakers.js";
+import { MIGRATIONS, schemaVersion } from "../../store/migrations.js";
+
+/** What the database has seen: graded attempts by `task/tier`, the breakers, and where that came from. */
+export interface History {
+  graded: Map<string, { graded: number; failed: number }>;
+  breakers: BreakerRecord[];
+  note: string;
+}
+
+/**
+ * Graded attempts per (task, tier) and the breakers, read from the database without writing to
+ * it: no file is created when there is none, and an older schema is left for a real command to
+ * migrate. The task of an attempt comes from the pipeline its run pinned.
+ */
+export function readHistory(path: string): History {
+  const empty = { graded: new Map(), breakers: [] };
+  if (!existsSync(path)) return { ...empty, note: `no database at ${path}: every rate is a default` };
+  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = schemaVersion(db);
+    if (version !== MIGRATIONS.length) {
+      return {
+        ...empty,
+        note: `${path} has schema version ${version}, not ${MIGRATIONS.length}: not read (any other command migrates it)`,
+      };
+    }
+    const graded = new Map<string, { graded: number; failed: number }>();
+    for (const row of attemptStats(db)) {
+      graded.set(`${row.task}/${row.tier}`, { graded: row.graded, failed: row.failed });
+    }
+    return { graded, breakers: listBreakers(db), note: `history from ${path}` };
+  } finally {
+    db.close();
+  }
+}

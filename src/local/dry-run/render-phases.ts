@@ -1,0 +1,188 @@
+import { findRubricLeak } from "../../engine/holdout.js";
+import {
+  type ContextInput,
+  plainContext,
+  promptContext,
+  type RepoInput,
+  untrusted,
+} from "../../engine/template-context.js";
+import { agentSystemPrompt, agentUserPrompt } from "../../executors/llm.js";
+import type { ContextFiles } from "../../forge/forge.js";
+import { readContext } from "../../forge/local/read-context.js";
+import type { Repo } from "../../forge/local/repo.js";
+import { checkWritablePath } from "../../forge/paths.js";
+import { JUDGE_SYSTEM } from "../../judge/judge-gate.js";
+import type { ResolvedAgentPhase } from "../../pipeline/resolved.js";
+import type { JudgeGate, Tier } from "../../pipeline/schema.js";
+import { renderTemplate } from "../../pipeline/templates.js";
+import { estimateTokens } from "../../providers/provider.js";
+import { ARTIFACT_TOKENS, CONTEXT_LIMITS, FILES_TOKENS } from "./assumptions.js";
+import type { AgentPlan, DryRunOptions, PhasePlan } from "./report.js";
+
+// Rendering: every prompt, artifact path and rubric, exactly as the worker builds them.
+
+/** An agent phase, rendered against the issue and the repository: its token counts, not yet priced. */
+export interface RenderedAgent {
+  kind: "agent";
+  phase: ResolvedAgentPhase;
+  tokens: { system: number; context: number; prompt: number; output: number };
+  context: { files: number; omitted: number; note?: string };
+  /** Per judge gate: its tier, samples, and the input tokens of each criterion's call. */
+  judges: { tier: Tier; samples: number; provider?: string; model?: string; inputs: number[] }[];
+}
+
+export type Rendered = RenderedAgent | Exclude<PhasePlan, AgentPlan>;
+
+/**
+ * Renders each phase in order, earlier outputs standing in as placeholders of their assumed size.
+ * A template that does not render, a refused artifact path or a rubric showing through a prompt is
+ * a problem (the real run would stop there), not an exception.
+ */
+export async function renderPhases(
+  options: DryRunOptions,
+  repoInput: RepoInput,
+  source: { repo: Repo; branch: string | undefined },
+): Promise<{ phases: Rendered[]; problems: string[] }> {
+  const { pipeline, issue } = options;
+  const problems: string[] = [];
+  const outputs: Record<string, string> = {};
+  const contexts = new Map<string, Promise<{ files: ContextFiles; note?: string }>>();
+  const phases: Rendered[] = [];
+  for (const phase of pipeline.phases) {
+    if (phase.kind === "wait") {
+      phases.push({ kind: "wait", id: phase.id, wait: phase.wait });
+      continue;
+    }
+    if (phase.kind === "approval") {
+      phases.push({ kind: "approval", id: phase.id, minApprovals: phase.minApprovals });
+      continue;
+    }
+    const input: ContextInput = {
+      issue,
+      repo: repoInput,
+      pipeline,
+      outputs: { ...outputs },
+      phase: { id: phase.id, name: phase.name },
+    };
+    const attempt = <T>(field: string, render: () => T, fallback: T): T => {
+      try {
+        return render();
+      } catch (error) {
+        problems.push(`${phase.id}.${field}: ${(error as Error).message}`);
+        return fallback;
+      }
+    };
+    const renderedPrompt = attempt("prompt", () => renderTemplate(phase.prompt, promptContext(input)), "");
+    if ("artifact" in phase.output) {
+      const artifact = phase.output.artifact;
+      attempt(
+        "output.artifact",
+        () => checkWritablePath(renderTemplate(artifact, plainContext(input)).trim()),
+        "",
+      );
+    }
+    const key = JSON.stringify(phase.context);
+    const read = contexts.get(key) ?? readPhaseContext(source, phase.context);
+    contexts.set(key, read);
+    const context = await read;
+    const system = agentSystemPrompt(phase, issue.number, `${repoInput.owner}/${repoInput.name}`);
+    const user = agentUserPrompt({ rendered: renderedPrompt, context: context.files });
+    const leak = findRubricLeak(`${system}\n${user.context ?? ""}\n${user.prompt}`, pipeline);
+    if (leak) {
+      problems.push(
+        `${phase.id}.prompt: holdout violated: the rendered prompt contains the rubric of ${leak}; the run would stop here`,
+      );
+    }
+    const output = outputTokens(phase);
+    const own = placeholder(phase.id, output);
+    const judgeContext = promptContext({ ...input, outputs: { ...outputs, [phase.id]: own } });
+    const judges = phase.gates.flatMap((gate, gateIndex) => {
+      if (!("judge" in gate)) return [];
+      const inputs = gate.judge.criteria.map((criterion, index) => {
+        const rubric = attempt(
+          `gates[${gateIndex}].judge.criteria[${index}].rubric`,
+          () => renderTemplate(criterion.rubric, judgeContext),
+          "",
+        );
+        const prompt = [
+          `## Criterion: ${criterion.name}`,
+          rubric,
+          "## The work",
+          untrusted(`phases.${phase.id}.output`, own),
+        ].join("\n\n");
+        return estimateTokens(JUDGE_SYSTEM) + estimateTokens(prompt);
+      });
+      return [
+        {
+          tier: gate.judge.tier ?? "deep",
+          samples: samplesOf(gate.judge),
+          ...judgeChoice(gate.judge),
+          inputs,
+        },
+      ];
+    });
+    outputs[phase.id] = own;
+    phases.push({
+      kind: "agent",
+      phase,
+      tokens: {
+        system: estimateTokens(system),
+        context: estimateTokens(user.context ?? ""),
+        prompt: estimateTokens(user.prompt),
+        output,
+      },
+      context: {
+        files: context.files.files.length,
+        omitted: context.files.omitted.length,
+        ...(context.note ? { note: context.note } : {}),
+      },
+      judges,
+    });
+  }
+  return { phases, problems };
+}
+
+/**
+ * The provider and model a judge pins, if any. Read defensively: judges choosing their own model
+ * are new in the schema, and a judge naming none is priced on the run's provider (a server with a
+ * key for another model family may judge there instead; the dry run reads no keys).
+ */
+function judgeChoice(judge: JudgeGate["judge"]): { provider?: string; model?: string } {
+  const { provider, model } = judge as { provider?: unknown; model?: unknown };
+  return {
+    ...(typeof provider === "string" ? { provider } : {}),
+    ...(typeof model === "string" ? { model } : {}),
+  };
+}
+
+/** Judge calls per criterion: one, unless the judge asks for several samples. */
+function samplesOf(judge: JudgeGate["judge"]): number {
+  const samples = "samples" in judge ? judge.samples : undefined;
+  return typeof samples === "number" && Number.isInteger(samples) && samples > 0 ? samples : 1;
+}
+
+function outputTokens(phase: ResolvedAgentPhase): number {
+  return "files" in phase.output ? FILES_TOKENS : ARTIFACT_TOKENS[phase.task];
+}
+
+/** Stands in for an earlier phase's output: neutral words of the assumed size (4 characters a token). */
+function placeholder(id: string, tokens: number): string {
+  const head = `[dry run: stands in for the output of phase ${id}, about ${tokens} tokens]`;
+  const text = `${head} ${"filler ".repeat(tokens)}`;
+  return text.slice(0, tokens * 4);
+}
+
+/** The files a phase's globs match at the head of the checked-out branch, with the run's limits. */
+async function readPhaseContext(
+  source: { repo: Repo; branch: string | undefined },
+  globs: string[],
+): Promise<{ files: ContextFiles; note?: string }> {
+  const none: ContextFiles = { files: [], omitted: [] };
+  if (globs.length === 0) return { files: none };
+  if (!source.branch) return { files: none, note: "HEAD is detached: no repository files were read" };
+  try {
+    return { files: await readContext(source.repo, { branch: source.branch, globs, ...CONTEXT_LIMITS }) };
+  } catch (error) {
+    return { files: none, note: `no repository files were read: ${(error as Error).message}` };
+  }
+}

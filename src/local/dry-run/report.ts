@@ -1,0 +1,72 @@
+import type { IssueInput } from "../../engine/template-context.js";
+import type { Gap } from "../../pipeline/gaps.js";
+import type { ResolvedPipeline } from "../../pipeline/resolved.js";
+import type { Task, Tier } from "../../pipeline/schema.js";
+import type { ServerSettings } from "../../providers/settings.js";
+import type { Forecast, PhaseModel } from "./forecast-run.js";
+
+// The shapes of a dry run: what it is asked, and the report it hands to the printer.
+
+export interface DryRunOptions {
+  pipeline: ResolvedPipeline;
+  issue: IssueInput;
+  repoDir: string;
+  /** The database whose attempts and breakers give the failure rates; default the repository's. */
+  dbPath?: string;
+  /** The `--provider` flag: whose prices the forecast uses (offline ones are priced as anthropic). */
+  provider: string;
+  settings: ServerSettings;
+  now: number;
+}
+
+export interface AgentPlan {
+  kind: "agent";
+  id: string;
+  tier: Tier;
+  /** Set when an open breaker moves the start tier up: the tier the phase asked for. */
+  routedFrom?: Tier;
+  /** The model the phase pins for its own tier. */
+  pinned?: string;
+  /** Its asserts contradict each other: every attempt fails (the gap report says where). */
+  hopeless: boolean;
+  tokens: { system: number; context: number; prompt: number; output: number };
+  context: { files: number; omitted: number; note?: string };
+  /** Per judge gate: its calls per attempt and their input; `on` names a provider or model it pins. */
+  judges: { tier: Tier; on?: string; calls: number; inTokens: number }[];
+  simulation: PhaseModel;
+}
+
+export type PhasePlan =
+  | AgentPlan
+  | { kind: "wait"; id: string; wait: string }
+  | { kind: "approval"; id: string; minApprovals: number };
+
+export interface RateRow {
+  task: Task;
+  tier: Tier;
+  graded: number;
+  failed: number;
+  rate: number;
+  source: "observed" | "default";
+}
+
+export interface DryRunReport {
+  pipeline: ResolvedPipeline;
+  issue: IssueInput;
+  source: string;
+  phases: PhasePlan[];
+  /** What would stop the real run: a template that does not render, a refused path, a rubric leak. */
+  problems: string[];
+  gaps: Gap[];
+  pricing: {
+    provider: string;
+    asked: string;
+    models: Record<Tier, string>;
+    unpriced: string[];
+    /** The limits that refuse a call to a model with no price: `budget.max_cost_usd`, daily limits. */
+    costLimits: string[];
+  };
+  history: { path: string; graded: number; note: string };
+  rates: RateRow[];
+  forecast: Forecast;
+}
