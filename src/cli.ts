@@ -16,6 +16,7 @@ import {
   validateCommand,
 } from "./local/commands.js";
 import { runDemo } from "./local/demo.js";
+import { MUTATE_PROVIDERS } from "./local/mutate-judge.js";
 import { testCommand } from "./local/test-command.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
 import {
@@ -32,6 +33,14 @@ interface RawFlags {
   fixtures?: string;
   settings?: string;
   wait: boolean;
+}
+
+interface TestFlags {
+  scenarios?: string;
+  mutate?: boolean;
+  scenario?: string;
+  provider?: string;
+  settings?: string;
 }
 
 const SETTINGS_HELP = "server settings file: providers, prices, breaker, daily budget (docs/providers.md)";
@@ -98,7 +107,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
       "--scenarios <dir>",
       "the scenario files (default: scenarios/<pipeline name>/ next to the pipeline)",
     )
-    .action(async (pipeline: string, raw: { scenarios?: string }) => {
+    .option(
+      "--mutate",
+      "mutation test: feed each gated phase bad outputs made from a scenario's good ones; report what each gate caught (docs/gates.md#mutation-testing)",
+    )
+    .option(
+      "--scenario <name>",
+      "with --mutate: the scenario to start from (default: the first in which every phase passes first time)",
+    )
+    .addOption(
+      new Option(
+        "--provider <name>",
+        "with --mutate: grade with this provider's real judges instead of the offline heuristic (spends tokens)",
+      ).choices(MUTATE_PROVIDERS),
+    )
+    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
+    .action(async (pipeline: string, raw: TestFlags) => {
       code = await testCommand(pipeline, raw, io);
     });
   appOptions(program.command("resume"))

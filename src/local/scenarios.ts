@@ -306,7 +306,7 @@ function expectProblems(layer: Layer, pipeline: ResolvedPipeline): Problem[] {
 }
 
 /** Gate names as verdicts report them (`assert paths`, `judge`), numbered when one repeats (`judge #2`). */
-function gateLabels(phase: ResolvedAgentPhase): string[] {
+export function gateLabels(phase: ResolvedAgentPhase): string[] {
   const asserts = phase.gates.flatMap((gate) => ("assert" in gate ? [`assert ${gate.assert.type}`] : []));
   const judges = phase.gates.flatMap((gate) => ("judge" in gate ? ["judge"] : []));
   return numbered([...asserts, ...judges]);

@@ -3,6 +3,7 @@ import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
 import { resolvePipelinePath } from "./builtin.js";
 import type { Io } from "./commands.js";
+import { type MutateOptions, mutateCommand } from "./mutate.js";
 import {
   type AttemptExpectation,
   defaultScenarioDir,
@@ -24,12 +25,19 @@ const INDENT = "    ";
  * `atomic-scrum test <pipeline> [--scenarios DIR]`: runs each scenario of the pipeline and prints
  * a line per scenario, the expectations that did not hold under a failed one, and
  * `N passed, N failed`. 1 on any failure, on a scenario file with problems, or on no scenarios.
+ * With `mutate`, it runs a mutation test instead (see `mutate.ts`).
  */
 export async function testCommand(
   pipelineArg: string,
-  options: { scenarios?: string },
+  options: { scenarios?: string; mutate?: boolean } & MutateOptions,
   io: Io,
 ): Promise<number> {
+  const onlyWithMutate = (["scenario", "provider"] as const).filter((key) => options[key]);
+  if (!options.mutate && onlyWithMutate.length > 0) {
+    const flags = onlyWithMutate.map((key) => `--${key}`);
+    io.err(`${flags.join(" and ")} ${flags.length > 1 ? "are" : "is"} only for --mutate`);
+    return 1;
+  }
   const path = resolvePipelinePath(pipelineArg);
   const loaded = loadPipelineFile(path);
   if (!loaded.ok) {
@@ -39,6 +47,7 @@ export async function testCommand(
   const target: PipelineTarget = { pipeline: loaded.pipeline, hash: loaded.hash, file: path };
   const dir = options.scenarios ? resolve(options.scenarios) : defaultScenarioDir(path, loaded.pipeline.name);
   const files = listScenarioFiles(dir);
+  if (files.length > 0 && options.mutate) return mutateCommand(target, dir, options, io);
   if (files.length === 0) {
     io.err(
       `no scenarios for pipeline "${loaded.pipeline.name}": no .yml files in ${displayPath(dir)}; write one there (see docs/gates.md#scenario-tests), or pass --scenarios DIR`,
