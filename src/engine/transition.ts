@@ -1,12 +1,11 @@
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
+import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
+import { remember, rerunPhase } from "./rerun-phase.js";
 import { tierAbove } from "./tiers.js";
 import type { Effect, RunEvent, RunEventType, RunState, TierChange, Totals } from "./types.js";
 
-/** An event that does not fit the run's state: a bug, or a late duplicate to drop. */
-export class InvalidTransition extends Error {
-  override name = "InvalidTransition";
-}
+export { InvalidTransition } from "./invalid-transition.js";
 
 /** The state a new run starts in. */
 export function initialState(): RunState {
@@ -23,6 +22,9 @@ export function initialState(): RunState {
 }
 
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/** Events a person may send to a failed run: the one way an ended run moves again. */
+const REVIVING = new Set<RunEventType>(["phase.retry", "phase.escalate"]);
 
 /** The label a run puts on its issue when it hands a failed phase to a person. */
 export const NEEDS_HUMAN_LABEL = "needs-human";
@@ -109,6 +111,12 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
   "wait.elapsed": (state, event, pipeline) => {
     if (state.step !== "wait") throw new InvalidTransition(`run is not in a cooldown (step ${state.step})`);
     expectPhase(state, pipeline, event.phaseId);
+    // The run was sent back to an earlier phase since this timer was set: it times the old cooldown.
+    if ((event.round ?? 0) !== (state.round ?? 0)) {
+      throw new InvalidTransition(
+        `the timer is from round ${event.round ?? 0}, the run is in round ${state.round ?? 0}`,
+      );
+    }
     const { waitUntil: _done, ...rest } = state;
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
   },
@@ -146,7 +154,21 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     reason: `cancelled by ${event.by}`,
   }),
   "run.aborted": (state, event) => fail(state, event.reason),
+  "phase.retry": (state, event, pipeline) => rerun(state, event, pipeline),
+  "phase.escalate": (state, event, pipeline) => rerun(state, event, pipeline),
 };
+
+/** `/retry` and `/escalate`: back to the phase, then a new attempt there (the budget still applies). */
+function rerun(
+  state: RunState,
+  event: Extract<RunEvent, { type: "phase.retry" | "phase.escalate" }>,
+  pipeline: ResolvedPipeline,
+): RunState {
+  const { state: base, tier, change } = rerunPhase(state, event, pipeline);
+  const next = startAttempt(base, pipeline, tier, 1);
+  if (!change || next.status !== "running") return next;
+  return withTierChange(next, event.phaseId, { attempt: next.attempt, ...change });
+}
 
 /**
  * The run state machine: state + event -> new state + the effects to perform next. Pure: the
@@ -157,7 +179,9 @@ export function transition(
   event: RunEvent,
   pipeline: ResolvedPipeline,
 ): { state: RunState; effects: Effect[] } {
-  if (TERMINAL.has(state.status)) throw new InvalidTransition(`run has already ${state.status}`);
+  if (TERMINAL.has(state.status) && !(state.status === "failed" && REVIVING.has(event.type))) {
+    throw new InvalidTransition(`run has already ${state.status}`);
+  }
   const handler = HANDLERS[event.type] as Handler<typeof event.type>;
   const next = { ...handler(state, event as never, pipeline), seq: state.seq + 1 };
   const effect = nextEffect(next, pipeline);
@@ -172,6 +196,8 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
   if (!phase) return undefined;
   const base = `${phase.id}/${state.attempt}`;
   const at = { phaseId: phase.id, attempt: state.attempt };
+  // Wait and approval phases are entered once per round (a person may send the run back).
+  const round = state.round ? `/r${state.round}` : "";
   switch (state.step) {
     case "call":
       return { kind: "call_agent", key: `${base}/agent`, ...at, tier: state.tier ?? "balanced" };
@@ -183,10 +209,10 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
       return { kind: "comment", key: `${base}/comment`, ...at };
     case "wait":
       return phase.kind === "wait"
-        ? { kind: "schedule_wait", key: `${phase.id}/wait`, phaseId: phase.id, waitMs: phase.waitMs }
+        ? { kind: "schedule_wait", key: `${phase.id}/wait${round}`, phaseId: phase.id, waitMs: phase.waitMs }
         : undefined;
     case "approval":
-      return { kind: "request_approval", key: `${phase.id}/approval`, phaseId: phase.id };
+      return { kind: "request_approval", key: `${phase.id}/approval${round}`, phaseId: phase.id };
     case "handoff":
       return { kind: "hand_off", key: `${base}/handoff`, phaseId: phase.id, label: NEEDS_HUMAN_LABEL };
     default:
@@ -197,9 +223,12 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
 /** Starts phase `index`, or ends the run when there is none. */
 function enterPhase(state: RunState, index: number, pipeline: ResolvedPipeline): RunState {
   const { current: _current, feedback: _feedback, ...rest } = state;
+  const history = remember(state, pipeline);
+  const kept = history ? { ...rest, history } : rest;
   const phase = pipeline.phases[index];
-  if (!phase) return { ...rest, phaseIndex: index, status: "succeeded", step: "done" };
-  const base = { ...rest, phaseIndex: index, attempt: 0, triesAtTier: 0 };
+  if (!phase) return { ...kept, phaseIndex: index, status: "succeeded", step: "done" };
+  // A phase entered again after a retry numbers its attempts on from its last one.
+  const base = { ...kept, phaseIndex: index, attempt: history?.[phase.id]?.attempt ?? 0, triesAtTier: 0 };
   if (phase.kind === "wait") return { ...base, step: "wait" };
   if (phase.kind === "approval") return { ...base, step: "approval" };
   return startAttempt({ ...base, tier: phase.tier }, pipeline, phase.tier, 1);

@@ -104,6 +104,18 @@ export interface RunState {
   reason?: string;
   /** Per phase id, each time an attempt moved to another tier and why: the status comment shows it. */
   tierChanges?: Record<string, TierChange[]>;
+  /**
+   * Per agent phase the run has left (or been sent back from): its last attempt number and tier.
+   * A phase run again (`phase.retry`, `phase.escalate`) numbers its attempts on from there, so
+   * effect keys and attempt rows never collide, and escalates from that tier.
+   */
+  history?: Record<string, { attempt: number; tier: Tier }>;
+  /**
+   * How many times a person sent the run back to a phase. Wait and approval phases are entered
+   * once per round: their effect and timer keys carry it, so a second pass does not find the first
+   * pass's timer or approval request done already.
+   */
+  round?: number;
 }
 
 /** An attempt that runs on another tier than the one before it, and why. */
@@ -162,11 +174,26 @@ export type RunEvent =
   | { type: "phase.committed"; sha: string }
   | { type: "phase.commented"; commentId: string }
   | { type: "wait.scheduled"; until: number }
-  | { type: "wait.elapsed"; phaseId: string; fastForwarded: boolean }
+  | {
+      type: "wait.elapsed";
+      phaseId: string;
+      fastForwarded: boolean;
+      /** The round the timer was set in; a timer from an earlier round is refused. Absent: 0. */
+      round?: number;
+      /** Who ended the cooldown early (`/resume`), when a person did. */
+      by?: string;
+    }
   | { type: "approval.requested" }
   | { type: "handoff.done"; label: string }
   | { type: "approval.granted"; phaseId: string; by: string }
   | { type: "run.cancelled"; by: string }
+  /**
+   * A person (`/retry`) sends the run back to an agent phase it has reached: that phase runs again
+   * at its own tier, then every phase after it. Revives a failed run or one waiting for a person.
+   */
+  | { type: "phase.retry"; phaseId: string; by: string }
+  /** As `phase.retry`, one tier above the phase's last tier, with its previous output as context. */
+  | { type: "phase.escalate"; phaseId: string; by: string }
   /** A person merged the run's pull request: the run is complete, whatever step it was at. */
   | { type: "run.merged"; by: string }
   | { type: "run.aborted"; reason: string };

@@ -1,5 +1,6 @@
 import type { ApplicationFunction } from "probot";
 import type { Database } from "../store/database.js";
+import { handleComment } from "./handle-comment.js";
 import { handleLabeled } from "./handle-labeled.js";
 import { handlePullClosed } from "./handle-pull-closed.js";
 import { type GitHubStartInput, type StartOutcome, startGitHubRun } from "./start-run.js";
@@ -39,6 +40,15 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
   return (app) => {
     app.on("issues.labeled", async (context) => {
       await handleLabeled(context, labeledDeps);
+    });
+    // Only `created`: an edited comment is never run again (docs/commands.md).
+    app.on("issue_comment.created", async (context) => {
+      await handleComment(context, {
+        db: deps.db,
+        now: deps.now,
+        ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+        ...(deps.wake ? { wake: deps.wake } : {}),
+      });
     });
     app.on("pull_request.closed", async (context) => {
       handlePullClosed(context, { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) });

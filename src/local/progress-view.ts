@@ -40,7 +40,9 @@ export function progressLines(progress: Progress): string[] {
     case "wait.scheduled":
       return [`  ⏸ ${name} cooling down until ${formatTime(event.until)}`];
     case "wait.elapsed":
-      return [`  ▶ ${name} cooldown over${event.fastForwarded ? " (fast-forwarded)" : ""}`];
+      return [
+        `  ▶ ${name} cooldown over${event.fastForwarded ? ` (fast-forwarded${event.by ? ` by ${event.by}` : ""})` : ""}`,
+      ];
     case "approval.requested":
       return [`  👀 ${name} waiting for a human review`];
     case "approval.granted":
@@ -53,6 +55,12 @@ export function progressLines(progress: Progress): string[] {
       ];
     case "run.cancelled":
       return [`  ⛔ run cancelled by ${event.by}`];
+    case "phase.retry":
+    case "phase.escalate": {
+      const how = event.type === "phase.escalate" ? "escalated" : "sent back";
+      const to = state.status === "running" ? ` → attempt ${state.attempt} on the ${state.tier} tier` : "";
+      return [`  ↺ ${event.phaseId.padEnd(20)} ${how} by ${event.by}${to}`];
+    }
     case "run.merged":
       return [`  ✔ pull request merged by ${event.by}`];
     case "run.aborted":

@@ -69,6 +69,14 @@ export function projectAttempt(
     case "phase.commented":
       upsertAttempt(db, key, { commentId: event.commentId });
       return;
+    case "phase.retry":
+    case "phase.escalate":
+      // The attempt in hand when a person sent the run back is abandoned, not left running.
+      endRunningAttempt(db, key, {
+        error: `abandoned: ${event.type === "phase.retry" ? "retried" : "escalated"} by ${event.by}`,
+        finishedAt: now,
+      });
+      return;
     case "run.aborted":
     case "run.cancelled":
     case "run.merged":

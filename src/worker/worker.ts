@@ -82,6 +82,8 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "run.cancelled",
   "run.merged",
   "run.aborted",
+  "phase.retry",
+  "phase.escalate",
 ]);
 
 /**
@@ -274,7 +276,8 @@ export function createWorker(options: WorkerOptions) {
         countForBreaker(fresh, event, now);
         if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
         projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
-        if (event.type === "wait.scheduled") scheduleWaitEnd(run.id, phaseId ?? "wait", event.until, now);
+        if (event.type === "wait.scheduled")
+          scheduleWaitEnd(run.id, phaseId ?? "wait", next, event.until, now);
         // Progress: failures before this step say nothing about the next one.
         resetAttempts(db, { jobId: job.id, token: job.token, now });
         return next;
@@ -357,12 +360,20 @@ export function createWorker(options: WorkerOptions) {
     }
   }
 
-  function scheduleWaitEnd(runId: string, phaseId: string, until: number, now: number): void {
+  function scheduleWaitEnd(
+    runId: string,
+    phaseId: string,
+    state: RunState,
+    until: number,
+    now: number,
+  ): void {
     const fastForwarded = options.fastForwardWaits === true;
+    // A run sent back to an earlier phase (`/retry`) enters the cooldown again in a new round.
+    const round = state.round ?? 0;
     enqueueRunJob(db, {
       runId,
-      event: { type: "wait.elapsed", phaseId, fastForwarded },
-      key: `wait/${phaseId}`,
+      event: { type: "wait.elapsed", phaseId, fastForwarded, ...(round ? { round } : {}) },
+      key: round ? `wait/${phaseId}/r${round}` : `wait/${phaseId}`,
       now,
       runAt: fastForwarded ? now : until,
     });

@@ -76,6 +76,14 @@ export interface FakeGitHubOptions {
 export type FakeGitHub = ReturnType<typeof fakeGitHub>;
 
 const BOT = { login: "atomic-scrum[bot]", type: "Bot" as const };
+/** The repository id in the @octokit/webhooks-examples payloads: a pull request's head repo is this one. */
+export const EXAMPLE_REPO_ID = 186853002;
+
+/** A reaction the app put on a comment. */
+export interface FakeReaction {
+  commentId: number;
+  content: string;
+}
 
 export function fakeGitHub(options: FakeGitHubOptions) {
   const bot = { ...BOT, ...(options.botLogin ? { login: options.botLogin } : {}) };
@@ -85,6 +93,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   const pulls: FakePull[] = [];
   const comments: FakeComment[] = [];
   const faults: Fault[] = [];
+  const reactions: FakeReaction[] = [];
   /** Refs created through the API, in order, with the SHA they were created at. */
   const createdRefs: { ref: string; sha: string }[] = [];
   /** Issue and PR numbers share one sequence, as on GitHub; the issue in the payload is #1. */
@@ -217,6 +226,19 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     const pull: FakePull = { number: nextNumber++, state: "open", ...body };
     pulls.push(pull);
     return [201, pullJson(pull)];
+  });
+
+  route("GET", `${repoPath}/pulls/(\\d+)`, (match) => {
+    const pull = pulls.find((p) => p.number === Number(match[1]));
+    return pull === undefined ? notFound() : [200, pullJson(pull)];
+  });
+
+  // Reacting twice with the same content answers 200 with the existing reaction, as GitHub does.
+  route("POST", `${repoPath}/issues/comments/(\\d+)/reactions`, (match, request) => {
+    const reaction = { commentId: Number(match[1]), content: (request.body as { content: string }).content };
+    const known = reactions.find((r) => r.commentId === reaction.commentId && r.content === reaction.content);
+    if (!known) reactions.push(reaction);
+    return [known ? 200 : 201, { id: reactions.length, content: reaction.content }];
   });
 
   route("GET", `${repoPath}/issues/(\\d+)/comments`, (match, request) => {
@@ -363,7 +385,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
       title: pull.title,
       body: pull.body,
       draft: pull.draft,
-      head: { ref: pull.head, label: `${options.owner}:${pull.head}` },
+      head: { ref: pull.head, label: `${options.owner}:${pull.head}`, repo: { id: EXAMPLE_REPO_ID } },
       base: { ref: pull.base },
       html_url: `https://github.com/${options.owner}/${options.repo}/pull/${pull.number}`,
     };
@@ -416,6 +438,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     refs,
     pulls,
     comments,
+    reactions,
     createdRefs,
     /** Commits on `branch` made after it left the default branch, oldest first. */
     branchCommits(branch: string): FakeCommit[] {

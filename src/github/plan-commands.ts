@@ -1,0 +1,156 @@
+import { InvalidTransition, TERMINAL, transition } from "../engine/transition.js";
+import type { RunEvent, RunState } from "../engine/types.js";
+import type { RunRecord } from "../store/runs.js";
+import type { RepoPermission } from "./repo-config.js";
+import {
+  type CommandKind,
+  describeCommand,
+  type KnownCommand,
+  type ParsedCommand,
+  REQUIRED_ROLE,
+} from "./slash-commands.js";
+
+/** What one command of a comment comes to: a line (or block) of the reply, and the event to queue. */
+export interface PlannedCommand {
+  kind: ParsedCommand["kind"];
+  /** `done`: answered or queued; `refused`: changes nothing (unknown, not allowed, does not fit). */
+  outcome: "done" | "refused";
+  reply: string;
+  /** The event to queue for the run, with its job key; only for commands that change the run. */
+  queue?: { key: string; event: RunEvent };
+}
+
+export interface PlanInput {
+  commands: ParsedCommand[];
+  /** The run the comment speaks to, if the issue or pull request has one. */
+  run: RunRecord | undefined;
+  /** Why there is no run to speak to, said in replies to commands that need one. */
+  noRun: string;
+  /** The commenter's role, undefined when they have none. */
+  role: RepoPermission | undefined;
+  login: string;
+  commentId: number;
+  /** The run's status table, for `/status`. */
+  status: (run: RunRecord) => string;
+  /** The /help reply. */
+  help: string;
+}
+
+const RANK: Record<RepoPermission, number> = { read: 0, triage: 1, write: 2, maintain: 3, admin: 4 };
+
+/** Whether `role` may use `kind`: write admits write, maintain and admin; maintain admits maintain and admin. */
+export function admits(role: RepoPermission | undefined, kind: CommandKind): boolean {
+  return role !== undefined && RANK[role] >= RANK[REQUIRED_ROLE[kind]];
+}
+
+/**
+ * Decides every command of a comment, in order, without I/O. Commands that change the run are
+ * checked by applying their events to the run's state with the engine itself, one after the
+ * other, so `/cancel` then `/retry` is answered as the worker will see it. The worker applies the
+ * queued events later and drops (with a note in the log) any the run has moved past since.
+ */
+export function planCommands(input: PlanInput): PlannedCommand[] {
+  let state = input.run?.state;
+  return input.commands.map((command, index): PlannedCommand => {
+    if (command.kind === "unknown" || command.kind === "invalid" || command.kind === "too-many") {
+      return { kind: command.kind, outcome: "refused", reply: describeCommand(command) };
+    }
+    if (!admits(input.role, command.kind)) {
+      const who =
+        REQUIRED_ROLE[command.kind] === "maintain" ? "maintain or admin" : "write, maintain or admin";
+      return refused(command, `\`/${command.kind}\` was not run: it needs ${who} access to this repository.`);
+    }
+    if (command.kind === "help") return { kind: "help", outcome: "done", reply: input.help };
+    if (command.kind === "dry-run") {
+      return refused(
+        command,
+        "`/dry-run` is not available from GitHub yet. Run it locally: `atomic-scrum run <pipeline> --issue <file> --dry-run` (see docs/dry-run.md); it spends no tokens.",
+      );
+    }
+    const { run } = input;
+    if (!run || !state) return refused(command, `\`/${command.kind}\` was not run: ${input.noRun}`);
+    if (command.kind === "status") return { kind: "status", outcome: "done", reply: input.status(run) };
+    const planned = planChange(command, run, state, input, index);
+    if ("reply" in planned) return planned;
+    try {
+      state = transition(state, planned.event, run.pipeline).state;
+    } catch (error) {
+      if (!(error instanceof InvalidTransition)) throw error;
+      return refused(command, `\`/${command.kind}\` was not run: ${error.message}.`);
+    }
+    return {
+      kind: command.kind,
+      outcome: "done",
+      reply: describeCommand({ ...command, ...("phase" in planned ? { phase: planned.phase } : {}) }),
+      queue: { key: planned.key, event: planned.event },
+    };
+  });
+}
+
+type Change = { key: string; event: RunEvent; phase?: string } | PlannedCommand;
+
+function planChange(
+  command: KnownCommand,
+  run: RunRecord,
+  state: RunState,
+  input: PlanInput,
+  index: number,
+): Change {
+  const by = `@${input.login}`;
+  switch (command.kind) {
+    case "cancel":
+      if (TERMINAL.has(state.status))
+        return refused(command, `\`/cancel\` was not run: the run has already ${state.status}.`);
+      return { key: "cancel", event: { type: "run.cancelled", by: `${by}, with /cancel` } };
+    case "resume": {
+      const phase = run.pipeline.phases[state.phaseIndex];
+      if (state.status !== "waiting" || !phase) {
+        return refused(
+          command,
+          `\`/resume\` was not run: the run is not cooling down (it is ${state.status}).`,
+        );
+      }
+      const round = state.round ?? 0;
+      return {
+        key: `wait/${phase.id}${round ? `/r${round}` : ""}/fast-forward`,
+        event: {
+          type: "wait.elapsed",
+          phaseId: phase.id,
+          fastForwarded: true,
+          ...(round ? { round } : {}),
+          by,
+        },
+      };
+    }
+    default: {
+      if (state.status === "succeeded" || state.status === "cancelled") {
+        return refused(
+          command,
+          `\`/${command.kind}\` was not run: the run has already ${state.status}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
+        );
+      }
+      const phase = command.phase ?? defaultPhase(run, state);
+      if (!phase)
+        return refused(command, `\`/${command.kind}\` was not run: the run has no phase to run again.`);
+      if (!run.pipeline.phases.some((p) => p.id === phase)) {
+        const ids = run.pipeline.phases.map((p) => `\`${p.id}\``).join(", ");
+        return refused(
+          command,
+          `\`/${command.kind}\` was not run: the pipeline \`${run.pipeline.name}\` has no phase \`${phase}\`. Its phases: ${ids}.`,
+        );
+      }
+      const type = command.kind === "escalate" ? "phase.escalate" : "phase.retry";
+      return { key: `comment/${input.commentId}/${index}`, event: { type, phaseId: phase, by }, phase };
+    }
+  }
+}
+
+/** The run's current phase when it runs an agent, else the last agent phase before it. */
+function defaultPhase(run: RunRecord, state: RunState): string | undefined {
+  const phases = run.pipeline.phases.slice(0, state.phaseIndex + 1);
+  return phases.reverse().find((phase) => phase.kind === "agent")?.id;
+}
+
+function refused(command: KnownCommand, reply: string): PlannedCommand {
+  return { kind: command.kind, outcome: "refused", reply };
+}

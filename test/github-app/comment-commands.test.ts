@@ -1,0 +1,314 @@
+import { createRequire } from "node:module";
+import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunState } from "../../src/engine/types.js";
+import { startGitHubRun } from "../../src/github/start-run.js";
+import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
+import { listJobs } from "../../src/store/queue.js";
+import { getRun, saveRunState } from "../../src/store/runs.js";
+import { githubApi, requestLog } from "../helpers/github/api.js";
+import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
+
+const repoPath = `/repos/${OWNER}/${REPO}`;
+const COMMENT_ID = 492700400;
+
+const examples = createRequire(import.meta.url)(
+  "@octokit/webhooks-examples/api.github.com/index.json",
+) as WebhookDefinition[];
+
+/** The `issue_comment.created` example, with the body, comment id and sender a test needs. */
+function commentPayload(
+  change: { body: string; id?: number; sender?: { login: string; type?: "User" | "Bot" } },
+  action = "created",
+): Record<string, unknown> {
+  const definition = examples.find((d) => d.name === "issue_comment");
+  const example = definition?.examples.find((e) => "action" in e && e.action === action);
+  if (!example) throw new Error(`no issue_comment.${action} example in @octokit/webhooks-examples`);
+  const payload = structuredClone(example) as unknown as Record<string, Record<string, unknown>>;
+  payload.comment = { ...payload.comment, body: change.body, id: change.id ?? COMMENT_ID };
+  if (change.sender) payload.sender = { ...payload.sender, type: "User", ...change.sender };
+  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+  return payload;
+}
+
+/** One agent phase, a cooldown and a human review: every command has something to act on. */
+const PIPELINE: ResolvedPipeline = {
+  name: "small",
+  labels: ["atomic:small"],
+  phases: [
+    {
+      kind: "agent",
+      id: "plan",
+      name: "Plan",
+      task: "write",
+      tier: "fast",
+      executor: "llm",
+      prompt: "Plan.",
+      context: [],
+      output: { artifact: "plan.md" },
+      gates: [],
+      onFail: { retries: 0, escalate: false, exhausted: "fail", feedback: "critique" },
+    },
+    { kind: "wait", id: "cooldown", name: "Cooldown", wait: "1h", waitMs: 3_600_000 },
+    { kind: "approval", id: "review", name: "Review", minApprovals: 1 },
+  ],
+};
+
+/** The run, cooling down after its plan passed on the fast tier. */
+const COOLING: RunState = {
+  seq: 7,
+  status: "waiting",
+  step: "wait",
+  phaseIndex: 1,
+  attempt: 0,
+  triesAtTier: 0,
+  head: "abc123",
+  waitUntil: NOW + 3_600_000,
+  outputs: { plan: "the plan" },
+  history: { plan: { attempt: 1, tier: "fast" } },
+  totals: { tokens: 150, costUsd: 0.01 },
+};
+
+function startRun(app: RunningApp, state: RunState = COOLING): string {
+  const outcome = startGitHubRun(app.db, NOW, {
+    deliveryId: "labeled-1",
+    pipeline: PIPELINE,
+    hash: "hash",
+    pipelinePath: "small",
+    repo: { owner: OWNER, name: REPO, defaultBranch: "master", installationId: INSTALLATION_ID },
+    issue: {
+      number: 1,
+      title: "Spelling error in the README file",
+      body: "",
+      labels: ["atomic:small"],
+      author: "Codertocat",
+      url: `https://github.com/${OWNER}/${REPO}/issues/1`,
+    },
+    provider: { name: "simulated" },
+  });
+  if (!outcome.started) throw new Error("run not started");
+  const run = getRun(app.db, outcome.runId);
+  if (!run || !saveRunState(app.db, run.id, state, run.state.seq, NOW)) throw new Error("state not saved");
+  return run.id;
+}
+
+function token() {
+  githubApi()
+    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+    .reply(201, { token: "ghs_test", expires_at: "2999-01-01T00:00:00Z", permissions: {} });
+}
+
+/** The role GitHub reports for `login` (`none`: not a collaborator, 404). */
+function permission(login: string, role: string, times = 1) {
+  const scope = githubApi().get(`${repoPath}/collaborators/${login}/permission`).times(times);
+  if (role === "none") return scope.reply(404, { message: "Not Found" });
+  const base = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+  return scope.reply(200, { permission: base, role_name: role, user: { login } });
+}
+
+/** Reactions and the one reply: echoed back as GitHub does. */
+function writes(reactions: number) {
+  githubApi()
+    .post(`${repoPath}/issues/comments/${COMMENT_ID}/reactions`)
+    .times(reactions)
+    .reply(201, (_uri, body) => ({ id: 1, content: (body as { content: string }).content }));
+  githubApi()
+    .post(`${repoPath}/issues/1/comments`)
+    .reply(201, (_uri, body) => ({ id: 77, body: (body as { body: string }).body }));
+}
+
+const reactions = () =>
+  requestLog()
+    .filter((r) => r.path.endsWith("/reactions"))
+    .map((r) => (r.body as { content: string }).content);
+const reply = () => requestLog().find((r) => r.path.endsWith("/issues/1/comments"))?.body as { body: string };
+const queued = (app: RunningApp) =>
+  listJobs(app.db)
+    .map((job) => job.payload as { event?: { type: string } })
+    .filter((payload) => payload.event)
+    .map((payload) => payload.event);
+
+let app: RunningApp;
+beforeEach(async () => {
+  app = await startApp();
+});
+afterEach(async () => {
+  await app.close();
+});
+
+/** What an obeyed command does: the event it queues, or the text its reply holds. */
+const OBEYED = {
+  status: { reply: "## Atomic Scrum · `small`" },
+  help: { reply: "| Command | What it does | Who may use it |" },
+  "dry-run": { reply: "`/dry-run` is not available from GitHub yet" },
+  retry: { event: { type: "phase.retry", phaseId: "plan", by: "@Codertocat" } },
+  escalate: { event: { type: "phase.escalate", phaseId: "plan", by: "@Codertocat" } },
+  cancel: { event: { type: "run.cancelled", by: "@Codertocat, with /cancel" } },
+  resume: {
+    event: { type: "wait.elapsed", phaseId: "cooldown", fastForwarded: true, by: "@Codertocat" },
+  },
+} as const;
+const NEEDS = { resume: "maintain" } as Record<string, string>;
+const ROLES = ["admin", "maintain", "write", "triage", "read", "none"] as const;
+const RANK = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 };
+
+describe("slash commands > permission matrix", () => {
+  const cases = Object.keys(OBEYED).flatMap((command) => ROLES.map((role) => [command, role] as const));
+  it.each(cases)("/%s from a %s user", async (command, role) => {
+    startRun(app);
+    const obeys = RANK[role] >= RANK[(NEEDS[command] ?? "write") as "write"];
+    const expected = OBEYED[command as keyof typeof OBEYED];
+    const changes = obeys && "event" in expected;
+    token();
+    permission("Codertocat", role, changes ? 2 : 1);
+    writes(2);
+    const response = await app.deliver(commentPayload({ body: `/${command}` }), { event: "issue_comment" });
+    expect(response.status).toBe(200);
+    if (!obeys) {
+      expect(reply().body).toMatch(
+        /was not run: it needs (write, maintain or admin|maintain or admin) access/,
+      );
+      expect(reactions()).toEqual(["eyes", "confused"]);
+      expect(queued(app)).toEqual([]);
+      return;
+    }
+    if ("event" in expected) expect(queued(app)).toEqual([expected.event]);
+    else expect(reply().body).toContain(expected.reply);
+    expect(queued(app).length).toBe("event" in expected ? 1 : 0);
+    // /dry-run answers honestly that it is not available here: not a +1.
+    expect(reactions()).toEqual(["eyes", command === "dry-run" ? "confused" : "+1"]);
+  });
+
+  it.each(Object.keys(OBEYED))(
+    "/%s from a bot, or from the app itself, is ignored without a request",
+    async (command) => {
+      startRun(app);
+      for (const login of ["dependabot[bot]", "atomic-scrum[bot]"]) {
+        const payload = commentPayload({ body: `/${command}`, sender: { login, type: "Bot" } });
+        expect((await app.deliver(payload, { event: "issue_comment" })).status).toBe(200);
+      }
+      const typedUser = commentPayload({
+        body: `/${command}`,
+        sender: { login: "renovate[bot]", type: "User" },
+      });
+      await app.deliver(typedUser, { event: "issue_comment" });
+      expect(requestLog()).toEqual([]);
+      expect(queued(app)).toEqual([]);
+    },
+  );
+});
+
+describe("slash commands > once and only once", () => {
+  it("a redelivered comment, even under a new delivery id, runs once and is answered once", async () => {
+    startRun(app);
+    token();
+    permission("Codertocat", "write", 4);
+    githubApi()
+      .post(`${repoPath}/issues/comments/${COMMENT_ID}/reactions`)
+      .times(3)
+      .reply(201, { id: 1, content: "eyes" });
+    githubApi().post(`${repoPath}/issues/1/comments`).reply(201, { id: 77 });
+    const payload = commentPayload({ body: "/retry plan" });
+    await app.deliver(payload, { event: "issue_comment", id: "d-1" });
+    await app.deliver(payload, { event: "issue_comment", id: "d-2" });
+    expect(queued(app)).toEqual([{ type: "phase.retry", phaseId: "plan", by: "@Codertocat" }]);
+    expect(requestLog().filter((r) => r.path.endsWith("/issues/1/comments"))).toHaveLength(1);
+    expect(reactions()).toEqual(["eyes", "+1", "eyes"]);
+  });
+
+  it("an edited comment is not run again", async () => {
+    startRun(app);
+    const edited = commentPayload({ body: "/cancel" }, "edited");
+    expect((await app.deliver(edited, { event: "issue_comment" })).status).toBe(200);
+    expect(requestLog()).toEqual([]);
+    expect(queued(app)).toEqual([]);
+  });
+
+  it("a comment without a command makes no request", async () => {
+    startRun(app);
+    await app.deliver(commentPayload({ body: "Looks good to me.\n> /cancel" }), { event: "issue_comment" });
+    expect(requestLog()).toEqual([]);
+  });
+});
+
+describe("slash commands > replies that change nothing", () => {
+  it("an unknown command and an unknown phase are answered in one reply, and the good command still runs", async () => {
+    startRun(app);
+    token();
+    permission("Codertocat", "write", 2);
+    writes(3);
+    await app.deliver(commentPayload({ body: "/stauts\n/retry deploy\n/escalate" }), {
+      event: "issue_comment",
+    });
+    expect(reply().body).toMatchInlineSnapshot(`
+      "\`/stauts\` is not a command (did you mean "/status"?). \`/help\` lists them.
+
+      \`/retry\` was not run: the pipeline \`small\` has no phase \`deploy\`. Its phases: \`plan\`, \`cooldown\`, \`review\`.
+
+      \`/escalate plan\`: running phase \`plan\` again one tier up."
+    `);
+    expect(queued(app)).toEqual([{ type: "phase.escalate", phaseId: "plan", by: "@Codertocat" }]);
+    expect(reactions()).toEqual(["eyes", "+1", "confused"]);
+  });
+
+  it("a command on an issue with no run gets a helpful reply and changes nothing", async () => {
+    token();
+    permission("Codertocat", "write");
+    writes(2);
+    await app.deliver(commentPayload({ body: "/retry" }), { event: "issue_comment" });
+    expect(reply().body).toContain("there is no Atomic Scrum run on this issue");
+    expect(reactions()).toEqual(["eyes", "confused"]);
+    expect(listJobs(app.db)).toEqual([]);
+  });
+
+  it("unknown words on an issue with no run are left alone", async () => {
+    await app.deliver(commentPayload({ body: "/etc\n/usr" }), { event: "issue_comment" });
+    expect(requestLog()).toEqual([]);
+  });
+
+  it("/escalate of a phase at the top tier, and /resume of a run not cooling down, are refused with a reason", async () => {
+    startRun(app, {
+      ...COOLING,
+      status: "failed",
+      step: "done",
+      phaseIndex: 0,
+      attempt: 1,
+      tier: "deep",
+      history: {},
+      reason: "phase failed",
+    });
+    token();
+    permission("Codertocat", "admin");
+    writes(2);
+    await app.deliver(commentPayload({ body: "/escalate\n/resume" }), { event: "issue_comment" });
+    expect(reply().body).toMatchInlineSnapshot(`
+      "\`/escalate\` was not run: phase "plan" last ran at deep, the top tier: there is none above it.
+
+      \`/resume\` was not run: the run is not cooling down (it is failed)."
+    `);
+    expect(queued(app)).toEqual([]);
+  });
+
+  it("/cancel then /retry in one comment: the retry is answered as the cancelled run will see it", async () => {
+    startRun(app);
+    token();
+    permission("Codertocat", "write", 2);
+    writes(3);
+    await app.deliver(commentPayload({ body: "/cancel\n/retry" }), { event: "issue_comment" });
+    expect(reply().body).toContain(
+      "`/retry` was not run: the run has already cancelled, so no phase of it runs again. Add the",
+    );
+    expect(queued(app)).toEqual([{ type: "run.cancelled", by: "@Codertocat, with /cancel" }]);
+  });
+
+  it("a role taken away between the two checks stops the command", async () => {
+    startRun(app);
+    token();
+    permission("Codertocat", "write");
+    permission("Codertocat", "read");
+    writes(2);
+    await app.deliver(commentPayload({ body: "/cancel" }), { event: "issue_comment" });
+    expect(reply().body).toContain("your access to this repository changed");
+    expect(queued(app)).toEqual([]);
+  });
+});

@@ -1,0 +1,173 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import { afterEach, describe, expect, it } from "vitest";
+import { getRun, listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
+import { enqueueRunJob } from "../../src/worker/jobs.js";
+import { INSTALLATION_ID, labeledPayload, NOW, OWNER, REPO } from "../github-app/harness.js";
+import { tempDir } from "../helpers/temp.js";
+import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import { type ServedApp, serveApp } from "./serve-app.js";
+
+const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
+
+const examples = createRequire(import.meta.url)(
+  "@octokit/webhooks-examples/api.github.com/index.json",
+) as WebhookDefinition[];
+
+/** The `issue_comment.created` example, with a body and comment id; `pull` puts it on that pull request. */
+function commentPayload(body: string, id: number, pull?: number): Record<string, unknown> {
+  const definition = examples.find((d) => d.name === "issue_comment");
+  const example = definition?.examples.find((e) => "action" in e && e.action === "created");
+  if (!example) throw new Error("no issue_comment.created example in @octokit/webhooks-examples");
+  const payload = structuredClone(example) as unknown as Record<string, Record<string, unknown>>;
+  payload.comment = { ...payload.comment, body, id };
+  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+  if (pull !== undefined) {
+    const url = `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${pull}`;
+    payload.issue = {
+      ...payload.issue,
+      number: pull,
+      pull_request: { url, html_url: url, diff_url: url, patch_url: url },
+    };
+  }
+  return payload;
+}
+
+const opened: ServedApp[] = [];
+afterEach(async () => {
+  for (const app of opened.splice(0)) await app.close();
+});
+
+async function setUp(): Promise<{
+  github: FakeGitHub;
+  app: ServedApp;
+  time: { now: () => number; advance: (ms: number) => void };
+}> {
+  const github = fakeGitHub({
+    owner: OWNER,
+    repo: REPO,
+    installationId: INSTALLATION_ID,
+    defaultBranch: "master",
+    files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
+    roles: { Codertocat: "write" },
+  });
+  let at = NOW;
+  const time = {
+    now: () => at,
+    advance: (ms: number) => {
+      at += ms;
+    },
+  };
+  const app = await serveApp({ dbPath: join(tempDir(), "store.db"), now: time.now, owner: "worker-1" });
+  opened.push(app);
+  return { github, app, time };
+}
+
+function onlyRun(app: ServedApp): RunRecord {
+  const runs = listRuns(app.db);
+  expect(runs).toHaveLength(1);
+  return runs[0] as RunRecord;
+}
+
+async function runToRest(app: ServedApp, time: { advance: (ms: number) => void }): Promise<RunRecord> {
+  for (let pass = 0; pass < 10; pass++) {
+    await app.worker.runUntilIdle();
+    if (onlyRun(app).state.status !== "running") break;
+    time.advance(10 * 60_000);
+  }
+  return onlyRun(app);
+}
+
+const phasesCommitted = (github: FakeGitHub) =>
+  github.branchCommits(BRANCH).map((c) => /^Atomic-Scrum-Key: \S+?\/(\S+)\/commit$/m.exec(c.message)?.[1]);
+const replies = (github: FakeGitHub, thread: number) =>
+  github.comments.filter((c) => c.thread === thread && !c.body.startsWith("<!--")).map((c) => c.body);
+
+describe("github e2e > slash commands", () => {
+  it("/retry after the run failed runs the last agent phase again, commits on top, and waits for review again", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    const reached = await runToRest(app, time);
+    expect(reached.state.status).toBe("awaiting_approval");
+    // The run fails the way a dead-lettered job ends it.
+    enqueueRunJob(app.db, {
+      runId: reached.id,
+      key: "abort/test",
+      now: time.now(),
+      event: { type: "run.aborted", reason: "the worker gave up" },
+    });
+    expect((await runToRest(app, time)).state.status).toBe("failed");
+    const before = phasesCommitted(github);
+
+    const response = await app.deliver(commentPayload("The audit missed something.\n/retry", 9001), {
+      event: "issue_comment",
+    });
+    expect(response.status).toBe(200);
+    expect(github.reactions).toEqual([
+      { commentId: 9001, content: "eyes" },
+      { commentId: 9001, content: "+1" },
+    ]);
+    expect(replies(github, 1)).toEqual([
+      "`/retry security-audit`: running phase `security-audit` again, then every phase after it.",
+    ]);
+
+    const after = await runToRest(app, time);
+    expect(after.state).toMatchObject({ status: "awaiting_approval", round: 1 });
+    // The commits already on the branch stay; the phase commits again on top, as attempt 2.
+    expect(phasesCommitted(github)).toEqual([...before, "security-audit/2"]);
+    const retry = listEvents(app.db, after.id).find((e) => e.type === "phase.retry");
+    expect(retry?.data).toEqual({ phaseId: "security-audit", by: "@Codertocat" });
+    // A redelivery of the comment changes nothing and says nothing.
+    await app.deliver(commentPayload("The audit missed something.\n/retry", 9001), {
+      event: "issue_comment",
+    });
+    expect(replies(github, 1)).toHaveLength(1);
+  });
+
+  it("/escalate on the pull request runs the phase one tier up with its output as context, then every later phase", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    const reached = await runToRest(app, time);
+    const pull = github.pulls[0]?.number ?? 0;
+    const before = phasesCommitted(github);
+    const lastTier = reached.state.history?.requirements?.tier;
+    expect(lastTier).toBe("balanced");
+
+    await app.deliver(commentPayload("/escalate requirements", 9002, pull), { event: "issue_comment" });
+    expect(replies(github, pull)).toEqual([
+      "`/escalate requirements`: running phase `requirements` again one tier up.",
+    ]);
+    const after = await runToRest(app, time);
+    expect(after.state.status).toBe("awaiting_approval");
+    expect(after.state.tierChanges?.requirements).toEqual([
+      { attempt: 2, from: "balanced", to: "deep", cause: "escalation", reason: "escalated by @Codertocat" },
+    ]);
+    const again = phasesCommitted(github).slice(before.length);
+    expect(again[0]).toBe("requirements/2");
+    expect(again).toHaveLength(before.length);
+    const requirements = github.branchCommits(BRANCH).at(before.length);
+    expect(requirements?.message).toMatch(/model simulated\/simulated-deep$/m);
+    expect(github.reactions.map((r) => r.content)).toEqual(["eyes", "+1"]);
+  });
+
+  it("/cancel mid-run stops the run: nothing is committed after the cancellation is applied", async () => {
+    const { github, app } = await setUp();
+    await app.deliver(labeledPayload());
+    const working = app.worker.runUntilIdle();
+    const response = await app.deliver(commentPayload("/cancel", 9003), { event: "issue_comment" });
+    expect(response.status).toBe(200);
+    await working;
+    await app.worker.runUntilIdle();
+    const run = getRun(app.db, onlyRun(app).id);
+    expect(run?.state).toMatchObject({
+      status: "cancelled",
+      reason: "cancelled by @Codertocat, with /cancel",
+    });
+    const events = listEvents(app.db, run?.id ?? "").map((e) => e.type);
+    const cancelledAt = events.indexOf("run.cancelled");
+    expect(events.slice(cancelledAt + 1)).not.toContain("phase.committed");
+    expect(phasesCommitted(github)).toHaveLength(events.filter((e) => e === "phase.committed").length);
+    expect(github.reactions.map((r) => r.content)).toEqual(["eyes", "+1"]);
+  });
+});
