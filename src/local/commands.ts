@@ -19,6 +19,7 @@ import {
 } from "../providers/settings.js";
 import { formatTime } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
+import { textTable } from "../render/text-table.js";
 import { type BreakerRecord, listBreakers } from "../store/breakers.js";
 import { openDatabase } from "../store/database.js";
 import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
@@ -264,15 +265,7 @@ export function breakersCommand(
       ["TASK", "TIER", "STATE", "FAILURES", "OPENED AT", "HALF-OPENS"],
       ...breakers.map((breaker) => breakerRow(breaker, now, settings)),
     ];
-    const widths =
-      rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-    for (const row of rows)
-      io.out(
-        row
-          .map((text, column) => text.padEnd(widths[column] ?? 0))
-          .join("  ")
-          .trimEnd(),
-      );
+    for (const line of textTable(rows)) io.out(line);
     return 0;
   } finally {
     db.close();

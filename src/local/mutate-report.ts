@@ -1,6 +1,7 @@
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import { textTable } from "../render/text-table.js";
 import type { Io } from "./commands.js";
-import type { GateCell, PhaseTrials, Trial } from "./mutate.js";
+import type { GateCell, PhaseTrials, Trial } from "./mutate-trials.js";
 import { MUTATION_KINDS } from "./mutations.js";
 
 /**
@@ -58,14 +59,7 @@ function phaseTable(phase: PhaseTrials): string[] {
   });
   const verdicts = phase.mutations.map((trial) => (trial.caughtBy.length > 0 ? "yes" : "NO"));
   rows.push(["  caught by a gate", "", ...verdicts, ""]);
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? [];
-  return rows.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
+  return textTable(rows);
 }
 
 /**

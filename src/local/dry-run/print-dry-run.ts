@@ -1,6 +1,7 @@
 import type { Gap } from "../../pipeline/gaps.js";
 import { type Task, TIERS } from "../../pipeline/schema.js";
 import { formatCost, formatTokens } from "../../render/format.js";
+import { columnWidths, padRow, textTable } from "../../render/text-table.js";
 import type { Io } from "../commands.js";
 import {
   ARTIFACT_TOKENS,
@@ -86,10 +87,11 @@ function printGaps(gaps: Gap[], io: Io): void {
   }
   io.out(`Gaps in the intent spec: ${warnings} warning(s), ${gaps.length - warnings} note(s)`);
   const rows = gaps.map((gap) => [gap.severity, gap.kind, gap.phase, gap.field]);
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+  // The field, last, is left unpadded: the message goes on the line below it.
+  const widths = columnWidths(rows).slice(0, 3);
   for (const [index, gap] of gaps.entries()) {
     const row = rows[index] ?? [];
-    io.out(`  ${row.map((text, column) => text.padEnd(widths[column] ?? 0)).join("  ")}`);
+    io.out(`  ${padRow(row, widths)}`);
     io.out(`  ${" ".repeat(widths[0] ?? 0)}  ${gap.message}`);
   }
 }
@@ -194,13 +196,5 @@ function percent(value: number): string {
 }
 
 function printTable(rows: string[][], io: Io): void {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  for (const row of rows) {
-    io.out(
-      `  ${row
-        .map((text, column) => text.padEnd(widths[column] ?? 0))
-        .join("  ")
-        .trimEnd()}`,
-    );
-  }
+  for (const line of textTable(rows, "  ")) io.out(line);
 }
