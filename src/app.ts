@@ -112,7 +112,7 @@ export function buildGitHubApp(options: {
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
     allowWorkflows: false,
     hints: {
-      resume: () => "the app resumes it by itself",
+      resume: () => "the app resumes it by itself; `/resume` (maintain or admin) ends it now",
       approve: () => "an approving review of the pull request",
       restart: () => "remove the pipeline's label from the issue and add it again",
     },
