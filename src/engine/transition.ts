@@ -129,6 +129,12 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
       throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
     }
     const phase = expectPhase(state, pipeline, event.phaseId);
+    // An approval is of one commit: whatever came after it was not reviewed.
+    if (event.sha !== undefined && event.sha !== state.head) {
+      throw new InvalidTransition(
+        `${event.by} approved ${event.sha.slice(0, 7)}, but the branch is at ${state.head?.slice(0, 7) ?? "no commit yet"}`,
+      );
+    }
     const approvals = state.approvals ?? [];
     if (approvals.includes(event.by))
       throw new InvalidTransition(`${event.by} has already approved "${phase.id}"`);
@@ -136,6 +142,19 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     if (approvals.length + 1 < needed) return { ...state, approvals: [...approvals, event.by] };
     const { approvals: _done, ...rest } = state;
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
+  },
+  "approval.revoked": (state, event, pipeline) => {
+    // The app's own commits revoke too (GitHub cannot tell them apart): while the run works, there
+    // is nothing to revoke, and the worker drops the event with a note.
+    if (state.status !== "awaiting_approval") {
+      throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
+    }
+    expectPhase(state, pipeline, event.phaseId);
+    const { approvals: _cleared, ...rest } = state;
+    // Webhooks can arrive out of order: a late push event for an older commit must not move the
+    // head back, or no approval of the real head could count again.
+    const onTop = event.previousHead === undefined || event.previousHead === state.head;
+    return event.head && onTop ? { ...rest, head: event.head } : rest;
   },
   "handoff.done": (state) => {
     expectStep(state, "handoff", "handoff.done");

@@ -185,7 +185,31 @@ export type RunEvent =
     }
   | { type: "approval.requested" }
   | { type: "handoff.done"; label: string }
-  | { type: "approval.granted"; phaseId: string; by: string }
+  | {
+      /**
+       * A person approved the approval phase. `sha` is the commit they approved (a review's
+       * `commit_id`); an approval of any commit but the run's head is refused. Absent (the local
+       * `approve` command): the current head.
+       */
+      type: "approval.granted";
+      phaseId: string;
+      by: string;
+      sha?: string;
+    }
+  | {
+      /**
+       * The approvals so far no longer hold: a new commit on the branch (`head`, the new head), a
+       * dismissed review or a review requesting changes. Only applies while the run awaits approval.
+       */
+      type: "approval.revoked";
+      phaseId: string;
+      by: string;
+      reason: "new-commit" | "dismissed" | "changes-requested";
+      /** The branch's new head, after a push. */
+      head?: string;
+      /** The head the push replaced: the run's head moves only when it is the one the run knows. */
+      previousHead?: string;
+    }
   | { type: "run.cancelled"; by: string }
   /**
    * A person (`/retry`) sends the run back to an agent phase it has reached: that phase runs again

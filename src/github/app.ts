@@ -3,6 +3,7 @@ import type { Database } from "../store/database.js";
 import { handleComment } from "./handle-comment.js";
 import { handleLabeled } from "./handle-labeled.js";
 import { handlePullClosed } from "./handle-pull-closed.js";
+import { handleReview } from "./handle-review.js";
 import { type GitHubStartInput, type StartOutcome, startGitHubRun } from "./start-run.js";
 
 export interface AtomicScrumAppDeps {
@@ -53,5 +54,17 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
     app.on("pull_request.closed", async (context) => {
       handlePullClosed(context, { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) });
     });
+    // The human approval gate: reviews and new commits on a run's pull request (docs/commands.md).
+    app.on(
+      ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request.synchronize"],
+      async (context) => {
+        await handleReview(context, {
+          db: deps.db,
+          now: deps.now,
+          ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+          ...(deps.wake ? { wake: deps.wake } : {}),
+        });
+      },
+    );
   };
 }

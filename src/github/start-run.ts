@@ -66,6 +66,7 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
       branch,
       state: initialState(),
       provider: input.provider,
+      ...(input.startedBy ? { startedBy: input.startedBy } : {}),
       createdAt: now,
     });
     enqueueRunStart(db, id, now);

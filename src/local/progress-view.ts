@@ -46,7 +46,9 @@ export function progressLines(progress: Progress): string[] {
     case "approval.requested":
       return [`  👀 ${name} waiting for a human review`];
     case "approval.granted":
-      return [`  ✓ ${name} approved by ${event.by}`];
+      return [`  ✓ ${name} approved by ${event.by}${event.sha ? ` at ${event.sha.slice(0, 7)}` : ""}`];
+    case "approval.revoked":
+      return [`  ↩ ${name} approvals withdrawn (${event.reason.replace("-", " ")} by ${event.by})`];
     case "handoff.done":
       return [`  🙋 ${name} handed to a person (label ${event.label})`];
     case "phase.rerouted":

@@ -164,10 +164,19 @@ DROP TABLE breakers;
 ALTER TABLE breakers_v3 RENAME TO breakers;
 `;
 
+/**
+ * Who started a run (the label's sender on GitHub; empty for local runs), so `prevent_self_review`
+ * can refuse that person's approval.
+ */
+const runStarters = `
+ALTER TABLE runs ADD COLUMN started_by TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: initialSchema },
   { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
   { version: 3, name: "breaker failure windows and trials", sql: breakerWindows },
+  { version: 4, name: "who started a run", sql: runStarters },
 ];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */

@@ -17,6 +17,8 @@ export interface RunRecord {
   state: RunState;
   /** The provider the run was started with (name and its settings, never a secret). */
   provider?: ProviderChoice;
+  /** The GitHub login that started the run (the label's sender); absent for local runs. */
+  startedBy?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -39,6 +41,7 @@ interface RunRow {
   branch: string;
   state: string;
   provider: string | null;
+  started_by: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -58,14 +61,15 @@ function toRecord(row: RunRow): RunRecord {
   };
   if (row.pipeline_path) record.pipelinePath = row.pipeline_path;
   if (row.provider) record.provider = JSON.parse(row.provider) as ProviderChoice;
+  if (row.started_by) record.startedBy = row.started_by;
   return record;
 }
 
 export function insertRun(db: Database, run: Omit<RunRecord, "updatedAt">): void {
   db.prepare(
     `INSERT INTO runs (id, pipeline_name, pipeline_hash, pipeline_source, pipeline_path, repo, issue, branch,
-       status, state, tokens_total, cost_usd, provider, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       status, state, tokens_total, cost_usd, provider, started_by, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     run.id,
     run.pipelineName,
@@ -80,6 +84,7 @@ export function insertRun(db: Database, run: Omit<RunRecord, "updatedAt">): void
     run.state.totals.tokens,
     run.state.totals.costUsd,
     run.provider ? JSON.stringify(run.provider) : null,
+    run.startedBy ?? null,
     run.createdAt,
     run.createdAt,
   );

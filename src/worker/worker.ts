@@ -79,6 +79,7 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "handoff.done",
   "wait.elapsed",
   "approval.granted",
+  "approval.revoked",
   "run.cancelled",
   "run.merged",
   "run.aborted",

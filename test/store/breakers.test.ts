@@ -107,7 +107,7 @@ describe("breaker store", () => {
     old.close();
 
     const db = openDatabase(path);
-    expect(schemaVersion(db)).toBe(3);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(getBreaker(db, "code", "fast")).toEqual({
       task: "code",
       tier: "fast",

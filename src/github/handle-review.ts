@@ -1,0 +1,141 @@
+import type { Context } from "probot";
+import type { RunEvent } from "../engine/types.js";
+import type { Database } from "../store/database.js";
+import { findActiveRunForBranch, type RunRecord, recordDelivery } from "../store/runs.js";
+import { enqueueRunJob } from "../worker/jobs.js";
+import { loadRepoConfig } from "./load-repo-config.js";
+import { repoRole } from "./permissions.js";
+import type { RepoPermission } from "./repo-config.js";
+
+export interface ReviewDeps {
+  db: Database;
+  now: () => number;
+  /** The app's slug, when known: its own reviews (`<slug>[bot]`) never count, even if not typed Bot. */
+  appSlug?: string;
+  /** Wakes the worker after an approval or a revocation was queued. */
+  wake?: () => void;
+}
+
+export type ReviewOutcome =
+  | "not-ours"
+  | "ignored"
+  | "refused-bot"
+  | "refused-role"
+  | "refused-self-review"
+  | "duplicate-delivery"
+  | "approved"
+  | "revoked";
+
+type ReviewContext =
+  | Context<"pull_request_review.submitted">
+  | Context<"pull_request_review.dismissed">
+  | Context<"pull_request.synchronize">;
+
+/** Roles whose review counts, whatever `allowed_permissions` says about starting runs. */
+const REVIEWER_ROLES: readonly RepoPermission[] = ["write", "maintain", "admin"];
+
+/**
+ * The human approval gate, from pull request reviews (docs/commands.md, "Human approval").
+ * `submitted` + approved: the reviewer is checked (not a bot or the app, write/maintain/admin read
+ * through the API now, not the run's starter under `prevent_self_review`) and `approval.granted`
+ * is queued for the review's commit; the engine refuses it unless that commit is the run's head.
+ * `submitted` + changes requested (from a reviewer who could approve), `dismissed` and
+ * `synchronize` (a new commit, the app's or anyone's) queue `approval.revoked`. A refused review
+ * is only logged: a reply per review would be noise on a busy pull request, and the status comment
+ * still says the run awaits approval. The app never merges.
+ */
+export async function handleReview(context: ReviewContext, deps: ReviewDeps): Promise<ReviewOutcome> {
+  const { payload } = context;
+  const pull = payload.pull_request;
+  // A fork can use the same branch name: only a pull request from the repository itself is ours.
+  if (pull.head.repo?.id !== payload.repository.id) return "not-ours";
+  const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
+  const run = findActiveRunForBranch(deps.db, repo, pull.head.ref);
+  if (run === undefined) return "not-ours";
+  const phaseId = run.pipeline.phases[run.state.phaseIndex]?.id ?? "";
+
+  let queued: { key: string; event: RunEvent };
+  if ("review" in payload) {
+    const review = payload.review;
+    const by = `@${review.user?.login ?? payload.sender.login}`;
+    if (payload.action === "dismissed") {
+      // Dismissing a review takes write access already: no check needed.
+      queued = {
+        key: `review/${review.id}/dismissed`,
+        event: { type: "approval.revoked", phaseId, by: `@${payload.sender.login}`, reason: "dismissed" },
+      };
+    } else {
+      const state = review.state.toLowerCase();
+      if (state !== "approved" && state !== "changes_requested") return "ignored";
+      const refusal = await checkReviewer(context, deps, run, state === "approved");
+      if (refusal) {
+        context.log.info(
+          { runId: run.id, reviewer: by, review: review.id, refusal },
+          "review does not count",
+        );
+        return refusal;
+      }
+      queued = {
+        key: `review/${review.id}`,
+        event:
+          state === "approved"
+            ? { type: "approval.granted", phaseId, by, sha: review.commit_id }
+            : { type: "approval.revoked", phaseId, by, reason: "changes-requested" },
+      };
+    }
+  } else {
+    const head = payload.after;
+    queued = {
+      key: `push/${context.id}`,
+      event: {
+        type: "approval.revoked",
+        phaseId,
+        by: `@${payload.sender.login}`,
+        reason: "new-commit",
+        head,
+        previousHead: payload.before,
+      },
+    };
+  }
+
+  const taken = deps.db.transaction(() => {
+    if (!recordDelivery(deps.db, context.id, context.name, deps.now())) return false;
+    enqueueRunJob(deps.db, { runId: run.id, now: deps.now(), ...queued });
+    return true;
+  })();
+  if (!taken) return "duplicate-delivery";
+  deps.wake?.();
+  context.log.info({ runId: run.id, event: queued.event }, "review event queued");
+  return queued.event.type === "approval.granted" ? "approved" : "revoked";
+}
+
+/**
+ * Why a review does not count, or undefined when it does. The role is read now, not taken from
+ * `author_association`, which says nothing of write access. The starter may always ask for changes.
+ */
+async function checkReviewer(
+  context: ReviewContext,
+  deps: ReviewDeps,
+  run: RunRecord,
+  approving: boolean,
+): Promise<ReviewOutcome | undefined> {
+  const { payload } = context;
+  if (!("review" in payload)) return undefined;
+  const user = payload.review.user ?? payload.sender;
+  const login = user.login;
+  if (user.type === "Bot" || login.endsWith("[bot]") || login === `${deps.appSlug}[bot]`)
+    return "refused-bot";
+  const owner = payload.repository.owner.login;
+  const repo = payload.repository.name;
+  const role = await repoRole(context.octokit, owner, repo, login);
+  if (role === undefined || !REVIEWER_ROLES.includes(role)) return "refused-role";
+  if (!approving || run.startedBy?.toLowerCase() !== login.toLowerCase()) return undefined;
+  const loaded = await loadRepoConfig(context.octokit, {
+    owner,
+    repo,
+    ref: payload.repository.default_branch,
+  });
+  // A config that does not parse cannot say self-review is allowed: the stricter reading holds.
+  const preventSelf = loaded.ok ? loaded.config.prevent_self_review : true;
+  return preventSelf ? "refused-self-review" : undefined;
+}

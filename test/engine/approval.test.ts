@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { InvalidTransition, initialState, transition } from "../../src/engine/transition.js";
+import type { RunEvent, RunState } from "../../src/engine/types.js";
+import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
+
+const HEAD = "1111111111111111111111111111111111111111";
+const OLD = "0000000000000000000000000000000000000000";
+const NEW = "2222222222222222222222222222222222222222";
+
+function pipeline(minApprovals: number): ResolvedPipeline {
+  return {
+    name: "p",
+    labels: [],
+    phases: [
+      { kind: "wait", id: "cooldown", name: "Cooldown", wait: "1h", waitMs: 3_600_000 },
+      { kind: "approval", id: "review", name: "Review", minApprovals },
+    ],
+  };
+}
+
+/** A run waiting for approval of HEAD, with `approvals` given so far. */
+function awaiting(approvals?: string[]): RunState {
+  return {
+    ...initialState(),
+    seq: 4,
+    status: "awaiting_approval",
+    step: "approval",
+    phaseIndex: 1,
+    head: HEAD,
+    ...(approvals ? { approvals } : {}),
+  };
+}
+
+const grant = (by: string, sha?: string): RunEvent => ({
+  type: "approval.granted",
+  phaseId: "review",
+  by,
+  ...(sha ? { sha } : {}),
+});
+
+describe("engine > approval of a commit", () => {
+  it("an approval of the head ends the run", () => {
+    const { state, effects } = transition(awaiting(), grant("@alice", HEAD), pipeline(1));
+    expect(state).toMatchObject({ status: "succeeded", step: "done" });
+    expect(state.approvals).toBeUndefined();
+    expect(effects).toEqual([]);
+  });
+
+  it("an approval with no commit (the local command) approves the head", () => {
+    expect(transition(awaiting(), grant("alice"), pipeline(1)).state.status).toBe("succeeded");
+  });
+
+  it("an approval of an older commit is refused and changes nothing", () => {
+    const before = awaiting();
+    expect(() => transition(before, grant("@alice", OLD), pipeline(1))).toThrow(InvalidTransition);
+    expect(() => transition(before, grant("@alice", OLD), pipeline(1))).toThrow(
+      "@alice approved 0000000, but the branch is at 1111111",
+    );
+    expect(before).toEqual(awaiting());
+  });
+
+  it("approvals below min_approvals are kept until enough arrive", () => {
+    const one = transition(awaiting(), grant("@alice", HEAD), pipeline(2)).state;
+    expect(one).toMatchObject({ status: "awaiting_approval", approvals: ["@alice"] });
+    expect(transition(one, grant("@bob", HEAD), pipeline(2)).state.status).toBe("succeeded");
+  });
+});
+
+describe("engine > approval.revoked", () => {
+  const revoke = (reason: "new-commit" | "dismissed" | "changes-requested", head?: string): RunEvent => ({
+    type: "approval.revoked",
+    phaseId: "review",
+    by: "@carol",
+    reason,
+    ...(head ? { head } : {}),
+  });
+
+  it.each(["dismissed", "changes-requested"] as const)(
+    "%s clears the approvals so far; the run still waits",
+    (reason) => {
+      const { state, effects } = transition(awaiting(["@alice"]), revoke(reason), pipeline(2));
+      expect(state).toMatchObject({ status: "awaiting_approval", step: "approval", head: HEAD });
+      expect(state.approvals).toBeUndefined();
+      expect(effects).toEqual([]);
+      // Alice must approve again: her earlier approval no longer counts toward the two needed.
+      const again = transition(state, grant("@alice", HEAD), pipeline(2)).state;
+      expect(again).toMatchObject({ status: "awaiting_approval", approvals: ["@alice"] });
+    },
+  );
+
+  it("a new commit moves the head: only an approval of the new commit counts", () => {
+    const state = transition(awaiting(["@alice"]), revoke("new-commit", NEW), pipeline(2)).state;
+    expect(state).toMatchObject({ status: "awaiting_approval", head: NEW });
+    expect(state.approvals).toBeUndefined();
+    expect(() => transition(state, grant("@bob", HEAD), pipeline(1))).toThrow("the branch is at 2222222");
+    expect(transition(state, grant("@bob", NEW), pipeline(1)).state.status).toBe("succeeded");
+  });
+
+  it("while the run is working (its own commits) a revocation does not apply", () => {
+    const working: RunState = { ...initialState(), status: "running", step: "comment", head: HEAD };
+    expect(() => transition(working, revoke("new-commit", NEW), pipeline(1))).toThrow(
+      "run is not waiting for approval (status running)",
+    );
+  });
+
+  it("a revocation for another phase, or of an ended run, is refused", () => {
+    const other: RunEvent = { type: "approval.revoked", phaseId: "cooldown", by: "@c", reason: "dismissed" };
+    expect(() => transition(awaiting(), other, pipeline(1))).toThrow('the run is at "review"');
+    const ended: RunState = { ...awaiting(), status: "succeeded", step: "done" };
+    expect(() => transition(ended, revoke("dismissed"), pipeline(1))).toThrow("run has already succeeded");
+  });
+
+  it("a late push event for an older commit clears approvals but does not move the head back", () => {
+    const late: RunEvent = {
+      type: "approval.revoked",
+      phaseId: "review",
+      by: "@bob",
+      reason: "new-commit",
+      head: OLD,
+      previousHead: NEW,
+    };
+    const { state } = transition(awaiting(["@alice"]), late, pipeline(2));
+    expect(state.head).toBe(HEAD);
+    expect(state.approvals).toBeUndefined();
+    const onTop: RunEvent = { ...late, head: NEW, previousHead: HEAD };
+    expect(transition(awaiting(["@alice"]), onTop, pipeline(2)).state.head).toBe(NEW);
+  });
+});
