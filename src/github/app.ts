@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from "probot";
 import type { Database } from "../store/database.js";
 import { handleComment } from "./handle-comment.js";
+import { handleIssueClosed } from "./handle-issue-closed.js";
 import { handleLabeled } from "./handle-labeled.js";
 import { handlePullClosed } from "./handle-pull-closed.js";
 import { handleReview } from "./handle-review.js";
@@ -48,6 +49,13 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
         db: deps.db,
         now: deps.now,
         ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+        ...(deps.wake ? { wake: deps.wake } : {}),
+      });
+    });
+    app.on("issues.closed", async (context) => {
+      await handleIssueClosed(context, {
+        db: deps.db,
+        now: deps.now,
         ...(deps.wake ? { wake: deps.wake } : {}),
       });
     });

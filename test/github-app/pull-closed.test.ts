@@ -4,10 +4,11 @@ import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listJobs } from "../../src/store/queue.js";
 import { getRun, saveRunState } from "../../src/store/runs.js";
-import { requestLog } from "../helpers/github/api.js";
+import { githubApi, requestLog } from "../helpers/github/api.js";
 import {
   closedPullPayload,
   INSTALLATION_ID,
+  labeledPayload,
   NOW,
   OWNER,
   REPO,
@@ -128,5 +129,59 @@ describe("github app > pull_request.closed", () => {
     expect(second).not.toBe(first);
     expect(getRun(app.db, second)?.branch).toBe(`${BRANCH}-2`);
     expect(cancellations(app)).toEqual(["someone, who started the pipeline again"]);
+  });
+});
+
+describe("github app > issues.closed", () => {
+  /** The `issues.labeled` example, turned into the closing of the same issue (webhooks-examples has no closed one). */
+  const issueClosed = () => {
+    const payload = labeledPayload() as { action: string; issue: { state: string; state_reason?: string } };
+    payload.action = "closed";
+    payload.issue = { ...payload.issue, state: "closed", state_reason: "not_planned" };
+    return payload;
+  };
+  const token = () =>
+    githubApi()
+      .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+      .reply(201, { token: "ghs_test", expires_at: "2999-01-01T00:00:00Z", permissions: {} });
+  const pulls = (list: { number: number; merged_at: string | null }[]) =>
+    githubApi()
+      .get(`/repos/${OWNER}/${REPO}/pulls`)
+      .query({ head: `${OWNER}:${BRANCH}`, state: "all" })
+      .reply(
+        200,
+        list.map((pull) => ({ ...pull, state: "closed", head: { ref: BRANCH }, base: { ref: "master" } })),
+      );
+  const events = (type: string) =>
+    listJobs(app.db)
+      .map((job) => job.payload as { event?: { type: string; by: string } })
+      .filter((payload) => payload.event?.type === type)
+      .map((payload) => payload.event?.by);
+
+  it("closing the issue cancels its run, once, and says who closed it", async () => {
+    startRun(app);
+    token();
+    pulls([]);
+    expect((await app.deliver(issueClosed(), { id: "closed-issue-1" })).status).toBe(200);
+    await app.deliver(issueClosed(), { id: "closed-issue-1" });
+    expect(events("run.cancelled")).toEqual(["@Codertocat, who closed issue #1"]);
+  });
+
+  it("an issue closed by the merge of the run's pull request completes the run instead", async () => {
+    startRun(app);
+    token();
+    pulls([{ number: 2, merged_at: "2025-01-01T00:00:00Z" }]);
+    await app.deliver(issueClosed(), { id: "closed-issue-2" });
+    expect(events("run.cancelled")).toEqual([]);
+    expect(events("run.merged")).toEqual(["@Codertocat (pull request #2)"]);
+    // The pull request's own event, arriving second, queues nothing more: the same job key.
+    await app.deliver(closedPayload({ merged: true }), { event: "pull_request" });
+    expect(events("run.merged")).toHaveLength(1);
+  });
+
+  it("an issue with no run is left alone, with no request to GitHub", async () => {
+    await app.deliver(issueClosed());
+    expect(listJobs(app.db)).toEqual([]);
+    expect(requestLog()).toEqual([]);
   });
 });
