@@ -1,8 +1,13 @@
 import type { Context } from "probot";
 import { renderStatus } from "../render/status-comment.js";
 import type { Database } from "../store/database.js";
-import { findLatestRunForIssue, findRunForBranch } from "../store/latest-run.js";
-import { listAttempts, type RunRecord, recordDelivery } from "../store/runs.js";
+import {
+  findLatestRunForIssue,
+  findRunForBranch,
+  listAttempts,
+  type RunRecord,
+  recordDelivery,
+} from "../store/runs.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 import type { Octokit } from "./octokit.js";
 import { repoRole } from "./permissions.js";

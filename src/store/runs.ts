@@ -96,6 +96,34 @@ export function getRun(db: Database, id: string): RunRecord | undefined {
 }
 
 /**
+ * The newest run of a repository matching an issue number or a branch, optionally only one not
+ * yet ended: the one query behind the finders below.
+ */
+function newestRun(
+  db: Database,
+  repo: { owner: string; name: string },
+  match: { issueNumber: number } | { branch: string },
+  activeOnly: boolean,
+): RunRecord | undefined {
+  const row = db
+    .prepare(
+      `SELECT * FROM runs WHERE json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
+         AND (@number IS NULL OR json_extract(issue, '$.number') = @number)
+         AND (@branch IS NULL OR branch = @branch)
+         AND (@activeOnly = 0 OR status NOT IN ('succeeded','failed','cancelled'))
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    )
+    .get({
+      owner: repo.owner,
+      name: repo.name,
+      number: "issueNumber" in match ? match.issueNumber : null,
+      branch: "branch" in match ? match.branch : null,
+      activeOnly: activeOnly ? 1 : 0,
+    }) as RunRow | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/**
  * The run not yet ended for an issue of a repository. A branch name comes from the issue's title,
  * which can be edited; the issue number cannot, so this is the check that one issue has one run.
  */
@@ -104,15 +132,7 @@ export function findActiveRunForIssue(
   repo: { owner: string; name: string },
   issueNumber: number,
 ): RunRecord | undefined {
-  const row = db
-    .prepare(
-      `SELECT * FROM runs WHERE status NOT IN ('succeeded','failed','cancelled')
-         AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
-         AND json_extract(issue, '$.number') = @number
-       ORDER BY created_at DESC LIMIT 1`,
-    )
-    .get({ owner: repo.owner, name: repo.name, number: issueNumber }) as RunRow | undefined;
-  return row ? toRecord(row) : undefined;
+  return newestRun(db, repo, { issueNumber }, true);
 }
 
 /** The run in progress on `branch` of a repository, if any: how a pull request event finds its run. */
@@ -121,15 +141,28 @@ export function findActiveRunForBranch(
   repo: { owner: string; name: string },
   branch: string,
 ): RunRecord | undefined {
-  const row = db
-    .prepare(
-      `SELECT * FROM runs WHERE status NOT IN ('succeeded','failed','cancelled')
-         AND json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
-         AND branch = @branch
-       ORDER BY created_at DESC LIMIT 1`,
-    )
-    .get({ owner: repo.owner, name: repo.name, branch }) as RunRow | undefined;
-  return row ? toRecord(row) : undefined;
+  return newestRun(db, repo, { branch }, true);
+}
+
+/**
+ * The newest run of an issue, ended or not: a slash command on the issue speaks to it (`/status`
+ * of a finished run, `/retry` of a failed one). Older runs of the issue are superseded.
+ */
+export function findLatestRunForIssue(
+  db: Database,
+  repo: { owner: string; name: string },
+  issueNumber: number,
+): RunRecord | undefined {
+  return newestRun(db, repo, { issueNumber }, false);
+}
+
+/** The run that used `branch`, ended or not: each run has a branch of its own, so at most one. */
+export function findRunForBranch(
+  db: Database,
+  repo: { owner: string; name: string },
+  branch: string,
+): RunRecord | undefined {
+  return newestRun(db, repo, { branch }, false);
 }
 
 /** Whether any run of the repository, ended or not, has used `branch`. */
