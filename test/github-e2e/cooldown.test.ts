@@ -1,0 +1,201 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { resolvePipelinePath } from "../../src/local/builtin.js";
+import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
+import { listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
+import { INSTALLATION_ID, labeledPayload, NOW, OWNER, REPO } from "../github-app/harness.js";
+import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
+import { tempDir } from "../helpers/temp.js";
+import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import { type ServedApp, serveApp } from "./serve-app.js";
+
+const LABEL = "atomic:content";
+const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
+const ISSUE = 1;
+const STATUS_MARKER = /^<!-- atomic-scrum:status=/;
+const HOUR = 60 * 60_000;
+const COOLDOWN = 24 * HOUR;
+
+const content = loadPipelineFile(resolvePipelinePath("content"));
+if (!content.ok) throw new Error("the built-in content pipeline does not load");
+const AGENT_PHASES = content.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
+
+const opened: ServedApp[] = [];
+afterEach(async () => {
+  for (const app of opened.splice(0)) await app.close();
+});
+
+function newGitHub(): FakeGitHub {
+  return fakeGitHub({
+    owner: OWNER,
+    repo: REPO,
+    installationId: INSTALLATION_ID,
+    defaultBranch: "master",
+    files: {
+      "README.md": "# Hello-World\n\nHello, world. A small project that says hello.\n",
+      "CHANGELOG.md": "# Changelog\n\n## 1.0.0\n\n- First release.\n",
+    },
+    roles: { Codertocat: "write" },
+  });
+}
+
+/** A clock the test moves, shared by every "process" of one scenario. */
+function clock() {
+  let at = NOW;
+  return { now: () => at, advance: (ms: number) => (at += ms) };
+}
+
+async function start(dbPath: string, now: () => number, owner: string): Promise<ServedApp> {
+  const app = await serveApp({ dbPath, now, owner });
+  opened.push(app);
+  return app;
+}
+
+async function stop(app: ServedApp): Promise<void> {
+  opened.splice(opened.indexOf(app), 1);
+  await app.close();
+}
+
+function onlyRun(app: ServedApp): RunRecord {
+  const runs = listRuns(app.db);
+  expect(runs).toHaveLength(1);
+  return runs[0] as RunRecord;
+}
+
+/** Works the queue until the run stops moving; each pass moves the clock past any back-off. */
+async function runToRest(app: ServedApp, time: ReturnType<typeof clock>): Promise<RunRecord> {
+  for (let pass = 0; pass < 20; pass++) {
+    await app.worker.runUntilIdle();
+    if (onlyRun(app).state.status !== "running") break;
+    time.advance(10 * 60_000);
+  }
+  return onlyRun(app);
+}
+
+const bodyOf = (request: LoggedRequest) => (request.body as { body?: string } | undefined)?.body ?? "";
+const isCommit = (r: LoggedRequest) => r.operation === "AtomicScrumCommit";
+const isStatusWrite = (r: LoggedRequest) =>
+  (r.method === "PATCH" && /\/issues\/comments\/\d+$/.test(r.path)) ||
+  (r.method === "POST" && r.path.endsWith(`/issues/${ISSUE}/comments`) && STATUS_MARKER.test(bodyOf(r)));
+
+/** The writes to GitHub from request `from` of the log on; a new installation token is not one. */
+const writesSince = (from: number) =>
+  requestLog()
+    .slice(from)
+    .filter((r) => r.isWrite && r.operation !== "apps/create-installation-access-token");
+
+/** What GitHub holds, in a form two moments of the run can be compared by. */
+function snapshot(github: FakeGitHub) {
+  return {
+    createdRefs: structuredClone(github.createdRefs),
+    commits: github.branchCommits(BRANCH).map((c) => c.message),
+    pulls: github.pulls.length,
+    comments: github.comments.map((c) => ({
+      id: c.id,
+      thread: c.thread,
+      body: c.body,
+      edits: c.edits.length,
+    })),
+  };
+}
+
+/**
+ * Everything the content run must have left on GitHub: one branch, one commit per agent phase,
+ * one draft PR, one comment per phase on it, and one status comment on the issue.
+ */
+function expectOneOfEverything(github: FakeGitHub, run: RunRecord) {
+  expect(run.branch).toBe(BRANCH);
+  expect(github.createdRefs).toEqual([{ ref: `refs/heads/${BRANCH}`, sha: github.refs.get("master") }]);
+
+  const commits = github.branchCommits(BRANCH);
+  expect(commits.map((c) => /^Phase: (\S+)/m.exec(c.message)?.[1])).toEqual(AGENT_PHASES);
+  for (const [i, commit] of commits.entries()) {
+    expect(commit.message.split("\n").at(-1)).toBe(`Atomic-Scrum-Key: ${run.id}/${AGENT_PHASES[i]}/1/commit`);
+  }
+
+  expect(github.pulls).toHaveLength(1);
+  const [pull] = github.pulls;
+  expect(pull).toMatchObject({ head: BRANCH, base: "master", draft: true });
+  const onPull = github.comments.filter((c) => c.thread === pull?.number);
+  expect(onPull.map((c) => /^<!-- atomic-scrum:key=\S+\/(\S+?)\/\d+\/comment -->/.exec(c.body)?.[1])).toEqual(
+    AGENT_PHASES,
+  );
+
+  const onIssue = github.comments.filter((c) => c.thread === ISSUE);
+  expect(onIssue).toHaveLength(1);
+  expect(onIssue[0]?.body).toMatch(STATUS_MARKER);
+  expect(onIssue[0]?.body).toContain(run.id);
+}
+
+describe("github app end to end > a cooldown across a restart", () => {
+  it("a new process resumes the run when the cooldown ends, and only once", async () => {
+    const github = newGitHub();
+    const time = clock();
+    const dbPath = join(tempDir(), "store.db");
+
+    // First process: the label, then every agent phase, up to the cooldown.
+    const first = await start(dbPath, time.now, "worker-1");
+    expect((await first.deliver(labeledPayload({ label: LABEL }))).status).toBe(200);
+    const cooling = await runToRest(first, time);
+    expect(cooling.state.status).toBe("waiting");
+    expect(cooling.pipeline.phases[cooling.state.phaseIndex]?.id).toBe("cooldown");
+    const enteredAt = time.now();
+    expect(cooling.state.waitUntil).toBe(enteredAt + COOLDOWN);
+    expectOneOfEverything(github, cooling);
+    const status = github.comments.find((c) => c.thread === ISSUE);
+    expect(status?.body).toMatch(/cooling down/);
+    const atCooldown = snapshot(github);
+
+    // The process stops during the cooldown.
+    await stop(first);
+
+    // A second process, started before the cooldown is over: nothing to do yet.
+    time.advance(COOLDOWN - HOUR);
+    const second = await start(dbPath, time.now, "worker-2");
+    const requestsBefore = requestLog().length;
+    await second.worker.runUntilIdle();
+    const early = onlyRun(second);
+    expect(early.state.status).toBe("waiting");
+    expect(early.state.waitUntil).toBe(enteredAt + COOLDOWN);
+    expect(listEvents(second.db, early.id).map((e) => e.type)).not.toContain("wait.elapsed");
+    expect(snapshot(github)).toEqual(atCooldown);
+    expect(writesSince(requestsBefore)).toEqual([]);
+
+    // Past the end of the cooldown: the run moves on to the human review, once.
+    time.advance(HOUR + 1);
+    const writesFrom = requestLog().length;
+    await second.worker.runUntilIdle();
+    const resumed = onlyRun(second);
+    expect(resumed.state.status).toBe("awaiting_approval");
+    expect(resumed.pipeline.phases[resumed.state.phaseIndex]?.id).toBe("human-review");
+    expect(resumed.state.waitUntil).toBeUndefined();
+    const events = listEvents(second.db, resumed.id).map((e) => e.type);
+    expect(events.filter((type) => type === "wait.elapsed")).toHaveLength(1);
+    expectOneOfEverything(github, resumed);
+
+    // The status comment was edited in place to say the run awaits approval; nothing else written.
+    const edited = github.comments.find((c) => c.thread === ISSUE);
+    expect(edited?.id).toBe(status?.id);
+    expect(edited?.body).toContain("👀 awaiting approval");
+    expect(edited?.body).toMatch(/\*\*Next:\*\* a human review/);
+    expect(edited?.body).not.toMatch(/cooling down until/);
+    const afterCooldown = snapshot(github);
+    expect(afterCooldown.commits).toEqual(atCooldown.commits);
+    expect(afterCooldown.pulls).toBe(atCooldown.pulls);
+    expect(afterCooldown.comments.map((c) => c.id)).toEqual(atCooldown.comments.map((c) => c.id));
+    const writes = writesSince(writesFrom);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every(isStatusWrite)).toBe(true);
+    expect(writes.some(isCommit)).toBe(false);
+
+    // A third pass, even much later, changes nothing.
+    time.advance(COOLDOWN);
+    const quietFrom = requestLog().length;
+    await second.worker.runUntilIdle();
+    const still = onlyRun(second);
+    expect(still.state).toEqual(resumed.state);
+    expect(listEvents(second.db, still.id).map((e) => e.type)).toEqual(events);
+    expect(snapshot(github)).toEqual(afterCooldown);
+    expect(writesSince(quietFrom)).toEqual([]);
+  });
+});
