@@ -143,6 +143,7 @@ export function buildGitHubApp(options: {
       startRun,
       providers: registry.available().filter((name) => name !== "recorded"),
       wake: () => loop?.wake(),
+      settings,
     })(app, appOptions);
   };
   const startLoop = () => {

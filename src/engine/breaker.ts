@@ -140,6 +140,8 @@ export function breakerOutcome(state: RunState, event: RunEvent): BreakerOutcome
     case "run.cancelled":
     case "run.merged":
     case "run.aborted":
+    case "phase.retry":
+    case "phase.escalate":
       return state.step === "call" || state.step === "judge" ? "void" : undefined;
     default:
       return undefined;

@@ -23,8 +23,12 @@ export function initialState(): RunState {
 
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
-/** Events a person may send to a failed run: the one way an ended run moves again. */
-const REVIVING = new Set<RunEventType>(["phase.retry", "phase.escalate"]);
+/**
+ * Events a failed run still takes: a person sending it back (the one way an ended run moves
+ * again), and its pull request or issue being merged or closed, which ends it for good so a later
+ * `/retry` cannot revive it onto a merged or closed branch.
+ */
+const AFTER_FAILURE = new Set<RunEventType>(["phase.retry", "phase.escalate", "run.cancelled", "run.merged"]);
 
 /** The label a run puts on its issue when it hands a failed phase to a person. */
 export const NEEDS_HUMAN_LABEL = "needs-human";
@@ -144,17 +148,25 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
   },
   "approval.revoked": (state, event, pipeline) => {
-    // The app's own commits revoke too (GitHub cannot tell them apart): while the run works, there
-    // is nothing to revoke, and the worker drops the event with a note.
+    // A push on top of the head the run knows moves that head whatever the run is doing, so an
+    // approval binds to the branch as it is. GitHub cannot tell the app's own pushes apart: those
+    // name the head the run already has, and a late event for an older push names another
+    // previous head; neither is news, and the worker drops it with a note.
+    const moved =
+      event.reason === "new-commit" &&
+      event.head !== undefined &&
+      event.head !== state.head &&
+      (event.previousHead === undefined || event.previousHead === state.head);
     if (state.status !== "awaiting_approval") {
+      if (moved && !TERMINAL.has(state.status)) return { ...state, head: event.head };
       throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
     }
     expectPhase(state, pipeline, event.phaseId);
+    if (event.reason === "new-commit" && !moved) {
+      throw new InvalidTransition("the push is not new to the run: it knows that head, or a newer one");
+    }
     const { approvals: _cleared, ...rest } = state;
-    // Webhooks can arrive out of order: a late push event for an older commit must not move the
-    // head back, or no approval of the real head could count again.
-    const onTop = event.previousHead === undefined || event.previousHead === state.head;
-    return event.head && onTop ? { ...rest, head: event.head } : rest;
+    return moved ? { ...rest, head: event.head } : rest;
   },
   "handoff.done": (state) => {
     expectStep(state, "handoff", "handoff.done");
@@ -198,7 +210,7 @@ export function transition(
   event: RunEvent,
   pipeline: ResolvedPipeline,
 ): { state: RunState; effects: Effect[] } {
-  if (TERMINAL.has(state.status) && !(state.status === "failed" && REVIVING.has(event.type))) {
+  if (TERMINAL.has(state.status) && !(state.status === "failed" && AFTER_FAILURE.has(event.type))) {
     throw new InvalidTransition(`run has already ${state.status}`);
   }
   const handler = HANDLERS[event.type] as Handler<typeof event.type>;

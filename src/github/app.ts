@@ -1,4 +1,5 @@
 import type { ApplicationFunction } from "probot";
+import type { ServerSettings } from "../providers/settings.js";
 import type { Database } from "../store/database.js";
 import { handleComment } from "./handle-comment.js";
 import { handleIssueClosed } from "./handle-issue-closed.js";
@@ -23,6 +24,8 @@ export interface AtomicScrumAppDeps {
   providers?: readonly string[];
   /** Wakes the worker after a handler queued work for a run (a cancellation, say). */
   wake?: () => void;
+  /** The server settings: `/dry-run` prices its forecast and routes past breakers with them. */
+  settings?: ServerSettings;
 }
 
 /**
@@ -50,6 +53,7 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
         now: deps.now,
         ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
         ...(deps.wake ? { wake: deps.wake } : {}),
+        ...(deps.settings ? { settings: deps.settings } : {}),
       });
     });
     app.on("issues.closed", async (context) => {

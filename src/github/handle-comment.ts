@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import { defaultServerSettings, type ServerSettings } from "../providers/settings.js";
 import { renderStatus } from "../render/status-comment.js";
 import type { Database } from "../store/database.js";
 import {
@@ -9,9 +10,10 @@ import {
   recordDelivery,
 } from "../store/runs.js";
 import { enqueueRunJob } from "../worker/jobs.js";
+import { dryRunReply } from "./dry-run-reply.js";
 import type { Octokit } from "./octokit.js";
 import { repoRole } from "./permissions.js";
-import { admits, planCommands } from "./plan-commands.js";
+import { admits, type PlannedCommand, planCommands } from "./plan-commands.js";
 import { HELP_TEXT, type ParsedCommand, parseCommands } from "./slash-commands.js";
 
 export interface CommentDeps {
@@ -21,6 +23,8 @@ export interface CommentDeps {
   appSlug?: string;
   /** Wakes the worker after a command queued work for a run. */
   wake?: () => void;
+  /** Prices, models per tier and breaker settings for `/dry-run`; the defaults when not given. */
+  settings?: ServerSettings;
 }
 
 export type CommentOutcome =
@@ -45,7 +49,8 @@ const STATUS_HINTS = {
  * recorded in the same transaction as the events it queues, so a comment runs once however often
  * its webhook arrives. The sender's role is read when the comment arrives and again right before
  * its events are queued; each event names who asked. At most seven requests: the pull request
- * (for a comment on one), the role twice, two reactions on taking and finishing, and one reply.
+ * (for a comment on one), the role twice, two reactions on taking and finishing, and one reply;
+ * plus, for `/dry-run`, what reading the default branch takes (src/github/dry-run-reply.ts).
  */
 export async function handleComment(context: CommentContext, deps: CommentDeps): Promise<CommentOutcome> {
   const { payload } = context;
@@ -103,6 +108,7 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
   })();
   if (!taken) return "duplicate-delivery";
   if (plan.some((item) => item.queue)) deps.wake?.();
+  for (const item of plan) if (item.dryRun) await answerDryRun(context, deps, item, found.run);
   context.log.info(
     { runId: found.run?.id, commands: plan.map((item) => `${item.kind}:${item.outcome}`) },
     "slash commands handled",
@@ -153,6 +159,48 @@ async function findRun(
     };
   }
   return { run, why: "" };
+}
+
+/**
+ * Replaces the `/dry-run` acknowledgement with the report. It runs in the webhook's time: a few
+ * GitHub reads and a 5,000-run simulation of plain arithmetic, no model call. A failure to read
+ * GitHub is the reply, not a failed delivery (the comment is already recorded as taken).
+ */
+async function answerDryRun(
+  context: CommentContext,
+  deps: CommentDeps,
+  item: PlannedCommand,
+  run: RunRecord | undefined,
+): Promise<void> {
+  const { payload } = context;
+  try {
+    const answer = await dryRunReply({
+      octokit: context.octokit,
+      repo: {
+        owner: payload.repository.owner.login,
+        name: payload.repository.name,
+        defaultBranch: run?.repo.defaultBranch ?? payload.repository.default_branch,
+      },
+      issue: {
+        number: payload.issue.number,
+        title: payload.issue.title,
+        body: payload.issue.body ?? "",
+        labels: (payload.issue.labels ?? []).map((label) => label.name),
+        author: payload.issue.user?.login ?? "ghost",
+        url: payload.issue.html_url,
+      },
+      run,
+      db: deps.db,
+      settings: deps.settings ?? defaultServerSettings(),
+      now: deps.now(),
+    });
+    item.outcome = answer.outcome;
+    item.reply = answer.reply;
+  } catch (error) {
+    context.log.warn({ err: error }, "/dry-run failed");
+    item.outcome = "refused";
+    item.reply = `\`/dry-run\` failed: ${(error as Error).message}`;
+  }
 }
 
 function statusOf(db: Database, run: RunRecord): string {

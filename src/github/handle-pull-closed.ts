@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import type { Database } from "../store/database.js";
-import { findActiveRunForBranch, recordDelivery } from "../store/runs.js";
+import { findRunForBranch, recordDelivery } from "../store/runs.js";
+import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 
 export interface PullClosedDeps {
@@ -29,13 +30,15 @@ export function handlePullClosed(
   if (pull.head.repo?.id !== payload.repository.id) return "not-ours";
   const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
   const outcome = deps.db.transaction((): PullClosedOutcome => {
-    const run = findActiveRunForBranch(deps.db, repo, pull.head.ref);
-    if (run === undefined) return "not-ours";
+    // A failed run counts too: once its pull request is merged or closed, no /retry revives it.
+    const run = findRunForBranch(deps.db, repo, pull.head.ref);
+    if (run === undefined || run.state.status === "succeeded" || run.state.status === "cancelled")
+      return "not-ours";
     if (!recordDelivery(deps.db, context.id, "pull_request.closed", deps.now())) return "duplicate-delivery";
     const who = `@${payload.sender.login}`;
     enqueueRunJob(deps.db, {
       runId: run.id,
-      key: pull.merged ? "merged" : "cancel",
+      key: endKey(pull.merged ? "merged" : "cancel", run.state),
       now: deps.now(),
       event: pull.merged
         ? { type: "run.merged", by: `${who} (pull request #${pull.number})` }

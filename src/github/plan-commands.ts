@@ -1,6 +1,7 @@
 import { InvalidTransition, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { RunRecord } from "../store/runs.js";
+import { endKey } from "../worker/end-key.js";
 import type { RepoPermission } from "./repo-config.js";
 import {
   type CommandKind,
@@ -18,6 +19,8 @@ export interface PlannedCommand {
   reply: string;
   /** The event to queue for the run, with its job key; only for commands that change the run. */
   queue?: { key: string; event: RunEvent };
+  /** `/dry-run`: the shell renders the report (it reads GitHub) and it becomes the reply. */
+  dryRun?: true;
 }
 
 export interface PlanInput {
@@ -61,12 +64,9 @@ export function planCommands(input: PlanInput): PlannedCommand[] {
       return refused(command, `\`/${command.kind}\` was not run: it needs ${who} access to this repository.`);
     }
     if (command.kind === "help") return { kind: "help", outcome: "done", reply: input.help };
-    if (command.kind === "dry-run") {
-      return refused(
-        command,
-        "`/dry-run` is not available from GitHub yet. Run it locally: `atomic-scrum run <pipeline> --issue <file> --dry-run` (see docs/dry-run.md); it spends no tokens.",
-      );
-    }
+    // Queues nothing, with or without a run: the pipeline comes from the run or the issue's labels.
+    if (command.kind === "dry-run")
+      return { kind: "dry-run", outcome: "done", reply: describeCommand(command), dryRun: true };
     const { run } = input;
     if (!run || !state) return refused(command, `\`/${command.kind}\` was not run: ${input.noRun}`);
     if (command.kind === "status") return { kind: "status", outcome: "done", reply: input.status(run) };
@@ -101,7 +101,7 @@ function planChange(
     case "cancel":
       if (TERMINAL.has(state.status))
         return refused(command, `\`/cancel\` was not run: the run has already ${state.status}.`);
-      return { key: "cancel", event: { type: "run.cancelled", by: `${by}, with /cancel` } };
+      return { key: endKey("cancel", state), event: { type: "run.cancelled", by: `${by}, with /cancel` } };
     case "resume": {
       const phase = run.pipeline.phases[state.phaseIndex];
       if (state.status !== "waiting" || !phase) {

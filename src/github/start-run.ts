@@ -11,6 +11,7 @@ import {
   type ProviderChoice,
   recordDelivery,
 } from "../store/runs.js";
+import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 
 /** Everything a labeled issue needs to become a queued run. */
@@ -52,7 +53,12 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     // A run handed to a person gives way to a new start: the new run is what the person did about it.
     if (active) {
       const by = `${input.startedBy ? `@${input.startedBy}` : "someone"}, who started the pipeline again`;
-      enqueueRunJob(db, { runId: active.id, key: "cancel", now, event: { type: "run.cancelled", by } });
+      enqueueRunJob(db, {
+        runId: active.id,
+        key: endKey("cancel", active.state),
+        now,
+        event: { type: "run.cancelled", by },
+      });
     }
     const branch = freshBranchFor(input.issue, (name) => isBranchUsed(db, input.repo, name));
     insertRun(db, {

@@ -2,16 +2,17 @@ import { basename, join, resolve } from "node:path";
 import { breakerSettings } from "../engine/breaker.js";
 import type { RepoInput } from "../engine/template-context.js";
 import { currentBranch } from "../forge/local/branch-refs.js";
+import { readContext } from "../forge/local/read-context.js";
 import { openRepo } from "../forge/local/repo.js";
 import { findGaps } from "../pipeline/gaps.js";
 import { breakerSettingsFrom } from "../providers/settings.js";
-import { SEED, SIMULATED_RUNS } from "./dry-run/assumptions.js";
+import { CONTEXT_LIMITS, SEED, SIMULATED_RUNS } from "./dry-run/assumptions.js";
 import { openBreakers, rateTable } from "./dry-run/failure-rates.js";
 import { forecastRun } from "./dry-run/forecast-run.js";
 import { budgetNeeds, planAgent } from "./dry-run/plan-agent.js";
 import { pricingFor } from "./dry-run/pricing.js";
-import { readHistory } from "./dry-run/read-history.js";
-import { renderPhases } from "./dry-run/render-phases.js";
+import { type History, readHistory } from "./dry-run/read-history.js";
+import { type ContextReader, NoContext, renderPhases } from "./dry-run/render-phases.js";
 import type { AgentPlan, DryRunOptions, DryRunReport } from "./dry-run/report.js";
 import { stateDir } from "./local-app.js";
 
@@ -41,6 +42,8 @@ export {
   type PhaseModel,
 } from "./dry-run/forecast-run.js";
 export { printDryRun } from "./dry-run/print-dry-run.js";
+export { historyOf } from "./dry-run/read-history.js";
+export { type ContextReader, NoContext } from "./dry-run/render-phases.js";
 export type { AgentPlan, DryRunOptions, DryRunReport, PhasePlan, RateRow } from "./dry-run/report.js";
 
 /** Builds the report: reads the repository and the history, renders, estimates, simulates. */
@@ -51,9 +54,36 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunReport> {
     throw new Error(`${repoDir} is not a git repository: run \`git init\` there, or pass --repo DIR`);
   });
   const branch = await currentBranch(repo).catch(() => undefined);
-  const repoInput: RepoInput = { owner: "local", name: basename(repoDir), defaultBranch: branch ?? "main" };
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(stateDir(repoDir), "atomic-scrum.db");
-  const history = readHistory(dbPath);
+  const read: ContextReader = branch
+    ? (globs) => readContext(repo, { branch, globs, ...CONTEXT_LIMITS })
+    : () => Promise.reject(new NoContext("HEAD is detached: no repository files were read"));
+  return dryRunWith(options, {
+    repo: { owner: "local", name: basename(repoDir), defaultBranch: branch ?? "main" },
+    source: branch ? `branch ${branch} of ${repoDir}` : repoDir,
+    readContext: read,
+    history: { ...readHistory(dbPath), path: dbPath },
+  });
+}
+
+/** Where a dry run reads from: the repository's files and the history of earlier runs. */
+export interface DryRunSources {
+  repo: RepoInput;
+  /** Where the context files come from, as the report says it: `branch main of /home/me/acme`. */
+  source: string;
+  readContext: ContextReader;
+  history: History & { path: string };
+}
+
+/**
+ * The dry run over sources the caller opened: the CLI's local repository and database file, or
+ * (for `/dry-run` on GitHub) the GitHub forge on the default branch and the app's own database.
+ */
+export async function dryRunWith(
+  options: Omit<DryRunOptions, "repoDir" | "dbPath">,
+  sources: DryRunSources,
+): Promise<DryRunReport> {
+  const { history } = sources;
   const pricing = pricingFor(options.provider, options.settings);
   const breakers = openBreakers(
     history.breakers,
@@ -61,7 +91,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunReport> {
     options.now,
   );
   const rates = rateTable(options.pipeline, history.graded, breakers);
-  const rendered = await renderPhases(options, repoInput, { repo, branch });
+  const rendered = await renderPhases(options, sources.repo, sources.readContext);
   const phases = rendered.phases.map((phase) =>
     phase.kind === "agent" ? planAgent(phase, { pricing, rates, breakers }) : phase,
   );
@@ -76,7 +106,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunReport> {
   return {
     pipeline: options.pipeline,
     issue: options.issue,
-    source: branch ? `branch ${branch} of ${repoDir}` : repoDir,
+    source: sources.source,
     phases,
     problems: rendered.problems,
     gaps,
@@ -92,7 +122,7 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunReport> {
           : "the settings' budget.daily_max_cost_usd",
       ].filter((limit): limit is string => limit !== undefined),
     },
-    history: { path: dbPath, graded, note: history.note },
+    history: { path: history.path, graded, note: history.note },
     rates: [...rates.values()],
     forecast,
   };

@@ -208,9 +208,13 @@ export function createWorker(options: WorkerOptions) {
     if (payload.event) {
       const run = getRun(db, payload.runId);
       if (!run) return;
-      // A job taken over after a crash may carry an event that was applied already: it is
-      // dropped, and the job goes on moving the run from where it stands.
-      if (applies(run, payload.event)) await record(job, run, payload.event, undefined);
+      // A job taken over after a crash (or put back by a drain, or retried after an error) may
+      // carry an event it applied already. The application is recorded with the event, so it is
+      // never applied twice: a /retry still fits the state after it ran, and would run again.
+      const applied = `${run.id}/job-${job.id}/event`;
+      if (!getEffect(db, applied) && applies(run, payload.event)) {
+        await record(job, run, payload.event, undefined, applied);
+      }
     }
     for (;;) {
       const run = getRun(db, payload.runId);
@@ -259,6 +263,8 @@ export function createWorker(options: WorkerOptions) {
     run: RunRecord,
     event: RunEvent,
     effect: Effect | undefined,
+    /** For an event a job carries: marks it applied, in the same transaction. */
+    appliedKey?: string,
   ): Promise<void> {
     const now = options.now();
     const state = db
@@ -276,6 +282,7 @@ export function createWorker(options: WorkerOptions) {
         logEscalations(run.id, phaseId, fresh.state, next, now);
         countForBreaker(fresh, event, now);
         if (effect) putEffect(db, `${run.id}/${effect.key}`, run.id, effect.kind, event, now);
+        if (appliedKey) putEffect(db, appliedKey, run.id, "job_event", { type: event.type }, now);
         projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
         if (event.type === "wait.scheduled")
           scheduleWaitEnd(run.id, phaseId ?? "wait", next, event.until, now);

@@ -96,10 +96,25 @@ describe("engine > approval.revoked", () => {
     expect(transition(state, grant("@bob", NEW), pipeline(1)).state.status).toBe("succeeded");
   });
 
-  it("while the run is working (its own commits) a revocation does not apply", () => {
-    const working: RunState = { ...initialState(), status: "running", step: "comment", head: HEAD };
+  it("while the run is working, its own commit is no news, and a person's push moves the head it knows", () => {
+    // The app's commit already set the run's head: the push event for it names that head.
+    const working: RunState = { ...initialState(), status: "running", step: "comment", head: NEW };
     expect(() => transition(working, revoke("new-commit", NEW), pipeline(1))).toThrow(
       "run is not waiting for approval (status running)",
+    );
+    // A person pushes on top during a cooldown: an approval must later bind to that commit.
+    const cooling: RunState = {
+      ...initialState(),
+      status: "waiting",
+      step: "wait",
+      phaseIndex: 0,
+      head: HEAD,
+    };
+    const pushed = { ...revoke("new-commit", NEW), previousHead: HEAD } as RunEvent;
+    expect(transition(cooling, pushed, pipeline(1)).state).toMatchObject({ status: "waiting", head: NEW });
+    // A dismissal while the run works has nothing to clear.
+    expect(() => transition(working, revoke("dismissed"), pipeline(1))).toThrow(
+      "run is not waiting for approval",
     );
   });
 
@@ -110,7 +125,7 @@ describe("engine > approval.revoked", () => {
     expect(() => transition(ended, revoke("dismissed"), pipeline(1))).toThrow("run has already succeeded");
   });
 
-  it("a late push event for an older commit clears approvals but does not move the head back", () => {
+  it("a late push event for an older commit is no news: the head stays and so do the approvals", () => {
     const late: RunEvent = {
       type: "approval.revoked",
       phaseId: "review",
@@ -119,10 +134,12 @@ describe("engine > approval.revoked", () => {
       head: OLD,
       previousHead: NEW,
     };
-    const { state } = transition(awaiting(["@alice"]), late, pipeline(2));
-    expect(state.head).toBe(HEAD);
-    expect(state.approvals).toBeUndefined();
+    expect(() => transition(awaiting(["@alice"]), late, pipeline(2))).toThrow(
+      "the push is not new to the run",
+    );
     const onTop: RunEvent = { ...late, head: NEW, previousHead: HEAD };
-    expect(transition(awaiting(["@alice"]), onTop, pipeline(2)).state.head).toBe(NEW);
+    const { state } = transition(awaiting(["@alice"]), onTop, pipeline(2));
+    expect(state.head).toBe(NEW);
+    expect(state.approvals).toBeUndefined();
   });
 });

@@ -219,11 +219,22 @@ describe("engine > phase.retry", () => {
     expect(state.reason).toMatch(/budget exhausted/);
   });
 
-  it("a failed run moves on no other event", () => {
+  it("a failed run takes no other event, except its pull request or issue ending it for good", () => {
     const p = pipeline();
-    expect(() => transition(failedAtCode(p), { type: "run.cancelled", by: "@x" }, p)).toThrow(
-      /already failed/,
+    expect(() => transition(failedAtCode(p), { type: "approval.requested" }, p)).toThrow(/already failed/);
+    // Merged or closed: a later /retry must not revive it onto a merged or closed branch.
+    const closed = transition(
+      failedAtCode(p),
+      { type: "run.cancelled", by: "@x, who closed issue #1" },
+      p,
+    ).state;
+    expect(closed.status).toBe("cancelled");
+    expect(() => transition(closed, { type: "phase.retry", phaseId: "code", by: "@y" }, p)).toThrow(
+      /already cancelled/,
     );
+    expect(
+      transition(failedAtCode(p), { type: "run.merged", by: "@x (pull request #2)" }, p).state.status,
+    ).toBe("succeeded");
   });
 });
 

@@ -300,7 +300,8 @@ describe("github app > what puts the approval back to pending", () => {
 
   it("the app's own commit while the run works is dropped harmlessly", async () => {
     const run = awaitingRun(app);
-    const working: RunState = { ...run.state, status: "running", step: "comment" };
+    // The app's commit NEW is already the run's head when GitHub reports the push.
+    const working: RunState = { ...run.state, status: "running", step: "comment", head: NEW };
     expect(saveRunState(app.db, run.id, working, run.state.seq, NOW)).toBe(true);
     await app.deliver(synchronizePayload(NEW), { event: "pull_request" });
     expect(settle(app, { ...run, state: working })).toEqual({

@@ -5,7 +5,7 @@ import type { RunState } from "../../src/engine/types.js";
 import { startGitHubRun } from "../../src/github/start-run.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
 import { listJobs } from "../../src/store/queue.js";
-import { getRun, saveRunState } from "../../src/store/runs.js";
+import { getRun, listAttempts, listRuns, saveRunState } from "../../src/store/runs.js";
 import { githubApi, requestLog } from "../helpers/github/api.js";
 import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
 
@@ -69,10 +69,10 @@ const COOLING: RunState = {
   totals: { tokens: 150, costUsd: 0.01 },
 };
 
-function startRun(app: RunningApp, state: RunState = COOLING): string {
+function startRun(app: RunningApp, state: RunState = COOLING, pipeline = PIPELINE): string {
   const outcome = startGitHubRun(app.db, NOW, {
     deliveryId: "labeled-1",
-    pipeline: PIPELINE,
+    pipeline,
     hash: "hash",
     pipelinePath: "small",
     repo: { owner: OWNER, name: REPO, defaultBranch: "master", installationId: INSTALLATION_ID },
@@ -140,7 +140,7 @@ afterEach(async () => {
 const OBEYED = {
   status: { reply: "## Atomic Scrum · `small`" },
   help: { reply: "| Command | What it does | Who may use it |" },
-  "dry-run": { reply: "`/dry-run` is not available from GitHub yet" },
+  "dry-run": { reply: "Dry run of `small`" },
   retry: { event: { type: "phase.retry", phaseId: "plan", by: "@Codertocat" } },
   escalate: { event: { type: "phase.escalate", phaseId: "plan", by: "@Codertocat" } },
   cancel: { event: { type: "run.cancelled", by: "@Codertocat, with /cancel" } },
@@ -175,8 +175,7 @@ describe("slash commands > permission matrix", () => {
     if ("event" in expected) expect(queued(app)).toEqual([expected.event]);
     else expect(reply().body).toContain(expected.reply);
     expect(queued(app).length).toBe("event" in expected ? 1 : 0);
-    // /dry-run answers honestly that it is not available here: not a +1.
-    expect(reactions()).toEqual(["eyes", command === "dry-run" ? "confused" : "+1"]);
+    expect(reactions()).toEqual(["eyes", "+1"]);
   });
 
   it.each(Object.keys(OBEYED))(
@@ -310,5 +309,116 @@ describe("slash commands > replies that change nothing", () => {
     await app.deliver(commentPayload({ body: "/cancel" }), { event: "issue_comment" });
     expect(reply().body).toContain("your access to this repository changed");
     expect(queued(app)).toEqual([]);
+  });
+});
+
+describe("slash commands > /dry-run", () => {
+  const HEAD = "7638417db6d59f3c431d3e1f261cc637155684cd";
+  const README = "c3d1c3a9b9fd2b5c7b1f03b1c1e6f4c6c4cfb8a2";
+  /** PIPELINE with the plan phase reading the README: the dry run reads the default branch. */
+  const READING: ResolvedPipeline = {
+    ...PIPELINE,
+    phases: PIPELINE.phases.map((phase) =>
+      phase.kind === "agent" ? { ...phase, context: ["README.md"] } : phase,
+    ),
+  };
+
+  function defaultBranch() {
+    githubApi()
+      .get(`${repoPath}/git/ref/heads%2Fmaster`)
+      .reply(200, {
+        ref: "refs/heads/master",
+        node_id: "REF_1",
+        url: `https://api.github.com${repoPath}/git/refs/heads/master`,
+        object: { type: "commit", sha: HEAD, url: `https://api.github.com${repoPath}/git/commits/${HEAD}` },
+      });
+    githubApi()
+      .get(`${repoPath}/git/trees/${HEAD}`)
+      .query({ recursive: "1" })
+      .reply(200, {
+        sha: HEAD,
+        url: `https://api.github.com${repoPath}/git/trees/${HEAD}`,
+        truncated: false,
+        tree: [{ path: "README.md", mode: "100644", type: "blob", sha: README, size: 400 }],
+      });
+    githubApi()
+      .post("/graphql", (body: { query: string }) => body.query.includes("AtomicScrumContext"))
+      .reply(200, {
+        data: {
+          repository: {
+            ref: { target: { oid: HEAD, history: { nodes: [] } } },
+            b0: { text: "# Hello World\n".repeat(25), isBinary: false, isTruncated: false },
+          },
+        },
+      });
+  }
+
+  it("from a writer on an issue with a run posts the report, calls no model and creates no run", async () => {
+    const runId = startRun(app, COOLING, READING);
+    token();
+    permission("Codertocat", "write");
+    writes(2);
+    defaultBranch();
+    const response = await app.deliver(commentPayload({ body: "/dry-run" }), { event: "issue_comment" });
+    expect(response.status).toBe(200);
+    const body = reply().body;
+    expect(body).toMatch(
+      /^<details>\n<summary>Dry run of `small` \(the pipeline run \S+ pinned\): 1 gap warning\(s\), 0 note\(s\); forecast median \$\d+\.\d{4}, p90 \$\d+\.\d{4}<\/summary>/,
+    );
+    expect(body).toContain(
+      "Prompts, rendered against the issue and the files of branch master of Codertocat/Hello-World:",
+    );
+    expect(body).toMatch(/ {2}plan +fast +\d+ +111 \(1 file\(s\)\)/);
+    expect(body).toContain("Gaps in the intent spec: 1 warning(s), 0 note(s)");
+    expect(body).toContain("warning  no-gate");
+    expect(body).toContain("Forecast, priced on anthropic");
+    expect(body).toContain(
+      "Failure rate per attempt (history from the app's database; 0 graded attempt(s)):",
+    );
+    expect(body).toContain("No model was called, no run was created and no tokens were spent.");
+    expect(reactions()).toEqual(["eyes", "+1"]);
+    // Reads only, and exactly these: the branch head, its tree, one GraphQL query for the blob.
+    expect(requestLog().map((r) => `${r.method} ${r.operation ?? r.path}`)).toEqual([
+      "POST apps/create-installation-access-token",
+      "GET repos/get-collaborator-permission-level",
+      "POST reactions/create-for-issue-comment",
+      "GET git/get-ref",
+      "GET git/get-tree",
+      "POST AtomicScrumContext",
+      "POST issues/create-comment",
+      "POST reactions/create-for-issue-comment",
+    ]);
+    expect(queued(app)).toEqual([]);
+    expect(listRuns(app.db).map((run) => run.id)).toEqual([runId]);
+    expect(listAttempts(app.db, runId)).toEqual([]);
+    expect(getRun(app.db, runId)?.state).toEqual(COOLING);
+  });
+
+  it("from a reader is refused and reads nothing of the repository", async () => {
+    startRun(app, COOLING, READING);
+    token();
+    permission("Codertocat", "read");
+    writes(2);
+    await app.deliver(commentPayload({ body: "/dry-run" }), { event: "issue_comment" });
+    expect(reply().body).toBe(
+      "`/dry-run` was not run: it needs write, maintain or admin access to this repository.",
+    );
+    expect(reactions()).toEqual(["eyes", "confused"]);
+    expect(requestLog().some((r) => r.path.includes("/git/") || r.path === "/graphql")).toBe(false);
+  });
+
+  it("on an issue with no run and no mapped label says what to do", async () => {
+    token();
+    permission("Codertocat", "write");
+    writes(2);
+    githubApi()
+      .get(`${repoPath}/contents/.github%2Fatomic-scrum.yml`)
+      .query(true)
+      .reply(404, { message: "Not Found" });
+    await app.deliver(commentPayload({ body: "/dry-run" }), { event: "issue_comment" });
+    expect(reply().body).toContain(
+      "`/dry-run` was not run: this issue has no run, and none of its labels maps to a pipeline.",
+    );
+    expect(reactions()).toEqual(["eyes", "confused"]);
   });
 });

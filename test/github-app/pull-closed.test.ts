@@ -158,10 +158,16 @@ describe("github app > issues.closed", () => {
       .filter((payload) => payload.event?.type === type)
       .map((payload) => payload.event?.by);
 
+  const role = (login: string, roleName: string, base = roleName) =>
+    githubApi()
+      .get(`/repos/${OWNER}/${REPO}/collaborators/${login}/permission`)
+      .reply(200, { permission: base, role_name: roleName, user: { login } });
+
   it("closing the issue cancels its run, once, and says who closed it", async () => {
     startRun(app);
     token();
     pulls([]);
+    role("Codertocat", "write");
     expect((await app.deliver(issueClosed(), { id: "closed-issue-1" })).status).toBe(200);
     await app.deliver(issueClosed(), { id: "closed-issue-1" });
     expect(events("run.cancelled")).toEqual(["@Codertocat, who closed issue #1"]);
@@ -183,5 +189,26 @@ describe("github app > issues.closed", () => {
     await app.deliver(issueClosed());
     expect(listJobs(app.db)).toEqual([]);
     expect(requestLog()).toEqual([]);
+  });
+
+  it("an issue closed by someone without write access (its author, a triager) leaves the run going", async () => {
+    startRun(app);
+    token();
+    pulls([]);
+    role("Codertocat", "triage", "read");
+    await app.deliver(issueClosed(), { id: "closed-issue-3" });
+    expect(events("run.cancelled")).toEqual([]);
+  });
+
+  it("a failed run's issue closed ends it for good, so no /retry revives it", async () => {
+    const runId = startRun(app);
+    const run = getRun(app.db, runId);
+    if (!run) throw new Error("no run");
+    expect(saveRunState(app.db, runId, { ...run.state, status: "failed" }, run.state.seq, NOW)).toBe(true);
+    token();
+    pulls([]);
+    role("Codertocat", "admin");
+    await app.deliver(issueClosed(), { id: "closed-issue-4" });
+    expect(events("run.cancelled")).toEqual(["@Codertocat, who closed issue #1"]);
   });
 });

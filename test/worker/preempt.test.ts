@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { LocalApp } from "../../src/local/local-app.js";
 import { cancelRun } from "../../src/local/run-commands.js";
 import { createSimulatedProvider } from "../../src/providers/simulated.js";
-import { getRun, listAttempts, type RunRecord } from "../../src/store/runs.js";
+import { getRun, listAttempts, listEvents, type RunRecord } from "../../src/store/runs.js";
+import { enqueueRunJob } from "../../src/worker/jobs.js";
 import { counting, openApp, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
@@ -64,6 +65,46 @@ describe("an outside event arriving while a job works the run", () => {
     expect(getRun(next.db, run.id)?.state.status).toBe("awaiting_approval");
     // The first call was not made again.
     expect(provider.calls.agent).toBe(2);
+    next.close();
+  });
+
+  it("a /retry carried by a job that is put back (drain, crash, error) is applied once, not again on redelivery", async () => {
+    const repo = tempRepo();
+    const provider = counting(createSimulatedProvider());
+    let armed = false;
+    let app: LocalApp | undefined;
+    app = openApp(repo, {
+      provider,
+      hooks: {
+        afterRecord: (effect) => {
+          if (armed && effect.kind === "commit" && effect.phaseId === "research") {
+            armed = false;
+            app?.worker.stop();
+          }
+        },
+      },
+    });
+    const run = start(app);
+    await app.worker.runUntilIdle();
+    expect(getRun(app.db, run.id)?.state.status).toBe("awaiting_approval");
+    const before = provider.calls.agent;
+    enqueueRunJob(app.db, {
+      runId: run.id,
+      key: "comment/1/0",
+      now: Date.now(),
+      event: { type: "phase.retry", phaseId: "research", by: "@alice" },
+    });
+    armed = true;
+    await app.worker.runUntilIdle();
+    app.close();
+    // The job that carried the retry was put back mid-way; the next process takes it on.
+    const next = openApp(repo, { provider });
+    await next.worker.runUntilIdle();
+    const retries = listEvents(next.db, run.id).filter((e) => e.type === "phase.retry");
+    expect(retries).toHaveLength(1);
+    // research and implement once each after the retry: no phase was redone a second time.
+    expect(provider.calls.agent - before).toBe(2);
+    expect(getRun(next.db, run.id)?.state.status).toBe("awaiting_approval");
     next.close();
   });
 });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
 import { attemptStats } from "../../store/attempt-stats.js";
 import { type BreakerRecord, listBreakers } from "../../store/breakers.js";
+import type { Database } from "../../store/database.js";
 import { MIGRATIONS, schemaVersion } from "../../store/migrations.js";
 
 /** What the database has seen: graded attempts by `task/tier`, the breakers, and where that came from. */
@@ -28,12 +29,17 @@ export function readHistory(path: string): History {
         note: `${path} has schema version ${version}, not ${MIGRATIONS.length}: not read (any other command migrates it)`,
       };
     }
-    const graded = new Map<string, { graded: number; failed: number }>();
-    for (const row of attemptStats(db)) {
-      graded.set(`${row.task}/${row.tier}`, { graded: row.graded, failed: row.failed });
-    }
-    return { graded, breakers: listBreakers(db), note: `history from ${path}` };
+    return historyOf(db, `history from ${path}`);
   } finally {
     db.close();
   }
+}
+
+/** Graded attempts per (task, tier) and the breakers of an open, migrated database (the app's own, say). */
+export function historyOf(db: Database, note: string): History {
+  const graded = new Map<string, { graded: number; failed: number }>();
+  for (const row of attemptStats(db)) {
+    graded.set(`${row.task}/${row.tier}`, { graded: row.graded, failed: row.failed });
+  }
+  return { graded, breakers: listBreakers(db), note };
 }

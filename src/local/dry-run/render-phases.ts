@@ -8,15 +8,13 @@ import {
 } from "../../engine/template-context.js";
 import { agentSystemPrompt, agentUserPrompt } from "../../executors/llm.js";
 import type { ContextFiles } from "../../forge/forge.js";
-import { readContext } from "../../forge/local/read-context.js";
-import type { Repo } from "../../forge/local/repo.js";
 import { checkWritablePath } from "../../forge/paths.js";
 import { JUDGE_SYSTEM } from "../../judge/judge-gate.js";
 import type { ResolvedAgentPhase } from "../../pipeline/resolved.js";
 import type { JudgeGate, Tier } from "../../pipeline/schema.js";
 import { renderTemplate } from "../../pipeline/templates.js";
 import { estimateTokens } from "../../providers/provider.js";
-import { ARTIFACT_TOKENS, CONTEXT_LIMITS, FILES_TOKENS } from "./assumptions.js";
+import { ARTIFACT_TOKENS, FILES_TOKENS } from "./assumptions.js";
 import type { AgentPlan, DryRunOptions, PhasePlan } from "./report.js";
 
 // Rendering: every prompt, artifact path and rubric, exactly as the worker builds them.
@@ -34,14 +32,23 @@ export interface RenderedAgent {
 export type Rendered = RenderedAgent | Exclude<PhasePlan, AgentPlan>;
 
 /**
+ * Reads the files a phase's `context` globs match, with the run's limits: the local forge on the
+ * checked-out branch for the CLI, the GitHub forge on the default branch for `/dry-run`.
+ */
+export type ContextReader = (globs: string[]) => Promise<ContextFiles>;
+
+/** Thrown by a reader that cannot read at all; its message is the report's note as it stands. */
+export class NoContext extends Error {}
+
+/**
  * Renders each phase in order, earlier outputs standing in as placeholders of their assumed size.
  * A template that does not render, a refused artifact path or a rubric showing through a prompt is
  * a problem (the real run would stop there), not an exception.
  */
 export async function renderPhases(
-  options: DryRunOptions,
+  options: Pick<DryRunOptions, "pipeline" | "issue">,
   repoInput: RepoInput,
-  source: { repo: Repo; branch: string | undefined },
+  readFiles: ContextReader,
 ): Promise<{ phases: Rendered[]; problems: string[] }> {
   const { pipeline, issue } = options;
   const problems: string[] = [];
@@ -82,7 +89,7 @@ export async function renderPhases(
       );
     }
     const key = JSON.stringify(phase.context);
-    const read = contexts.get(key) ?? readPhaseContext(source, phase.context);
+    const read = contexts.get(key) ?? readPhaseContext(readFiles, phase.context);
     contexts.set(key, read);
     const context = await read;
     const system = agentSystemPrompt(phase, issue.number, `${repoInput.owner}/${repoInput.name}`);
@@ -172,17 +179,17 @@ function placeholder(id: string, tokens: number): string {
   return text.slice(0, tokens * 4);
 }
 
-/** The files a phase's globs match at the head of the checked-out branch, with the run's limits. */
+/** The files a phase's globs match; a reader that fails leaves a note, not an exception. */
 async function readPhaseContext(
-  source: { repo: Repo; branch: string | undefined },
+  readFiles: ContextReader,
   globs: string[],
 ): Promise<{ files: ContextFiles; note?: string }> {
   const none: ContextFiles = { files: [], omitted: [] };
   if (globs.length === 0) return { files: none };
-  if (!source.branch) return { files: none, note: "HEAD is detached: no repository files were read" };
   try {
-    return { files: await readContext(source.repo, { branch: source.branch, globs, ...CONTEXT_LIMITS }) };
+    return { files: await readFiles(globs) };
   } catch (error) {
+    if (error instanceof NoContext) return { files: none, note: error.message };
     return { files: none, note: `no repository files were read: ${(error as Error).message}` };
   }
 }
