@@ -113,7 +113,8 @@ export function offlineResponse(provider: string, request: ModelRequest, text: s
   return {
     text,
     provider,
-    model: `${provider}-${request.tier}`,
+    // A pinned model is reported as the one that answered, as a real API would.
+    model: request.model ?? `${provider}-${request.tier}`,
     simulated: true,
     usage: {
       inputTokens:

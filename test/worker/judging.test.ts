@@ -147,6 +147,26 @@ describe("judging a phase", () => {
     ]);
   });
 
+  it("a phase that pins a model gets it at its own tier, and the next tier's model after escalating", async () => {
+    const gates = judge(0.8, "            - { name: exact, weight: 1, rubric: 'Reads plainly.' }");
+    const text = pipeline(gates)
+      .replace("task: write\n", "task: write\n    tier: fast\n    model: pinned-fast-model\n")
+      .replace("retries: 1, escalate: false", "retries: 0, escalate: true");
+    const result = await runWith(text, {
+      write: [
+        { agent: "Draft.", judge: { exact: { score: 0.2, reason: "vague" } } },
+        { agent: "Better draft.", judge: { exact: { score: 0.9, reason: "plain" } } },
+      ],
+    });
+    expect(result.state?.status).toBe("succeeded");
+    const agents = result.requests.filter((r) => r.purpose.kind === "agent");
+    expect(agents.map((r) => [r.tier, r.model])).toEqual([
+      ["fast", "pinned-fast-model"],
+      ["balanced", undefined],
+    ]);
+    expect(result.attempts.map((a) => a.model)).toEqual(["pinned-fast-model", "recorded-balanced"]);
+  });
+
   it("stops before a call that would go over the token budget, and still posts the phase's comment", async () => {
     const gates = judge(0.5, "            - { name: clarity, weight: 1, rubric: 'Reads plainly.' }");
     const result = await runWith(pipeline(gates, "budget: { max_tokens: 20 }"), {
