@@ -2,27 +2,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.js";
 import { openDatabase } from "../../src/store/database.js";
 import { listAttempts, listRuns } from "../../src/store/runs.js";
-import { captureIo } from "../helpers/io.js";
+import { runCli as cli, issueFile } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { git, tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 const OLLAMA = "http://pi.lan:11434";
-
-function issueFile(number = 7): string {
-  return tempFile(
-    "issue.md",
-    `---\nnumber: ${number}\n---\n# Trim the input\n\nInputs arrive with stray spaces.\n`,
-  );
-}
-
-async function cli(...args: string[]) {
-  const io = captureIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 /** What a local model answers: a grade, a file edit or a document, by what the request asks for. */
 function answerFor(body: { response_format?: { type: string; json_schema?: { name?: string } } }): string {

@@ -2,12 +2,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
 import { createSimulatedProvider } from "../../src/providers/simulated.js";
 import { openDatabase } from "../../src/store/database.js";
 import { listAttempts, listEvents, listRuns } from "../../src/store/runs.js";
 import { WorkerStopped } from "../../src/worker/worker.js";
-import { captureIo } from "../helpers/io.js";
+import { runCli as cli, issueFile } from "../helpers/cli.js";
 import { openApp, SMALL_PIPELINE, start } from "../helpers/local-run.js";
 import { git, tempFile, tempRepo } from "../helpers/temp.js";
 
@@ -15,19 +14,6 @@ const WITH_COOLDOWN = SMALL_PIPELINE.replace(
   "  - id: human-review\n",
   "  - id: cooldown\n    wait: 2h\n  - id: human-review\n",
 );
-
-function issueFile(number = 7): string {
-  return tempFile(
-    "issue.md",
-    `---\nnumber: ${number}\n---\n# Trim the input\n\nInputs arrive with stray spaces.\n`,
-  );
-}
-
-async function cli(...args: string[]) {
-  const io = captureIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 function runIdOf(text: string): string {
   const id = /run (run-\d+-[0-9a-f]{6})/.exec(text)?.[1];

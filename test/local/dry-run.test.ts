@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.js";
 import { initialState } from "../../src/engine/transition.js";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { type DryRunReport, dryRun, forecastRun, type PhaseModel } from "../../src/local/dry-run.js";
@@ -12,7 +11,7 @@ import { loadServerSettings } from "../../src/providers/settings.js";
 import { saveBreaker } from "../../src/store/breakers.js";
 import { openDatabase } from "../../src/store/database.js";
 import { insertRun, listRuns, upsertAttempt } from "../../src/store/runs.js";
-import { captureIo } from "../helpers/io.js";
+import { runCli as cli } from "../helpers/cli.js";
 import { git, tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 // Every provider the registry hands out is replaced by one that records a call and refuses it, so
@@ -52,12 +51,6 @@ const REPO_FILES = {
 
 function issueFile(body = "Users want `acme export --format csv` next to the JSON export."): string {
   return tempFile("issue.md", `---\nnumber: 12\n---\n# Export reports as CSV\n\n${body}\n`);
-}
-
-async function cli(...args: string[]) {
-  const io = captureIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
 }
 
 /** The lines of one section of the printed report, from its heading to the next blank line. */

@@ -2,19 +2,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { formatProblem } from "../../src/pipeline/problem.js";
-import { captureIo } from "../helpers/io.js";
+import { runCli as cli } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { yamlBlocks } from "../helpers/markdown.js";
 import { tempDir } from "../helpers/temp.js";
-
-async function cli(...args: string[]) {
-  const io = captureIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 afterEach(() => {
   vi.unstubAllEnvs();

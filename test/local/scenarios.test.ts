@@ -1,17 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli.js";
-import { captureIo } from "../helpers/io.js";
+import { runCli as cli } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { yamlBlocks } from "../helpers/markdown.js";
 import { tempDir } from "../helpers/temp.js";
-
-async function cli(...args: string[]) {
-  const io = captureIo();
-  const code = await main(args, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 /** A folder of scenario files, written from `name -> text`. */
 function scenarioDir(files: Record<string, string>): string {
