@@ -1,13 +1,14 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { WebhookDefinition } from "@octokit/webhooks-examples";
-import { afterEach, describe, expect, it } from "vitest";
-import { getRun, listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
+import { describe, expect, it } from "vitest";
+import { getRun, listEvents } from "../../src/store/runs.js";
 import { enqueueRunJob } from "../../src/worker/jobs.js";
-import { INSTALLATION_ID, labeledPayload, NOW, OWNER, REPO } from "../github-app/harness.js";
+import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { tempDir } from "../helpers/temp.js";
 import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
-import { type ServedApp, serveApp } from "./serve-app.js";
+import { onlyRun, runToRest, startProcess, testClock } from "./processes.js";
+import type { ServedApp } from "./serve-app.js";
 
 const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 
@@ -34,11 +35,6 @@ function commentPayload(body: string, id: number, pull?: number): Record<string,
   return payload;
 }
 
-const opened: ServedApp[] = [];
-afterEach(async () => {
-  for (const app of opened.splice(0)) await app.close();
-});
-
 async function setUp(): Promise<{
   github: FakeGitHub;
   app: ServedApp;
@@ -52,31 +48,9 @@ async function setUp(): Promise<{
     files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
     roles: { Codertocat: "write" },
   });
-  let at = NOW;
-  const time = {
-    now: () => at,
-    advance: (ms: number) => {
-      at += ms;
-    },
-  };
-  const app = await serveApp({ dbPath: join(tempDir(), "store.db"), now: time.now, owner: "worker-1" });
-  opened.push(app);
+  const time = testClock();
+  const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
   return { github, app, time };
-}
-
-function onlyRun(app: ServedApp): RunRecord {
-  const runs = listRuns(app.db);
-  expect(runs).toHaveLength(1);
-  return runs[0] as RunRecord;
-}
-
-async function runToRest(app: ServedApp, time: { advance: (ms: number) => void }): Promise<RunRecord> {
-  for (let pass = 0; pass < 10; pass++) {
-    await app.worker.runUntilIdle();
-    if (onlyRun(app).state.status !== "running") break;
-    time.advance(10 * 60_000);
-  }
-  return onlyRun(app);
 }
 
 const phasesCommitted = (github: FakeGitHub) =>

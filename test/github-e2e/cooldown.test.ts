@@ -1,13 +1,13 @@
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
-import { listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
-import { INSTALLATION_ID, labeledPayload, NOW, OWNER, REPO } from "../github-app/harness.js";
+import { listEvents, type RunRecord } from "../../src/store/runs.js";
+import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
 import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
-import { type ServedApp, serveApp } from "./serve-app.js";
+import { onlyRun, runToRest, startProcess, stopProcess, testClock } from "./processes.js";
 
 const LABEL = "atomic:content";
 const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
@@ -19,11 +19,6 @@ const COOLDOWN = 24 * HOUR;
 const content = loadPipelineFile(resolvePipelinePath("content"));
 if (!content.ok) throw new Error("the built-in content pipeline does not load");
 const AGENT_PHASES = content.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
-
-const opened: ServedApp[] = [];
-afterEach(async () => {
-  for (const app of opened.splice(0)) await app.close();
-});
 
 function newGitHub(): FakeGitHub {
   return fakeGitHub({
@@ -37,39 +32,6 @@ function newGitHub(): FakeGitHub {
     },
     roles: { Codertocat: "write" },
   });
-}
-
-/** A clock the test moves, shared by every "process" of one scenario. */
-function clock() {
-  let at = NOW;
-  return { now: () => at, advance: (ms: number) => (at += ms) };
-}
-
-async function start(dbPath: string, now: () => number, owner: string): Promise<ServedApp> {
-  const app = await serveApp({ dbPath, now, owner });
-  opened.push(app);
-  return app;
-}
-
-async function stop(app: ServedApp): Promise<void> {
-  opened.splice(opened.indexOf(app), 1);
-  await app.close();
-}
-
-function onlyRun(app: ServedApp): RunRecord {
-  const runs = listRuns(app.db);
-  expect(runs).toHaveLength(1);
-  return runs[0] as RunRecord;
-}
-
-/** Works the queue until the run stops moving; each pass moves the clock past any back-off. */
-async function runToRest(app: ServedApp, time: ReturnType<typeof clock>): Promise<RunRecord> {
-  for (let pass = 0; pass < 20; pass++) {
-    await app.worker.runUntilIdle();
-    if (onlyRun(app).state.status !== "running") break;
-    time.advance(10 * 60_000);
-  }
-  return onlyRun(app);
 }
 
 const bodyOf = (request: LoggedRequest) => (request.body as { body?: string } | undefined)?.body ?? "";
@@ -130,11 +92,11 @@ function expectOneOfEverything(github: FakeGitHub, run: RunRecord) {
 describe("github app end to end > a cooldown across a restart", () => {
   it("a new process resumes the run when the cooldown ends, and only once", async () => {
     const github = newGitHub();
-    const time = clock();
+    const time = testClock();
     const dbPath = join(tempDir(), "store.db");
 
     // First process: the label, then every agent phase, up to the cooldown.
-    const first = await start(dbPath, time.now, "worker-1");
+    const first = await startProcess(dbPath, time.now, "worker-1");
     expect((await first.deliver(labeledPayload({ label: LABEL }))).status).toBe(200);
     const cooling = await runToRest(first, time);
     expect(cooling.state.status).toBe("waiting");
@@ -147,11 +109,11 @@ describe("github app end to end > a cooldown across a restart", () => {
     const atCooldown = snapshot(github);
 
     // The process stops during the cooldown.
-    await stop(first);
+    await stopProcess(first);
 
     // A second process, started before the cooldown is over: nothing to do yet.
     time.advance(COOLDOWN - HOUR);
-    const second = await start(dbPath, time.now, "worker-2");
+    const second = await startProcess(dbPath, time.now, "worker-2");
     const requestsBefore = requestLog().length;
     await second.worker.runUntilIdle();
     const early = onlyRun(second);

@@ -1,20 +1,13 @@
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
-import { listEvents, listRuns, type RunRecord } from "../../src/store/runs.js";
-import {
-  closedPullPayload,
-  INSTALLATION_ID,
-  labeledPayload,
-  NOW,
-  OWNER,
-  REPO,
-} from "../github-app/harness.js";
+import { listEvents, type RunRecord } from "../../src/store/runs.js";
+import { closedPullPayload, INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
 import { type FakeGitHub, type FakeRequest, type Fault, fakeGitHub } from "./fake-github.js";
-import { type ServedApp, serveApp } from "./serve-app.js";
+import { onlyRun, runToRest, startProcess, stopProcess, testClock } from "./processes.js";
 
 const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const ISSUE = 1;
@@ -24,11 +17,6 @@ const KEY_MARKER = /^<!-- atomic-scrum:key=/;
 const coding = loadPipelineFile(resolvePipelinePath("coding"));
 if (!coding.ok) throw new Error("the built-in coding pipeline does not load");
 const AGENT_PHASES = coding.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
-
-const opened: ServedApp[] = [];
-afterEach(async () => {
-  for (const app of opened.splice(0)) await app.close();
-});
 
 function newGitHub(): FakeGitHub {
   return fakeGitHub({
@@ -42,39 +30,11 @@ function newGitHub(): FakeGitHub {
   });
 }
 
-/** A clock the test moves, shared by every "process" of one scenario. */
-function clock() {
-  let at = NOW;
-  return { now: () => at, advance: (ms: number) => (at += ms) };
-}
-
-async function start(dbPath: string, now: () => number, owner: string): Promise<ServedApp> {
-  const app = await serveApp({ dbPath, now, owner });
-  opened.push(app);
-  return app;
-}
-
-function onlyRun(app: ServedApp): RunRecord {
-  const runs = listRuns(app.db);
-  expect(runs).toHaveLength(1);
-  return runs[0] as RunRecord;
-}
-
-/** Works the queue until the run stops moving; each pass moves the clock past any back-off. */
-async function runToRest(app: ServedApp, time: ReturnType<typeof clock>): Promise<RunRecord> {
-  for (let pass = 0; pass < 10; pass++) {
-    await app.worker.runUntilIdle();
-    if (onlyRun(app).state.status !== "running") break;
-    time.advance(10 * 60_000);
-  }
-  return onlyRun(app);
-}
-
 /** A labeled issue from the first delivery to the human review, in one process. */
 async function labeledRun() {
   const github = newGitHub();
-  const time = clock();
-  const app = await start(join(tempDir(), "store.db"), time.now, "worker-1");
+  const time = testClock();
+  const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
   const response = await app.deliver(labeledPayload());
   const run = await runToRest(app, time);
   return { github, app, run, status: response.status, log: requestLog() };
@@ -309,10 +269,10 @@ describe("github app end to end > a labeled issue", () => {
       async (_name, fault) => {
         const github = newGitHub();
         const injected = github.failOnce(fault);
-        const time = clock();
+        const time = testClock();
         const dbPath = join(tempDir(), "store.db");
 
-        const first = await start(dbPath, time.now, "worker-1");
+        const first = await startProcess(dbPath, time.now, "worker-1");
         expect((await first.deliver(labeledPayload())).status).toBe(200);
         await first.worker.runUntilIdle();
         const stopped = onlyRun(first);
@@ -320,12 +280,11 @@ describe("github app end to end > a labeled issue", () => {
         expect(injected.fired).toBe(true);
         expect(stopped.state.status).toBe("running");
         expect(listEvents(first.db, stopped.id).map((e) => e.type)).toContain("job.failed");
-        await first.close();
-        opened.splice(opened.indexOf(first), 1);
+        await stopProcess(first);
 
         // A new process on the same database file, with a new Probot and a new worker.
         time.advance(10 * 60_000);
-        const second = await start(dbPath, time.now, "worker-2");
+        const second = await startProcess(dbPath, time.now, "worker-2");
         const run = await runToRest(second, time);
         expectOneOfEverything(github, run);
       },
@@ -336,8 +295,8 @@ describe("github app end to end > a labeled issue", () => {
     async function retriedInProcess(fault: Omit<Fault, "fired">) {
       const github = newGitHub();
       const injected = github.failOnce(fault);
-      const time = clock();
-      const app = await start(join(tempDir(), "store.db"), time.now, "worker-1");
+      const time = testClock();
+      const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
       expect((await app.deliver(labeledPayload())).status).toBe(200);
       const run = await runToRest(app, time);
       expect(injected.fired).toBe(true);
@@ -385,9 +344,9 @@ describe("github app end to end > a labeled issue", () => {
         lost: false,
         when: (r, gh) => commitCall(r) && gh.branchCommits(BRANCH).length === 2,
       });
-      const time = clock();
+      const time = testClock();
       const dbPath = join(tempDir(), "store.db");
-      const app = await start(dbPath, time.now, "worker-1");
+      const app = await startProcess(dbPath, time.now, "worker-1");
       await app.deliver(labeledPayload());
       await app.worker.runUntilIdle();
       expect(onlyRun(app).state.status).toBe("running");
@@ -414,10 +373,9 @@ describe("github app end to end > a labeled issue", () => {
 
     it("with the webhook lost and the process restarted, the run still stops instead of opening a new PR", async () => {
       const { github, time, dbPath, app } = await closedMidRun();
-      await app.close();
-      opened.splice(opened.indexOf(app), 1);
+      await stopProcess(app);
       time.advance(10 * 60_000);
-      const restarted = await start(dbPath, time.now, "worker-2");
+      const restarted = await startProcess(dbPath, time.now, "worker-2");
       const run = await runToRest(restarted, time);
       expect(run.state.status).toBe("failed");
       expect(run.state.reason).toMatch(/pull request #\d+ from .* was closed, so the run stops here/);
