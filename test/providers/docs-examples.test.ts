@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Tier } from "../../src/pipeline/schema.js";
 import { loadFixtures } from "../../src/providers/recorded.js";
 import { createProviderRegistry } from "../../src/providers/registry.js";
 import { loadServerSettings } from "../../src/providers/settings.js";
@@ -25,10 +26,13 @@ describe("docs/providers.md examples", () => {
         return;
       }
       const settings = loadServerSettings(file);
-      // Every provider it configures can be built (fallback chains included).
+      // Every provider it configures is built with the tier models the example gives it.
       const registry = createProviderRegistry({ settings, env: {} });
-      for (const name of Object.keys(settings.providers)) {
-        expect(registry.forChoice({ name }).name).toBe(name);
+      for (const [name, own] of Object.entries(settings.providers)) {
+        const provider = registry.forChoice({ name });
+        for (const [tier, model] of Object.entries(own?.models ?? {})) {
+          expect(provider.modelFor(tier as Tier)).toBe(model);
+        }
       }
     },
   );
