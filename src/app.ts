@@ -10,6 +10,8 @@ import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
+import { repoRole } from "./github/permissions.js";
+import { roleAdmits } from "./github/plan-commands.js";
 import { startGitHubRun } from "./github/start-run.js";
 import type { Provider } from "./providers/provider.js";
 import { createProviderRegistry } from "./providers/registry.js";
@@ -116,6 +118,16 @@ export function buildGitHubApp(options: {
       approve: () => "an approving review of the pull request",
       restart: () => "remove the pipeline's label from the issue and add it again",
     },
+    // A slash command's author is checked again right before its event applies.
+    authorize: async (run, steer) => {
+      const app = probot;
+      const installationId = run.repo.installationId;
+      if (!app || installationId === undefined) return false;
+      const octokit = await app.auth(installationId);
+      const role = await repoRole(octokit, run.repo.owner, run.repo.name, steer.login);
+      return roleAdmits(role, steer.needs);
+    },
+    warn: (message) => probot?.log.warn(message),
     onProgress: ({ runId, event, state }) => {
       // A failed job may have left the forge's caches behind GitHub (a write whose answer was
       // lost), and an ended run needs no forge: either way the next use starts fresh.
@@ -144,6 +156,7 @@ export function buildGitHubApp(options: {
       providers: registry.available().filter((name) => name !== "recorded"),
       wake: () => loop?.wake(),
       settings,
+      ...(options.appId === undefined ? {} : { appId: options.appId }),
     })(app, appOptions);
   };
   const startLoop = () => {

@@ -1,4 +1,5 @@
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
+import { checksGateOf, withChecksResult } from "./checks-gate.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
 import { remember, rerunPhase } from "./rerun-phase.js";
@@ -30,6 +31,13 @@ export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
  */
 const AFTER_FAILURE = new Set<RunEventType>(["phase.retry", "phase.escalate", "run.cancelled", "run.merged"]);
 
+/**
+ * Events a run that ended on a passed approval (and is not merged) still takes: the approval binds
+ * to one commit, so a new commit, a dismissal or a changes-requested review sends the run back to
+ * its approval phase; merging or closing its pull request ends it for good.
+ */
+const AFTER_APPROVAL = new Set<RunEventType>(["approval.revoked", "run.cancelled", "run.merged"]);
+
 /** The label a run puts on its issue when it hands a failed phase to a person. */
 export const NEEDS_HUMAN_LABEL = "needs-human";
 
@@ -41,7 +49,8 @@ type Handler<T extends RunEventType> = (
 
 /** One handler per event type: adding an event is a compile error until it is handled here. */
 const HANDLERS: { [T in RunEventType]: Handler<T> } = {
-  "branch.prepared": (state, event, pipeline) => enterPhase({ ...state, head: event.head }, 0, pipeline),
+  "branch.prepared": (state, event, pipeline) =>
+    enterPhase({ ...state, head: event.head, baseHead: event.head }, 0, pipeline),
   "agent.completed": (state, event) => {
     expectStep(state, "call", "agent.completed");
     const totals = addCost(state.totals, event.output.usage, event.output.costUsd);
@@ -93,9 +102,50 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
       reason,
     });
   },
-  "phase.committed": (state, event) => {
+  "phase.committed": (state, event, pipeline) => {
     expectStep(state, "commit", "phase.committed");
-    return { ...state, head: event.sha, step: "comment", current: { ...state.current, commit: event.sha } };
+    // A checks gate needs the commit to exist: the CI runs on it, then the phase comments.
+    const step = checksGateOf(phaseAt(pipeline, state)) ? "ci" : "comment";
+    return { ...state, head: event.sha, step, current: { ...state.current, commit: event.sha } };
+  },
+  "ci.pending": (state, event) => {
+    expectCi(state, "running", event.sha, "ci.pending");
+    // The first poll fixes the deadline; later polls (after a suite completed) keep it.
+    const ciUntil = state.current?.ciUntil ?? event.until;
+    return { ...state, status: "waiting", current: { ...state.current, ciUntil } };
+  },
+  "ci.changed": (state, event) => {
+    expectCi(state, "waiting", event.sha, "ci.changed");
+    return { ...state, status: "running" };
+  },
+  "ci.timeout": (state, event, pipeline) => {
+    expectCi(state, "waiting", state.current?.commit ?? "", "ci.timeout");
+    expectPhase(state, pipeline, event.phaseId);
+    if (event.attempt !== state.attempt) {
+      throw new InvalidTransition(
+        `the CI timer is for attempt ${event.attempt}, the phase is at attempt ${state.attempt}`,
+      );
+    }
+    return { ...state, status: "running" };
+  },
+  "ci.completed": (state, event, pipeline) => {
+    expectCi(state, "running", event.sha, "ci.completed");
+    const { ciUntil: _done, ...current } = state.current ?? {};
+    const verdict = withChecksResult(current.verdict, event);
+    const next = { ...state, current: { ...current, verdict } };
+    const phase = phaseAt(pipeline, state);
+    // No CI to read is not a verdict on the work (like a grader error): the agent is not asked to redo it.
+    if (event.error !== undefined) return failPhase(next, `phase "${phase.id}" ${event.error}`);
+    if (event.pass) return { ...next, step: "comment" };
+    const sha = event.sha.slice(0, 7);
+    const what = event.timedOut ? `CI did not finish on ${sha} in time` : `CI failed on ${sha}`;
+    const critique = [
+      event.timedOut
+        ? "The repository's CI did not finish in time on the commit of your previous attempt:"
+        : "The repository's CI failed on the commit of your previous attempt:",
+      ...event.summary.map((line) => `- ${line}`),
+    ].join("\n");
+    return retryOrFail(next, pipeline, `${what}: ${event.summary.join("; ")}`, critique);
   },
   "phase.commented": (state, _event, pipeline) => {
     expectStep(state, "comment", "phase.commented");
@@ -132,7 +182,7 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     if (state.status !== "awaiting_approval") {
       throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
     }
-    const phase = expectPhase(state, pipeline, event.phaseId);
+    const phase = forPhase(state, pipeline, event.phaseId);
     // An approval is of one commit: whatever came after it was not reviewed.
     if (event.sha !== undefined && event.sha !== state.head) {
       throw new InvalidTransition(
@@ -145,9 +195,11 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     const needed = phase.kind === "approval" ? phase.minApprovals : 1;
     if (approvals.length + 1 < needed) return { ...state, approvals: [...approvals, event.by] };
     const { approvals: _done, ...rest } = state;
-    return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
+    const approval = { phaseId: phase.id, head: state.head ?? "", by: [...approvals, event.by] };
+    return enterPhase({ ...rest, approval, status: "running" }, state.phaseIndex + 1, pipeline);
   },
   "approval.revoked": (state, event, pipeline) => {
+    if (state.status === "succeeded") return reopenApproval(state, event, pipeline);
     // A push on top of the head the run knows moves that head whatever the run is doing, so an
     // approval binds to the branch as it is. GitHub cannot tell the app's own pushes apart: those
     // name the head the run already has, and a late event for an older push names another
@@ -161,7 +213,7 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
       if (moved && !TERMINAL.has(state.status)) return { ...state, head: event.head };
       throw new InvalidTransition(`run is not waiting for approval (status ${state.status})`);
     }
-    expectPhase(state, pipeline, event.phaseId);
+    forPhase(state, pipeline, event.phaseId);
     if (event.reason === "new-commit" && !moved) {
       throw new InvalidTransition("the push is not new to the run: it knows that head, or a newer one");
     }
@@ -172,12 +224,11 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "handoff", "handoff.done");
     return { ...state, status: "needs_human" };
   },
-  "run.merged": (state, event) => ({
-    ...state,
-    status: "succeeded",
-    step: "done",
-    reason: `merged by ${event.by}`,
-  }),
+  "run.merged": (state, event) => {
+    // Merged: what was approved is in, and nothing sends the run back any more.
+    const { approval: _merged, ...rest } = state;
+    return { ...rest, status: "succeeded", step: "done", reason: `merged by ${event.by}` };
+  },
   "run.cancelled": (state, event) => ({
     ...state,
     status: "cancelled",
@@ -210,13 +261,54 @@ export function transition(
   event: RunEvent,
   pipeline: ResolvedPipeline,
 ): { state: RunState; effects: Effect[] } {
-  if (TERMINAL.has(state.status) && !(state.status === "failed" && AFTER_FAILURE.has(event.type))) {
+  if (TERMINAL.has(state.status) && !takesAfterEnd(state, event.type)) {
     throw new InvalidTransition(`run has already ${state.status}`);
   }
   const handler = HANDLERS[event.type] as Handler<typeof event.type>;
   const next = { ...handler(state, event as never, pipeline), seq: state.seq + 1 };
   const effect = nextEffect(next, pipeline);
   return { state: next, effects: effect ? [effect] : [] };
+}
+
+function takesAfterEnd(state: RunState, type: RunEventType): boolean {
+  if (state.status === "failed") return AFTER_FAILURE.has(type);
+  return state.status === "succeeded" && state.approval !== undefined && AFTER_APPROVAL.has(type);
+}
+
+/**
+ * A run that ended on a passed approval goes back to that approval phase: the approval was of
+ * `approval.head`, and the branch moved past it or a reviewer withdrew it. The phases after the
+ * approval phase (if any) run again once it passes again.
+ */
+function reopenApproval(
+  state: RunState,
+  event: Extract<RunEvent, { type: "approval.revoked" }>,
+  pipeline: ResolvedPipeline,
+): RunState {
+  const { approval, reason: _ended, ...rest } = state;
+  if (!approval) throw new InvalidTransition("run has already succeeded");
+  const index = pipeline.phases.findIndex((p) => p.id === approval.phaseId);
+  if (index < 0) throw new InvalidTransition(`no approval phase "${approval.phaseId}"`);
+  let head = state.head;
+  if (event.reason === "new-commit") {
+    // As while waiting: only a push on top of the head the run knows is news.
+    const moved =
+      event.head !== undefined &&
+      event.head !== state.head &&
+      (event.previousHead === undefined || event.previousHead === state.head);
+    if (!moved)
+      throw new InvalidTransition("the push is not new to the run: it knows that head, or a newer one");
+    head = event.head;
+  }
+  const history = remember(state, pipeline);
+  return {
+    ...rest,
+    ...(history ? { history } : {}),
+    ...(head === undefined ? {} : { head }),
+    phaseIndex: index,
+    status: "awaiting_approval",
+    step: "approval",
+  };
 }
 
 /** What the worker should do for a run in this state, if anything. */
@@ -236,6 +328,11 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
       return { kind: "evaluate_gates", key: `${base}/gates`, ...at };
     case "commit":
       return { kind: "commit", key: `${base}/commit`, ...at };
+    case "ci": {
+      const sha = state.current?.commit;
+      // A poll only reads, and a run polls again after a suite completes: each poll has its own key.
+      return sha ? { kind: "check_ci", key: `${base}/ci/${state.seq}`, ...at, sha } : undefined;
+    }
     case "comment":
       return { kind: "comment", key: `${base}/comment`, ...at };
     case "wait":
@@ -360,6 +457,21 @@ function expectStep(state: RunState, step: RunState["step"], event: string): voi
   }
 }
 
+/** The run is at its checks gate, `status` (polling or waiting), for the commit `sha`. */
+function expectCi(state: RunState, status: "running" | "waiting", sha: string, event: string): void {
+  if (state.step !== "ci" || state.status !== status) {
+    const doing = status === "waiting" ? "waiting for CI" : "reading CI";
+    throw new InvalidTransition(
+      `${event} applies to a run ${doing}; this one is at step ${state.step} (${state.status})`,
+    );
+  }
+  if (state.current?.commit !== sha) {
+    throw new InvalidTransition(
+      `${event} is for ${sha.slice(0, 7) || "no commit"}, the phase's commit is ${state.current?.commit?.slice(0, 7) ?? "unknown"}`,
+    );
+  }
+}
+
 /** An outside event names the phase it was meant for; a late one for an earlier phase is refused. */
 function expectPhase(state: RunState, pipeline: ResolvedPipeline, phaseId: string): ResolvedPhase {
   const phase = phaseAt(pipeline, state);
@@ -367,6 +479,11 @@ function expectPhase(state: RunState, pipeline: ResolvedPipeline, phaseId: strin
     throw new InvalidTransition(`the event is for phase "${phaseId}" but the run is at "${phase.id}"`);
   }
   return phase;
+}
+
+/** An approval event from a review names no phase: it is for whichever approval the run awaits. */
+function forPhase(state: RunState, pipeline: ResolvedPipeline, phaseId: string | undefined): ResolvedPhase {
+  return phaseId === undefined ? phaseAt(pipeline, state) : expectPhase(state, pipeline, phaseId);
 }
 
 export function phaseAt(pipeline: ResolvedPipeline, state: RunState): ResolvedPhase {

@@ -18,6 +18,8 @@ export type Step =
   | "call"
   | "judge"
   | "commit"
+  /** After the commit, a phase with a checks gate waits here for the repository's CI on it. */
+  | "ci"
   | "comment"
   | "wait"
   | "approval"
@@ -93,13 +95,26 @@ export interface RunState {
     failure?: string;
     /** The failure goes to a person (`on_fail.exhausted: human`) instead of ending the run. */
     handOff?: boolean;
+    /**
+     * When the checks gate stops waiting for CI on `commit`: fixed by the first poll that found
+     * it unfinished (that poll's time plus the gate's timeout), so later polls keep it.
+     */
+    ciUntil?: number;
   };
   /** Critique of the previous attempt, shown to the agent on a retry (never the rubric). */
   feedback?: string;
   head?: string;
+  /** The commit the run branch started from: checks are never put on it (it is the base branch's). */
+  baseHead?: string;
   waitUntil?: number;
   /** Who has approved the current approval phase so far. */
   approvals?: string[];
+  /**
+   * The approval the run last passed: which phase, the commit approved and by whom. A run that
+   * ended on it can be sent back to that phase by a new commit, a dismissal or a changes-requested
+   * review (the approval binds to `head`); a merge clears it.
+   */
+  approval?: { phaseId: string; head: string; by: string[] };
   totals: Totals;
   reason?: string;
   /** Per phase id, each time an attempt moved to another tier and why: the status comment shows it. */
@@ -141,6 +156,8 @@ export type Effect =
   | { kind: "evaluate_gates"; key: string; phaseId: string; attempt: number }
   | { kind: "commit"; key: string; phaseId: string; attempt: number }
   | { kind: "comment"; key: string; phaseId: string; attempt: number }
+  /** Reads the CI on `sha` once; read-only, so its key names the poll (a poll may run again). */
+  | { kind: "check_ci"; key: string; phaseId: string; attempt: number; sha: string }
   | { kind: "schedule_wait"; key: string; phaseId: string; waitMs: number }
   | { kind: "request_approval"; key: string; phaseId: string }
   | { kind: "hand_off"; key: string; phaseId: string; label: string };
@@ -172,6 +189,27 @@ export type RunEvent =
       reason: string;
     }
   | { type: "phase.committed"; sha: string }
+  | {
+      /** The CI on the phase's commit has finished (or the gate stopped waiting): the checks gate's verdict. */
+      type: "ci.completed";
+      sha: string;
+      pass: boolean;
+      /** One short line each: the failing checks, or what passed; the agent hears the failing ones. */
+      summary: string[];
+      /** The gate's timeout came first: `summary` names what was still pending. */
+      timedOut?: boolean;
+      /**
+       * Set when the gate could not decide (no CI ever reported on the commit): like a grader
+       * error, it fails the phase without asking the agent to redo work nobody checked.
+       */
+      error?: string;
+    }
+  /** CI on `sha` has not finished: the run waits for a suite to complete or for `until`. */
+  | { type: "ci.pending"; sha: string; until: number }
+  /** A check suite completed on `sha` (a webhook): a waiting run reads its CI again. */
+  | { type: "ci.changed"; sha: string }
+  /** The checks gate's deadline for this attempt has come: a waiting run reads its CI a last time. */
+  | { type: "ci.timeout"; phaseId: string; attempt: number }
   | { type: "phase.commented"; commentId: string }
   | { type: "wait.scheduled"; until: number }
   | {
@@ -192,7 +230,8 @@ export type RunEvent =
        * `approve` command): the current head.
        */
       type: "approval.granted";
-      phaseId: string;
+      /** Absent (a review on GitHub): whichever approval phase the run is at when it applies. */
+      phaseId?: string;
       by: string;
       sha?: string;
     }
@@ -202,7 +241,8 @@ export type RunEvent =
        * dismissed review or a review requesting changes. Only applies while the run awaits approval.
        */
       type: "approval.revoked";
-      phaseId: string;
+      /** Absent (a review or push on GitHub): whichever approval phase the run is at. */
+      phaseId?: string;
       by: string;
       reason: "new-commit" | "dismissed" | "changes-requested";
       /** The branch's new head, after a push. */

@@ -20,6 +20,67 @@ export interface Forge {
   updateStatus(input: StatusInput): Promise<void>;
   /** Puts `label` on the run's issue (a label already there is no error), so people can find the run. */
   addLabel(input: LabelInput): Promise<void>;
+  /** Takes `label` off the run's issue; a label not there is no error. */
+  removeLabel(input: LabelInput): Promise<void>;
+  /**
+   * Creates a check run on a commit, or, given the `id` an earlier write returned, updates it.
+   * Writing the same check twice is harmless: the newest check of a name on a commit is the one
+   * that counts, on GitHub as here.
+   */
+  setCheck(input: CheckInput): Promise<CheckResult>;
+  /**
+   * Reads the repository's own CI on a commit: the check runs of other apps (never this app's).
+   * A forge without CI (a local repository) answers `unsupported`, and the checks gate is skipped.
+   */
+  ciStatus(input: CiStatusInput): Promise<CiStatus>;
+}
+
+export interface CiStatusInput {
+  sha: string;
+  /** Check-run names that must be present and pass; absent: every check run counts, and one must exist. */
+  names?: string[];
+}
+
+/**
+ * The CI on a commit. `pending`: a counted check has not finished, or a named one has not appeared
+ * yet; `none`: no check run counts at all (yet). `failing` and `pending` name what is wrong or
+ * unfinished; their text comes from other apps and is untrusted.
+ */
+export type CiStatus =
+  | { state: "unsupported" }
+  | {
+      state: "pending" | "passed" | "failed" | "none";
+      failing: { name: string; conclusion: string; title?: string }[];
+      pending: string[];
+      /** How many check runs counted (passed ones included). */
+      counted: number;
+    };
+
+export type CheckConclusion =
+  | "success"
+  | "failure"
+  | "neutral"
+  | "cancelled"
+  | "timed_out"
+  | "action_required";
+
+export interface CheckInput {
+  runId: string;
+  /** Stable across runs and pipelines, so branch protection can require it: `Atomic Scrum / human approval`. */
+  name: string;
+  headSha: string;
+  /** The check run's id from an earlier write: it is updated instead of created. */
+  id?: string;
+  status: "queued" | "in_progress" | "completed";
+  /** Required when `status` is `completed`. */
+  conclusion?: CheckConclusion;
+  title: string;
+  /** Markdown, shown on the check's page. */
+  summary: string;
+}
+
+export interface CheckResult {
+  id: string;
 }
 
 export interface LabelInput {

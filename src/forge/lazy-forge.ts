@@ -21,5 +21,8 @@ export function lazyForge(build: () => Promise<Forge>): Forge {
     comment: async (input) => (await get()).comment(input),
     updateStatus: async (input) => (await get()).updateStatus(input),
     addLabel: async (input) => (await get()).addLabel(input),
+    removeLabel: async (input) => (await get()).removeLabel(input),
+    setCheck: async (input) => (await get()).setCheck(input),
+    ciStatus: async (input) => (await get()).ciStatus(input),
   };
 }

@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from "probot";
 import type { ServerSettings } from "../providers/settings.js";
 import type { Database } from "../store/database.js";
+import { handleCheckSuite } from "./handle-check-suite.js";
 import { handleComment } from "./handle-comment.js";
 import { handleIssueClosed } from "./handle-issue-closed.js";
 import { handleLabeled } from "./handle-labeled.js";
@@ -20,6 +21,8 @@ export interface AtomicScrumAppDeps {
   startRun?: (input: GitHubStartInput) => StartOutcome;
   /** The app's slug, when known, so its own `<slug>[bot]` events are ignored by name too. */
   appSlug?: string;
+  /** The GitHub App's id, when known: its own check suites never wake a run waiting for CI. */
+  appId?: number;
   /** Providers the server can run, so a config asking for another is answered at once. */
   providers?: readonly string[];
   /** Wakes the worker after a handler queued work for a run (a cancellation, say). */
@@ -65,6 +68,16 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
     });
     app.on("pull_request.closed", async (context) => {
       handlePullClosed(context, { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) });
+    });
+    // The checks gate: a suite of another app completed on the commit a run waits on (docs/gates.md).
+    app.on("check_suite.completed", async (context) => {
+      handleCheckSuite(context, {
+        db: deps.db,
+        now: deps.now,
+        ...(deps.appId === undefined ? {} : { appId: deps.appId }),
+        ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+        ...(deps.wake ? { wake: deps.wake } : {}),
+      });
     });
     // The human approval gate: reviews and new commits on a run's pull request (docs/commands.md).
     app.on(

@@ -33,8 +33,10 @@ export async function handleIssueClosed(
   const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
   // A failed run counts too: once its issue is closed, no /retry revives it.
   const run = findLatestRunForIssue(deps.db, repo, payload.issue.number);
-  if (run === undefined || run.state.status === "succeeded" || run.state.status === "cancelled")
-    return "no-run";
+  // A run that ended on a passed approval stays open until its pull request is merged or closed.
+  const ended =
+    run?.state.status === "cancelled" || (run?.state.status === "succeeded" && !run.state.approval);
+  if (run === undefined || ended) return "no-run";
   const { data: pulls } = await context.octokit.rest.pulls.list({
     owner: repo.owner,
     repo: repo.name,

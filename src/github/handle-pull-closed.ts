@@ -32,8 +32,11 @@ export function handlePullClosed(
   const outcome = deps.db.transaction((): PullClosedOutcome => {
     // A failed run counts too: once its pull request is merged or closed, no /retry revives it.
     const run = findRunForBranch(deps.db, repo, pull.head.ref);
-    if (run === undefined || run.state.status === "succeeded" || run.state.status === "cancelled")
-      return "not-ours";
+    // A run that ended on a passed approval is open still: merging completes it for good, and
+    // closing it unmerged cancels it.
+    const ended =
+      run?.state.status === "cancelled" || (run?.state.status === "succeeded" && !run.state.approval);
+    if (run === undefined || ended) return "not-ours";
     if (!recordDelivery(deps.db, context.id, "pull_request.closed", deps.now())) return "duplicate-delivery";
     const who = `@${payload.sender.login}`;
     enqueueRunJob(deps.db, {

@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import type { RunEvent } from "../engine/types.js";
 import type { Database } from "../store/database.js";
-import { findActiveRunForBranch, type RunRecord, recordDelivery } from "../store/runs.js";
+import { findRunForBranch, type RunRecord, recordDelivery } from "../store/runs.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { repoRole } from "./permissions.js";
@@ -50,9 +50,10 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
   // A fork can use the same branch name: only a pull request from the repository itself is ours.
   if (pull.head.repo?.id !== payload.repository.id) return "not-ours";
   const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
-  const run = findActiveRunForBranch(deps.db, repo, pull.head.ref);
-  if (run === undefined) return "not-ours";
-  const phaseId = run.pipeline.phases[run.state.phaseIndex]?.id ?? "";
+  const run = findRunForBranch(deps.db, repo, pull.head.ref);
+  if (run === undefined || !takesReviews(run)) return "not-ours";
+  // The events name no phase: the engine applies them to the approval the run awaits when the job
+  // runs, which may be later than now (a run still in its cooldown, or one an earlier event moves).
 
   let queued: { key: string; event: RunEvent };
   if ("review" in payload) {
@@ -62,7 +63,7 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
       // Dismissing a review takes write access already: no check needed.
       queued = {
         key: `review/${review.id}/dismissed`,
-        event: { type: "approval.revoked", phaseId, by: `@${payload.sender.login}`, reason: "dismissed" },
+        event: { type: "approval.revoked", by: `@${payload.sender.login}`, reason: "dismissed" },
       };
     } else {
       const state = review.state.toLowerCase();
@@ -79,8 +80,8 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
         key: `review/${review.id}`,
         event:
           state === "approved"
-            ? { type: "approval.granted", phaseId, by, sha: review.commit_id }
-            : { type: "approval.revoked", phaseId, by, reason: "changes-requested" },
+            ? { type: "approval.granted", by, sha: review.commit_id }
+            : { type: "approval.revoked", by, reason: "changes-requested" },
       };
     }
   } else {
@@ -89,7 +90,6 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
       key: `push/${context.id}`,
       event: {
         type: "approval.revoked",
-        phaseId,
         by: `@${payload.sender.login}`,
         reason: "new-commit",
         head,
@@ -107,6 +107,16 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
   deps.wake?.();
   context.log.info({ runId: run.id, event: queued.event }, "review event queued");
   return queued.event.type === "approval.granted" ? "approved" : "revoked";
+}
+
+/**
+ * A run still moving, or one that ended on a passed approval and is not merged: a new commit or a
+ * withdrawn approval sends that one back to its approval phase.
+ */
+function takesReviews(run: RunRecord): boolean {
+  const { status, approval } = run.state;
+  if (status === "succeeded") return approval !== undefined;
+  return status !== "failed" && status !== "cancelled";
 }
 
 /**

@@ -2,6 +2,7 @@ import { InvalidTransition, TERMINAL, transition } from "../engine/transition.js
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { RunRecord } from "../store/runs.js";
 import { endKey } from "../worker/end-key.js";
+import type { Steer } from "../worker/jobs.js";
 import type { RepoPermission } from "./repo-config.js";
 import {
   type CommandKind,
@@ -17,8 +18,11 @@ export interface PlannedCommand {
   /** `done`: answered or queued; `refused`: changes nothing (unknown, not allowed, does not fit). */
   outcome: "done" | "refused";
   reply: string;
-  /** The event to queue for the run, with its job key; only for commands that change the run. */
-  queue?: { key: string; event: RunEvent };
+  /**
+   * The event to queue for the run, with its job key and who asked (the worker checks their role
+   * again when it applies the event); only for commands that change the run.
+   */
+  queue?: { key: string; event: RunEvent; steer: Steer };
   /** `/dry-run`: the shell renders the report (it reads GitHub) and it becomes the reply. */
   dryRun?: true;
 }
@@ -43,7 +47,12 @@ const RANK: Record<RepoPermission, number> = { read: 0, triage: 1, write: 2, mai
 
 /** Whether `role` may use `kind`: write admits write, maintain and admin; maintain admits maintain and admin. */
 export function admits(role: RepoPermission | undefined, kind: CommandKind): boolean {
-  return role !== undefined && RANK[role] >= RANK[REQUIRED_ROLE[kind]];
+  return roleAdmits(role, REQUIRED_ROLE[kind]);
+}
+
+/** Whether `role` is `needs` or above. */
+export function roleAdmits(role: RepoPermission | undefined, needs: RepoPermission): boolean {
+  return role !== undefined && RANK[role] >= RANK[needs];
 }
 
 /**
@@ -82,7 +91,11 @@ export function planCommands(input: PlanInput): PlannedCommand[] {
       kind: command.kind,
       outcome: "done",
       reply: describeCommand({ ...command, ...("phase" in planned ? { phase: planned.phase } : {}) }),
-      queue: { key: planned.key, event: planned.event },
+      queue: {
+        key: planned.key,
+        event: planned.event,
+        steer: { login: input.login, needs: REQUIRED_ROLE[command.kind] },
+      },
     };
   });
 }
@@ -104,11 +117,10 @@ function planChange(
       return { key: endKey("cancel", state), event: { type: "run.cancelled", by: `${by}, with /cancel` } };
     case "resume": {
       const phase = run.pipeline.phases[state.phaseIndex];
-      if (state.status !== "waiting" || !phase) {
-        return refused(
-          command,
-          `\`/resume\` was not run: the run is not cooling down (it is ${state.status}).`,
-        );
+      // A run waiting for CI (the checks gate) is not cooling down: a completed suite or its deadline moves it.
+      if (state.status !== "waiting" || state.step !== "wait" || !phase) {
+        const doing = state.step === "ci" && state.status === "waiting" ? "waiting for CI" : state.status;
+        return refused(command, `\`/resume\` was not run: the run is not cooling down (it is ${doing}).`);
       }
       const round = state.round ?? 0;
       return {

@@ -15,6 +15,13 @@ export function printMutationReport(phases: PhaseTrials[], pipeline: ResolvedPip
   for (const phase of phases) {
     io.out("");
     for (const line of phaseTable(phase)) io.out(line);
+    const spec = pipeline.phases.find((p) => p.id === phase.id);
+    if (spec?.kind === "agent" && spec.gates.some((gate) => "checks" in gate)) {
+      // Not shown as a row: it would be a column of "-" that looks like a gate that saw nothing wrong.
+      io.out(
+        `  (its checks gate waits for the repository's CI on GitHub; offline it cannot run and catches nothing)`,
+      );
+    }
     const refused = phase.good.caughtBy;
     if (refused.length > 0) {
       problems.push(

@@ -77,7 +77,7 @@ export function requireRun(app: LocalApp, id: string): RunRecord {
 
 /** Ends a cooldown early when asked to; otherwise a cooldown not yet due is left alone. */
 export function fastForward(app: LocalApp, run: RunRecord): void {
-  if (run.state.status !== "waiting") return;
+  if (run.state.status !== "waiting" || run.state.step !== "wait") return;
   const phaseId = currentPhaseId(run);
   const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true };
   enqueueRunJob(app.db, { runId: run.id, event, key: `wait/${phaseId}/fast-forward`, now: app.now() });

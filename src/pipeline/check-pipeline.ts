@@ -78,9 +78,15 @@ function checkAgentPhase(
           ...checkTemplate({ path, text: criterion.rubric }, { ...scope, earlier: withSelf(scope, phase) }),
         );
       });
-    } else {
+    } else if ("assert" in gate) {
       const message = checkAssertValue(gate.assert.type, gate.assert.value, phase);
       if (message) problems.push({ path: at("gates", gateIndex, "assert"), message });
+    } else if (phase.gates.findIndex((g) => "checks" in g) !== gateIndex) {
+      // One commit, one CI: a second checks gate would wait on the same runs again.
+      problems.push({
+        path: at("gates", gateIndex, "checks"),
+        message: "a phase has at most one checks gate; list every check name in one gate's names",
+      });
     }
   });
   return problems;

@@ -23,7 +23,9 @@ export type GapKind =
   /** Asserts that contradict each other: no answer passes them. */
   | "unpassable-gate"
   /** A phase the run can never start: an earlier gate no answer passes, or the budget runs out first. */
-  | "unreachable";
+  | "unreachable"
+  /** A checks gate: only a run on GitHub has CI to wait for; locally and in tests it is skipped. */
+  | "checks-offline";
 
 export interface Gap {
   kind: GapKind;
@@ -130,6 +132,20 @@ function gateGaps(phase: ResolvedAgentPhase): Gap[] {
   const gaps: Gap[] = [];
   phase.gates.forEach((gate, index) => {
     if ("judge" in gate) gaps.push(...judgeGaps(gate.judge, `gates[${index}].judge`, gap));
+    if ("checks" in gate) {
+      const alone =
+        phase.gates.length === 1
+          ? ": it is this phase's only gate, so offline the phase passes whatever the model answers"
+          : "";
+      gaps.push(
+        gap(
+          "checks-offline",
+          `gates[${index}].checks`,
+          `the checks gate waits for the repository's CI on GitHub; a local run, scenario tests and mutation testing have no CI and pass it as skipped${alone}`,
+          "note",
+        ),
+      );
+    }
   });
   const unpassable = unpassableAssert(phase);
   if (unpassable) gaps.push(gap("unpassable-gate", unpassable.field, unpassable.message));

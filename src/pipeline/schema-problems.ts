@@ -1,5 +1,12 @@
 import type { z } from "zod";
-import { AssertGateSchema, JudgeGateSchema, OutputSchema, PipelineSchema, phaseSchemaFor } from "./schema.js";
+import {
+  AssertGateSchema,
+  ChecksGateSchema,
+  JudgeGateSchema,
+  OutputSchema,
+  PipelineSchema,
+  phaseSchemaFor,
+} from "./schema.js";
 import { suggest } from "./template-variables.js";
 
 type Issue = z.core.$ZodIssue;
@@ -91,6 +98,7 @@ function branchFor(path: PropertyKey[], value: unknown): AnySchema | undefined {
   if (parent === "gates" && typeof last === "number") {
     if (has("judge")) return JudgeGateSchema;
     if (has("assert")) return AssertGateSchema;
+    if (has("checks")) return ChecksGateSchema;
     return undefined;
   }
   if (last === "output") {
@@ -108,18 +116,20 @@ function branchFor(path: PropertyKey[], value: unknown): AnySchema | undefined {
 function bothForms(path: PropertyKey[], value: unknown): string | undefined {
   if (!value || typeof value !== "object") return undefined;
   const keys = formKeys(path);
-  return keys.length > 0 && keys.every((key) => key in value) ? `${unionHint(path)}, not both` : undefined;
+  const present = keys.filter((key) => key in value);
+  if (present.length < 2) return undefined;
+  return `${unionHint(path)}, not ${keys.length > 2 ? "two at once" : "both"}`;
 }
 
 /** The key that marks each form of the union at `path`. */
 function formKeys(path: PropertyKey[]): readonly string[] {
-  if (path.at(-2) === "gates" && typeof path.at(-1) === "number") return ["judge", "assert"];
+  if (path.at(-2) === "gates" && typeof path.at(-1) === "number") return ["judge", "assert", "checks"];
   if (path.at(-1) === "output") return ["artifact", "files"];
   return [];
 }
 
 function unionHint(path: PropertyKey[]): string {
-  if (path.at(-2) === "gates") return "a gate is either { judge: ... } or { assert: ... }";
+  if (path.at(-2) === "gates") return "a gate is one of { judge: ... }, { assert: ... } or { checks: ... }";
   if (path.at(-1) === "output") return "output is either { artifact: <path> } or { files: true }";
   return "does not match any allowed form";
 }

@@ -116,10 +116,36 @@ export const AssertGateSchema = z
   })
   .describe("A deterministic check that costs nothing.");
 
-export const GateSchema = z.union([JudgeGateSchema, AssertGateSchema]);
+/** The longest a checks gate may wait for CI: past it, a run holds its phase for no good reason. */
+export const MAX_CHECKS_TIMEOUT_MS = 24 * 3_600_000;
+
+export const ChecksGateSchema = z
+  .strictObject({
+    checks: z.strictObject({
+      timeout: DurationSchema.refine(
+        (text) => parseDuration(text) <= MAX_CHECKS_TIMEOUT_MS,
+        "must be at most 24h: a CI run that takes longer is better split up",
+      )
+        .default("30m")
+        .describe("How long to wait for the CI to finish on the phase's commit (default 30m, at most 24h)."),
+      names: z
+        .array(z.string().min(1))
+        .min(1, "list at least one check-run name, or leave names out to wait for every check")
+        .optional()
+        .describe(
+          "Check-run names that must be present and pass. Without names, every check run of another app on the commit counts, and there must be at least one.",
+        ),
+    }),
+  })
+  .describe(
+    "The repository's own CI (check runs of other apps, such as GitHub Actions) on the phase's commit, after the commit.",
+  );
+
+export const GateSchema = z.union([JudgeGateSchema, AssertGateSchema, ChecksGateSchema]);
 export type Gate = z.infer<typeof GateSchema>;
 export type JudgeGate = z.infer<typeof JudgeGateSchema>;
 export type AssertGate = z.infer<typeof AssertGateSchema>;
+export type ChecksGate = z.infer<typeof ChecksGateSchema>;
 
 export const OnFailSchema = z
   .strictObject({

@@ -41,7 +41,7 @@ export function renderPhaseComment(input: PhaseCommentInput): string {
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
-function renderVerdict(verdict: GatesVerdict): string[] {
+export function renderVerdict(verdict: GatesVerdict): string[] {
   const lines: string[] = [];
   for (const result of verdict.results) lines.push(...renderGate(result));
   return lines;
@@ -50,7 +50,8 @@ function renderVerdict(verdict: GatesVerdict): string[] {
 function renderGate(result: GateResult): string[] {
   if (!result.details) {
     return [
-      `- ${result.pass ? "✅" : "❌"} \`${result.gate}\`: ${result.error ?? result.reasons.join("; ")}`,
+      // A checks gate's reasons quote check titles written by other apps: untrusted.
+      `- ${result.pass ? "✅" : "❌"} \`${result.gate}\`: ${quietMarkdown((result.error ?? result.reasons.join("; ")).replace(/\n/g, " "))}`,
       "",
     ];
   }

@@ -74,7 +74,7 @@ function phaseState(index: number, state: RunState, attempts: AttemptRecord[]): 
     case "running":
       return attempts.length > 1 ? `🔄 running (attempt ${state.attempt})` : "🔄 running";
     case "waiting":
-      return "⏸ cooling down";
+      return state.step === "ci" ? "⏸ waiting for CI" : "⏸ cooling down";
     case "awaiting_approval":
       return "👀 awaiting approval";
     case "failed":
@@ -94,6 +94,10 @@ function next(input: StatusInput): string {
     case "running":
       return "the run is working on the current phase.";
     case "waiting":
+      if (state.step === "ci") {
+        const sha = state.current?.commit?.slice(0, 7) ?? "the phase's commit";
+        return `waiting for CI on ${sha} until ${formatTime(state.current?.ciUntil ?? 0)}; a completed check suite wakes the run sooner.`;
+      }
       return `cooling down until ${formatTime(state.waitUntil ?? 0)}; then the run resumes (${input.hints.resume}).`;
     case "awaiting_approval":
       return `a human review: ${input.hints.approve}.`;

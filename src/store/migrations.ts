@@ -172,11 +172,33 @@ const runStarters = `
 ALTER TABLE runs ADD COLUMN started_by TEXT;
 `;
 
+/**
+ * The check runs the app wrote for each run, one row per (check name, commit): what it last said
+ * (so an unchanged check is not written again) and its GitHub id (so a change updates it instead
+ * of adding another). `projected_seq`: the last state the status comment and checks were written
+ * for, so a final state whose writes a crash cut off is written at the next start.
+ */
+const checkRuns = `
+CREATE TABLE check_runs (
+  run_id      TEXT NOT NULL REFERENCES runs(id),
+  name        TEXT NOT NULL,
+  head_sha    TEXT NOT NULL,
+  check_id    TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  completed   INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (run_id, name, head_sha)
+) STRICT;
+ALTER TABLE runs ADD COLUMN projected_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET projected_seq = json_extract(state, '$.seq');
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: initialSchema },
   { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
   { version: 3, name: "breaker failure windows and trials", sql: breakerWindows },
   { version: 4, name: "who started a run", sql: runStarters },
+  { version: 5, name: "check runs and projected states", sql: checkRuns },
 ];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */

@@ -8,6 +8,16 @@ export const RUN_JOB = "run";
 export interface RunJobPayload {
   runId: string;
   event?: RunEvent;
+  /**
+   * Who asked for the event (a slash command) and the role it takes: the worker checks the role
+   * again right before applying it, so access removed since the comment counts.
+   */
+  steer?: Steer;
+}
+
+export interface Steer {
+  login: string;
+  needs: "write" | "maintain";
 }
 
 /**
@@ -16,10 +26,10 @@ export interface RunJobPayload {
  */
 export function enqueueRunJob(
   db: Database,
-  input: { runId: string; key: string; now: number; event?: RunEvent; runAt?: number },
+  input: { runId: string; key: string; now: number; event?: RunEvent; runAt?: number; steer?: Steer },
 ): boolean {
   const payload: RunJobPayload = input.event
-    ? { runId: input.runId, event: input.event }
+    ? { runId: input.runId, event: input.event, ...(input.steer ? { steer: input.steer } : {}) }
     : { runId: input.runId };
   return enqueue(db, {
     kind: RUN_JOB,
@@ -29,6 +39,24 @@ export function enqueueRunJob(
     now: input.now,
     ...(input.runAt === undefined ? {} : { runAt: input.runAt }),
   }).created;
+}
+
+/**
+ * The checks gate's deadline for one attempt: at `until` the run reads its CI a last time. Keyed
+ * per (phase, attempt), so every later `ci.pending` of the attempt finds the timer already set.
+ */
+export function enqueueCiDeadline(
+  db: Database,
+  input: { runId: string; phaseId: string; attempt: number; until: number; now: number },
+): boolean {
+  const { runId, phaseId, attempt, until, now } = input;
+  return enqueueRunJob(db, {
+    runId,
+    key: `ci/${phaseId}/${attempt}`,
+    event: { type: "ci.timeout", phaseId, attempt },
+    now,
+    runAt: until,
+  });
 }
 
 /** Starts a run; a second start of the same run is a no-op. */

@@ -33,6 +33,7 @@ import {
   spentSince,
   upsertAttempt,
 } from "../store/runs.js";
+import { checkCi } from "./check-ci.js";
 
 export interface PerformDeps {
   db: Database;
@@ -102,6 +103,7 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
     });
     return { type: "phase.committed", sha: result.sha };
   },
+  check_ci: checkCi,
   comment: async (deps, run, effect) => {
     const phase = agentPhase(run);
     const current = run.state.current;

@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { withChecksResult } from "../engine/checks-gate.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import { endRunningAttempt, upsertAttempt } from "../store/runs.js";
 
@@ -66,6 +67,12 @@ export function projectAttempt(
     case "phase.committed":
       upsertAttempt(db, key, { commitSha: event.sha });
       return;
+    case "ci.completed": {
+      // The checks gate decides after the commit: the attempt's verdict and state change again.
+      const verdict = withChecksResult(before.current?.verdict, event);
+      upsertAttempt(db, key, { scores: verdict, state: verdict.pass ? "passed" : "failed", finishedAt: now });
+      return;
+    }
     case "phase.commented":
       upsertAttempt(db, key, { commentId: event.commentId });
       return;

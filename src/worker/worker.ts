@@ -1,10 +1,18 @@
 import { attemptKey, type BreakerSettings, breakerOutcome, breakerSettings } from "../engine/breaker.js";
 import { tierAbove } from "../engine/tiers.js";
-import { InvalidTransition, nextEffect, TERMINAL, transition } from "../engine/transition.js";
+import {
+  InvalidTransition,
+  NEEDS_HUMAN_LABEL,
+  nextEffect,
+  TERMINAL,
+  transition,
+} from "../engine/transition.js";
 import type { Effect, RunEvent, RunState } from "../engine/types.js";
 import { ForgeRefusal, ForgeUnreachable } from "../forge/forge.js";
+import { desiredChecks, fingerprint } from "../render/check-runs.js";
 import { renderStatus } from "../render/status-comment.js";
 import { admitAttempt, countOutcome } from "../store/breakers.js";
+import { listCheckRuns, listUnprojectedRuns, markProjected, saveCheckRun } from "../store/check-runs.js";
 import {
   assertLease,
   type ClaimedJob,
@@ -30,7 +38,7 @@ import {
   type RunRecord,
   saveRunState,
 } from "../store/runs.js";
-import { enqueueRunJob, RUN_JOB, type RunJobPayload } from "./jobs.js";
+import { enqueueCiDeadline, enqueueRunJob, RUN_JOB, type RunJobPayload, type Steer } from "./jobs.js";
 import { type PerformDeps, performEffect } from "./perform-effect.js";
 import { projectAttempt } from "./project-attempt.js";
 
@@ -55,6 +63,13 @@ export interface WorkerOptions extends PerformDeps {
   /** Cooldowns end at once (demos, tests): the event log records that they were fast-forwarded. */
   fastForwardWaits?: boolean;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Whether `steer.login` still holds the role a queued command needs, read again right before its
+   * event applies (GitHub: the collaborator-permission API). Without it, commands are not re-checked.
+   */
+  authorize?: (run: RunRecord, steer: Steer) => Promise<boolean>;
+  /** Told when writing the status comment or checks of a run failed; they are written again later. */
+  warn?: (message: string) => void;
   /** How a person moves a run on, shown in the status comment. */
   hints: {
     resume: (runId: string) => string;
@@ -85,6 +100,8 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "run.aborted",
   "phase.retry",
   "phase.escalate",
+  "ci.pending",
+  "ci.completed",
 ]);
 
 /**
@@ -105,6 +122,7 @@ export function createWorker(options: WorkerOptions) {
   ): Promise<{ processed: number; nextRunAt: number | undefined }> {
     reclaimExpired(db, options.now());
     recoverStalled(scope.group);
+    await reproject(scope.group);
     let processed = 0;
     for (;;) {
       if (stopping) break;
@@ -143,6 +161,22 @@ export function createWorker(options: WorkerOptions) {
         });
       } else {
         enqueueRunJob(db, { runId: run.id, key: `advance/${run.state.seq}`, now });
+      }
+    }
+  }
+
+  /**
+   * A run whose last state never reached its status comment and checks (the process died after
+   * recording it, or GitHub failed the write) gets them written now: no run shows as running
+   * after it ended. A failure here is told and tried again at the next pass.
+   */
+  async function reproject(group?: string): Promise<void> {
+    for (const runId of listUnprojectedRuns(db)) {
+      if (group !== undefined && runId !== group) continue;
+      try {
+        await refreshStatus(runId);
+      } catch (error) {
+        options.warn?.(`run ${runId}: writing its status and checks failed: ${(error as Error).message}`);
       }
     }
   }
@@ -212,7 +246,11 @@ export function createWorker(options: WorkerOptions) {
       // carry an event it applied already. The application is recorded with the event, so it is
       // never applied twice: a /retry still fits the state after it ran, and would run again.
       const applied = `${run.id}/job-${job.id}/event`;
-      if (!getEffect(db, applied) && applies(run, payload.event)) {
+      if (
+        !getEffect(db, applied) &&
+        (await steerAllowed(job, run, payload, applied)) &&
+        applies(run, payload.event)
+      ) {
         await record(job, run, payload.event, undefined, applied);
       }
     }
@@ -243,6 +281,30 @@ export function createWorker(options: WorkerOptions) {
       if (error instanceof ForgeUnreachable) return { type: "run.aborted", reason: error.message };
       throw error;
     }
+  }
+
+  /**
+   * A slash command's event applies only if its author still has the role it needs: access can be
+   * taken away between the comment and the job. A refusal is noted and marked applied, so it is
+   * not asked again.
+   */
+  async function steerAllowed(
+    job: ClaimedJob,
+    run: RunRecord,
+    payload: RunJobPayload,
+    applied: string,
+  ): Promise<boolean> {
+    const { steer, event } = payload;
+    if (!steer || !event || !options.authorize) return true;
+    if (await options.authorize(run, steer)) return true;
+    db.transaction(() => {
+      assertLease(db, job.id, job.token);
+      const why = `@${steer.login} no longer has ${steer.needs} access to the repository`;
+      const note = { type: "event.dropped", dropped: event.type, why };
+      appendEvent(db, run.id, note, options.now());
+      putEffect(db, applied, run.id, "job_event", { type: event.type, refused: true }, options.now());
+    })();
+    return false;
   }
 
   /** An outside event that no longer fits (a second approval, a late timer) is dropped, with a note. */
@@ -286,12 +348,20 @@ export function createWorker(options: WorkerOptions) {
         projectAttempt(db, { runId: run.id, phaseId }, fresh.state, event, now);
         if (event.type === "wait.scheduled")
           scheduleWaitEnd(run.id, phaseId ?? "wait", next, event.until, now);
+        if (event.type === "ci.pending" && phaseId) {
+          const until = next.current?.ciUntil ?? event.until;
+          enqueueCiDeadline(db, { runId: run.id, phaseId, attempt: next.attempt, until, now });
+        }
         // Progress: failures before this step say nothing about the next one.
         resetAttempts(db, { jobId: job.id, token: job.token, now });
         return next;
       })
       .immediate();
     options.onProgress?.({ runId: run.id, event, state, run });
+    // The run is back from a person's hands: the label that called for one comes off.
+    if (run.state.status === "needs_human" && state.status !== "needs_human") {
+      await options.forgeFor(run).removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
+    }
     if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
   }
 
@@ -401,7 +471,45 @@ export function createWorker(options: WorkerOptions) {
         restart: options.hints.restart(runId),
       },
     });
-    await options.forgeFor(run).updateStatus({ runId, body });
+    const forge = options.forgeFor(run);
+    await syncChecks(run, forge);
+    await forge.updateStatus({ runId, body });
+    markProjected(db, runId, run.state.seq);
+  }
+
+  /**
+   * Writes the run's check runs that differ from what was last written (see `desiredChecks`). A
+   * completed check is never reopened: a new check of the same name on the same commit replaces
+   * it, as GitHub shows (and branch protection reads) the newest.
+   */
+  async function syncChecks(run: RunRecord, forge: ReturnType<PerformDeps["forgeFor"]>): Promise<void> {
+    const written = listCheckRuns(db, run.id);
+    const desired = desiredChecks({
+      pipeline: run.pipeline,
+      state: run.state,
+      attempts: listAttempts(db, run.id),
+      written,
+    });
+    for (const check of desired) {
+      const print = fingerprint(check);
+      const row = written.find((w) => w.name === check.name && w.headSha === check.headSha);
+      if (row?.fingerprint === print) continue;
+      const reopen = row?.completed === true && check.status !== "completed";
+      const id = row && !reopen ? row.checkId : undefined;
+      const result = await forge.setCheck({ runId: run.id, ...check, ...(id === undefined ? {} : { id }) });
+      saveCheckRun(
+        db,
+        {
+          runId: run.id,
+          name: check.name,
+          headSha: check.headSha,
+          checkId: result.id,
+          fingerprint: print,
+          completed: check.status === "completed",
+        },
+        options.now(),
+      );
+    }
   }
 
   /** Keeps the lease alive during a long effect; a lost lease aborts the effect. */

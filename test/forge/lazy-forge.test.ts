@@ -18,6 +18,17 @@ function fakeForge(calls: string[]): Forge {
     addLabel: async (input) => {
       calls.push(`label ${input.label}`);
     },
+    removeLabel: async (input) => {
+      calls.push(`unlabel ${input.label}`);
+    },
+    setCheck: async (input) => {
+      calls.push(`check ${input.name} ${input.status}`);
+      return { id: "7" };
+    },
+    ciStatus: async (input) => {
+      calls.push(`ci ${input.sha}`);
+      return { state: "unsupported" };
+    },
   };
 }
 
@@ -34,8 +45,25 @@ describe("a lazily built forge", () => {
       forge.prepareBranch({ branch: "b" }),
       forge.commit({ branch: "b", message: "m", changes: [], key: "k" }),
     ]);
+    await forge.removeLabel({ runId: "r", label: "needs-human" });
+    const check = await forge.setCheck({
+      runId: "r",
+      name: "Atomic Scrum / x",
+      headSha: "abc",
+      status: "in_progress",
+      title: "t",
+      summary: "s",
+    });
+    expect(check).toEqual({ id: "7" });
+    expect(await forge.ciStatus({ sha: "abc" })).toEqual({ state: "unsupported" });
     expect(builds).toBe(1);
-    expect(calls).toEqual(["prepare b", "commit k"]);
+    expect(calls).toEqual([
+      "prepare b",
+      "commit k",
+      "unlabel needs-human",
+      "check Atomic Scrum / x in_progress",
+      "ci abc",
+    ]);
   });
 
   it("tries to build again after a failed build", async () => {

@@ -157,9 +157,7 @@ describe("github app > human approval matrix", () => {
     token();
     permission("Codertocat", role);
     expect((await app.deliver(reviewPayload(), { event: "pull_request_review" })).status).toBe(200);
-    expect(queued(app)).toEqual([
-      { type: "approval.granted", phaseId: "human-review", by: "@Codertocat", sha: HEAD },
-    ]);
+    expect(queued(app)).toEqual([{ type: "approval.granted", by: "@Codertocat", sha: HEAD }]);
     expect(settle(app, run)).toEqual({
       state: expect.objectContaining({ status: "succeeded", step: "done" }),
       dropped: [],
@@ -244,7 +242,7 @@ describe("github app > what puts the approval back to pending", () => {
     permission("Codertocat", "write");
     await app.deliver(reviewPayload({ state: "changes_requested" }), { event: "pull_request_review" });
     expect(queued(app)).toEqual([
-      { type: "approval.revoked", phaseId: "human-review", by: "@Codertocat", reason: "changes-requested" },
+      { type: "approval.revoked", by: "@Codertocat", reason: "changes-requested" },
     ]);
     const { state } = settle(app, run);
     expect(state.status).toBe("awaiting_approval");
@@ -262,9 +260,7 @@ describe("github app > what puts the approval back to pending", () => {
   it("a dismissed review clears the approvals, with no request to GitHub", async () => {
     const run = awaitingRun(app, "monalisa", ["@hubot"]);
     await app.deliver(dismissedPayload(), { event: "pull_request_review" });
-    expect(queued(app)).toEqual([
-      { type: "approval.revoked", phaseId: "human-review", by: "@Codertocat", reason: "dismissed" },
-    ]);
+    expect(queued(app)).toEqual([{ type: "approval.revoked", by: "@Codertocat", reason: "dismissed" }]);
     expect(settle(app, run).state.approvals).toBeUndefined();
     expect(requestLog()).toEqual([]);
   });
@@ -277,7 +273,6 @@ describe("github app > what puts the approval back to pending", () => {
     expect(queued(app)).toEqual([
       {
         type: "approval.revoked",
-        phaseId: "human-review",
         by: "@Codertocat",
         reason: "new-commit",
         head: NEW,

@@ -135,7 +135,8 @@ describe("github app end to end > a cooldown across a restart", () => {
     expect(events.filter((type) => type === "wait.elapsed")).toHaveLength(1);
     expectOneOfEverything(github, resumed);
 
-    // The status comment was edited in place to say the run awaits approval; nothing else written.
+    // The status comment was edited in place to say the run awaits approval, and the approval
+    // check put on the head; nothing else written.
     const edited = github.comments.find((c) => c.thread === ISSUE);
     expect(edited?.id).toBe(status?.id);
     expect(edited?.body).toContain("👀 awaiting approval");
@@ -147,7 +148,15 @@ describe("github app end to end > a cooldown across a restart", () => {
     expect(afterCooldown.comments.map((c) => c.id)).toEqual(atCooldown.comments.map((c) => c.id));
     const writes = writesSince(writesFrom);
     expect(writes.length).toBeGreaterThan(0);
-    expect(writes.every(isStatusWrite)).toBe(true);
+    const isApprovalCheck = (r: LoggedRequest) =>
+      r.method === "POST" &&
+      r.path.endsWith("/check-runs") &&
+      (r.body as { name?: string; status?: string }).name === "Atomic Scrum / human approval" &&
+      (r.body as { status?: string }).status === "in_progress";
+    expect(writes.filter((r) => !isStatusWrite(r)).map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /repos/${OWNER}/${REPO}/check-runs`,
+    ]);
+    expect(writes.filter((r) => !isStatusWrite(r)).every(isApprovalCheck)).toBe(true);
     expect(writes.some(isCommit)).toBe(false);
 
     // A third pass, even much later, changes nothing.

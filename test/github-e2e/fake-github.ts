@@ -36,6 +36,23 @@ export interface FakeComment {
   edits: string[];
 }
 
+/** A check run on a commit: the app's own (phase and approval checks) or a CI run a test adds. */
+export interface FakeCheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: string | null;
+  output: { title?: string; summary?: string } | null;
+  /** The app that wrote it: the app's own id for runs it created through the API. */
+  app_id: number;
+  details_url: string | null;
+  external_id: string | null;
+}
+
+/** The app id of GitHub Actions, whose check runs are a repository's usual CI. */
+export const ACTIONS_APP_ID = 15368;
+
 /** What a request carries, for a fault to decide whether it is the one to break. */
 export interface FakeRequest {
   method: string;
@@ -71,6 +88,8 @@ export interface FakeGitHubOptions {
   config?: string;
   /** The app's bot login, as GitHub shows it on the app's comments. */
   botLogin?: string;
+  /** The GitHub App's id: check runs the app creates carry it (default 1, the tests' Probot). */
+  appId?: number;
 }
 
 export type FakeGitHub = ReturnType<typeof fakeGitHub>;
@@ -94,6 +113,11 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   const comments: FakeComment[] = [];
   const faults: Fault[] = [];
   const reactions: FakeReaction[] = [];
+  /** Check runs in the order they were created: newest last. */
+  const checkRuns: FakeCheckRun[] = [];
+  const appId = options.appId ?? 1;
+  let refuseCheckWrites = false;
+  let nextCheckRunId = 5000;
   /** Refs created through the API, in order, with the SHA they were created at. */
   const createdRefs: { ref: string; sha: string }[] = [];
   /** Issue and PR numbers share one sequence, as on GitHub; the issue in the payload is #1. */
@@ -131,9 +155,11 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     },
   ]);
 
+  // The configuration, or a file of the default branch as the repository started (a pipeline).
   route("GET", `${repoPath}/contents/(.+)`, (match) => {
-    if (match[1] !== ".github/atomic-scrum.yml" || options.config === undefined) return notFound();
-    const content = options.config;
+    const path = match[1] ?? "";
+    const content = path === ".github/atomic-scrum.yml" ? options.config : options.files[path];
+    if (content === undefined) return notFound();
     return [
       200,
       {
@@ -271,6 +297,58 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     return [200, commentJson(comment)];
   });
 
+  route("POST", `${repoPath}/check-runs`, (_match, request) => {
+    if (refuseCheckWrites) return [502, { message: "Server Error" }];
+    const body = request.body as Partial<FakeCheckRun> & { name: string; head_sha: string };
+    const run: FakeCheckRun = {
+      id: nextCheckRunId++,
+      name: body.name,
+      head_sha: body.head_sha,
+      status: body.status ?? "queued",
+      conclusion: body.conclusion ?? null,
+      output: body.output ?? null,
+      app_id: appId,
+      details_url: body.details_url ?? null,
+      external_id: body.external_id ?? null,
+    };
+    if (body.conclusion !== undefined) run.status = "completed";
+    checkRuns.push(run);
+    return [201, checkRunJson(run)];
+  });
+
+  route("PATCH", `${repoPath}/check-runs/(\\d+)`, (match, request) => {
+    if (refuseCheckWrites) return [502, { message: "Server Error" }];
+    const run = checkRuns.find((r) => r.id === Number(match[1]));
+    if (run === undefined) return notFound();
+    const body = request.body as Partial<FakeCheckRun>;
+    if (body.name !== undefined) run.name = body.name;
+    if (body.status !== undefined) run.status = body.status;
+    if (body.conclusion !== undefined) {
+      run.conclusion = body.conclusion;
+      run.status = "completed";
+    }
+    if (body.output !== undefined) run.output = body.output;
+    if (body.details_url !== undefined) run.details_url = body.details_url;
+    if (body.external_id !== undefined) run.external_id = body.external_id;
+    return [200, checkRunJson(run)];
+  });
+
+  // `ref` may be a SHA or a branch; GitHub lists the newest first.
+  route("GET", `${repoPath}/commits/([^/]+)/check-runs`, (match, request) => {
+    const ref = match[1] ?? "";
+    const sha = refs.get(ref) ?? ref;
+    const perPage = Number(request.query.per_page ?? 30);
+    const page = Number(request.query.page ?? 1);
+    const all = checkRuns.filter((r) => r.head_sha === sha).reverse();
+    return [
+      200,
+      {
+        total_count: all.length,
+        check_runs: all.slice((page - 1) * perPage, page * perPage).map(checkRunJson),
+      },
+    ];
+  });
+
   route("POST", "/graphql", (_match, request) => {
     const { query, variables } = request.body as { query: string; variables: Record<string, unknown> };
     if (/\bcreateCommitOnBranch\b/.test(query)) return createCommitOnBranch(variables);
@@ -391,8 +469,24 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     };
   }
 
+  function checkRunJson(run: FakeCheckRun) {
+    return {
+      id: run.id,
+      name: run.name,
+      head_sha: run.head_sha,
+      status: run.status,
+      conclusion: run.conclusion,
+      external_id: run.external_id,
+      details_url: run.details_url,
+      output: { title: run.output?.title ?? null, summary: run.output?.summary ?? null },
+      app: { id: run.app_id, slug: run.app_id === appId ? "atomic-scrum" : `app-${run.app_id}` },
+    };
+  }
+
   function commentJson(comment: FakeComment) {
-    return { id: comment.id, body: comment.body, user: comment.user };
+    // GitHub names the app on every comment an app's installation made.
+    const viaApp = comment.user === bot ? { performed_via_github_app: { id: appId } } : {};
+    return { id: comment.id, body: comment.body, user: comment.user, ...viaApp };
   }
 
   const handle = (method: string, uri: string, rawBody: unknown): Answer => {
@@ -440,6 +534,37 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     comments,
     reactions,
     createdRefs,
+    checkRuns,
+    /**
+     * A check run of the repository's CI (GitHub Actions unless `appId` says otherwise), as a
+     * workflow would report it on `sha`. Change its fields later to play the run progressing.
+     */
+    addCiRun(run: {
+      sha: string;
+      name: string;
+      status?: FakeCheckRun["status"];
+      conclusion?: string;
+      title?: string;
+      appId?: number;
+    }): FakeCheckRun {
+      const added: FakeCheckRun = {
+        id: nextCheckRunId++,
+        name: run.name,
+        head_sha: run.sha,
+        status: run.status ?? (run.conclusion === undefined ? "in_progress" : "completed"),
+        conclusion: run.conclusion ?? null,
+        output: run.title === undefined ? null : { title: run.title, summary: "" },
+        app_id: run.appId ?? ACTIONS_APP_ID,
+        details_url: null,
+        external_id: null,
+      };
+      checkRuns.push(added);
+      return added;
+    },
+    /** While on, every check-run write answers 502 and changes nothing. */
+    failCheckWrites(on: boolean): void {
+      refuseCheckWrites = on;
+    },
     /** Commits on `branch` made after it left the default branch, oldest first. */
     branchCommits(branch: string): FakeCommit[] {
       const base = new Set(history(refs.get(options.defaultBranch) ?? "", 1000).map((c) => c.oid));

@@ -1,7 +1,7 @@
 import { afterEach, expect } from "vitest";
 import { listRuns, type RunRecord } from "../../src/store/runs.js";
 import { NOW } from "../github-app/harness.js";
-import { type ServedApp, serveApp } from "./serve-app.js";
+import { type ServedApp, type ServeExtras, serveApp } from "./serve-app.js";
 
 /** A clock the test moves, shared by every "process" of one scenario. */
 export function testClock() {
@@ -21,8 +21,13 @@ afterEach(async () => {
 });
 
 /** One "process" of `atomic-scrum serve` on `dbPath`, closed after the test if it is still open. */
-export async function startProcess(dbPath: string, now: () => number, owner: string): Promise<ServedApp> {
-  const app = await serveApp({ dbPath, now, owner });
+export async function startProcess(
+  dbPath: string,
+  now: () => number,
+  owner: string,
+  extras: ServeExtras = {},
+): Promise<ServedApp> {
+  const app = await serveApp({ dbPath, now, owner, ...extras });
   opened.push(app);
   return app;
 }

@@ -3,6 +3,14 @@ import { type Database, openDatabase } from "../../src/store/database.js";
 import type { Worker } from "../../src/worker/worker.js";
 import { serveProbot } from "../helpers/probot-server.js";
 
+/** What `serve` would read from its environment, for tests that need it: the app's id, model servers. */
+export interface ServeExtras {
+  /** APP_ID: the app then knows its own comments, check runs and suites by id (Probot's is 1 here). */
+  appId?: number;
+  /** Where API keys and model server URLs come from. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface ServedApp {
   db: Database;
   worker: Worker;
@@ -18,13 +26,16 @@ export interface ServedApp {
  * restart. Probot's retry and throttling plugins are off: a 502 then reaches the worker at once
  * (the retry plugin would hide the fault we inject), and writes are not spaced out by seconds.
  */
-export async function serveApp(options: {
-  dbPath: string;
-  now: () => number;
-  owner: string;
-}): Promise<ServedApp> {
+export async function serveApp(
+  options: {
+    dbPath: string;
+    now: () => number;
+    owner: string;
+  } & ServeExtras,
+): Promise<ServedApp> {
   const db = openDatabase(options.dbPath);
-  const parts = buildGitHubApp({ db, now: options.now, owner: options.owner });
+  const { dbPath: _path, ...rest } = options;
+  const parts = buildGitHubApp({ db, ...rest });
   const served = await serveProbot(parts.appFn, `${options.owner}-delivery`);
   return {
     db,

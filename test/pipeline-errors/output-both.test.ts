@@ -27,7 +27,7 @@ describe("a gate with both judge and assert", () => {
   it("says the two forms exclude each other, at the gate", () => {
     const text = `${HEAD}  - id: a\n    task: code\n    prompt: y\n    gates:\n      - judge: { threshold: 0.5, criteria: [{ name: c, weight: 1, rubric: r }] }\n        assert: { type: contains, value: x }\n`;
     expect(problemLines(text)).toEqual([
-      "p.yml:7:9: phases[0].gates[0]: a gate is either { judge: ... } or { assert: ... }, not both",
+      "p.yml:7:9: phases[0].gates[0]: a gate is one of { judge: ... }, { assert: ... } or { checks: ... }, not two at once",
     ]);
   });
 });

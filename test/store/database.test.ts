@@ -72,6 +72,7 @@ describe("database", () => {
       expect(schemaVersion(db)).toBe(MIGRATIONS.length);
       expect(tableNames(db)).toEqual([
         "breakers",
+        "check_runs",
         "deliveries",
         "effects",
         "events",

@@ -1,8 +1,10 @@
 import type { Octokit } from "@octokit/core";
 import type { Forge } from "../forge.js";
+import { setCheck } from "./check-runs.js";
+import { ciStatus } from "./ci-status.js";
 import { postComment, writeStatus } from "./comments.js";
 import { commitOnBranch } from "./commit-on-branch.js";
-import { callGitHub } from "./github-errors.js";
+import { callGitHub, statusOf } from "./github-errors.js";
 import { type GitHubRepo, newForgeState } from "./github-repo.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { ensurePullRequest, findPullRequest } from "./pull-request.js";
@@ -75,6 +77,22 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
         }),
       );
     },
+    removeLabel: async (input) => {
+      try {
+        await gh.octokit.request("DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", {
+          owner: gh.owner,
+          repo: gh.repo,
+          issue_number: gh.issueNumber,
+          name: input.label,
+        });
+      } catch (error) {
+        // Not on the issue (someone took it off already): nothing to do. Any other error is real.
+        if (statusOf(error) === 404) return;
+        throw error;
+      }
+    },
+    setCheck: (input) => setCheck(gh, input),
+    ciStatus: (input) => ciStatus(gh, input),
     pullRequest: async () => (branch === undefined ? undefined : findPullRequest(gh, branch)),
   };
 }

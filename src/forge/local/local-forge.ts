@@ -4,7 +4,7 @@ import type { RunGit } from "./git.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { readContext } from "./read-context.js";
 import { openRepo } from "./repo.js";
-import { addLabel, writeComment, writeStatus } from "./run-files.js";
+import { addLabel, removeLabel, writeCheck, writeComment, writeStatus } from "./run-files.js";
 
 export interface LocalForgeOptions {
   /** The git repository the run's branch and commits go to. Its checkout is never touched. */
@@ -36,5 +36,9 @@ export function createLocalForge(options: LocalForgeOptions): Forge {
     comment: (input) => writeComment(options.runsDir, input),
     updateStatus: (input) => writeStatus(options.runsDir, input),
     addLabel: (input) => addLabel(options.runsDir, input),
+    removeLabel: (input) => removeLabel(options.runsDir, input),
+    setCheck: (input) => writeCheck(options.runsDir, input),
+    // A local repository has no CI: a checks gate is skipped, and says so in the phase comment.
+    ciStatus: async () => ({ state: "unsupported" }),
   };
 }

@@ -1,6 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  type CheckInput,
+  type CheckResult,
   type CommentInput,
   type CommentResult,
   ForgeRefusal,
@@ -60,6 +62,37 @@ export async function addLabel(runsDir: string, input: LabelInput): Promise<void
   if (known.includes(label)) return;
   await writeFileAtomic(file, `${[...known, label].join("\n")}\n`);
 }
+
+/** Takes `label` out of `<runsDir>/<runId>/labels.txt`; a label not there is no error. */
+export async function removeLabel(runsDir: string, input: LabelInput): Promise<void> {
+  const file = join(runsDir, checkFileName(input.runId, "run id"), "labels.txt");
+  const label = input.label.trim();
+  const known = (await readFile(file, "utf8").catch(() => "")).split("\n").filter((line) => line !== "");
+  if (!known.includes(label)) return;
+  const kept = known.filter((line) => line !== label);
+  await writeFileAtomic(file, kept.length ? `${kept.join("\n")}\n` : "");
+}
+
+/**
+ * The local stand-in for check runs: `<runsDir>/<runId>/checks.json`, a list of every check
+ * written, each with its id; an update replaces the entry with that id.
+ */
+export async function writeCheck(runsDir: string, input: CheckInput): Promise<CheckResult> {
+  const dir = join(runsDir, checkFileName(input.runId, "run id"));
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, "checks.json");
+  const checks = JSON.parse(await readFile(file, "utf8").catch(() => "[]")) as LocalCheck[];
+  const id = input.id ?? String(checks.length + 1);
+  const { runId: _run, id: _id, ...fields } = input;
+  const entry: LocalCheck = { id, ...fields };
+  const at = checks.findIndex((check) => check.id === id);
+  if (at >= 0) checks[at] = entry;
+  else checks.push(entry);
+  await writeFileAtomic(file, `${JSON.stringify(checks, null, 2)}\n`);
+  return { id };
+}
+
+type LocalCheck = Omit<CheckInput, "runId" | "id"> & { id: string };
 
 async function firstLine(file: string): Promise<string | undefined> {
   try {

@@ -76,6 +76,11 @@ export function expectProblems(layer: Layer, pipeline: ResolvedPipeline): Proble
       if (typeof expected === "string") continue;
       for (const name of Object.keys(expected)) {
         if (labels.includes(name)) continue;
+        if (name === "checks" && phase.gates.some((gate) => "checks" in gate)) {
+          const message = `phase "${id}"'s checks gate waits for CI on GitHub; a scenario has none and skips it, so expect nothing of it`;
+          problems.push(at(["gates", index], message, name));
+          continue;
+        }
         const known = labels.length ? labels.map((l) => `"${l}"`).join(", ") : "none";
         const message = `phase "${id}" has no gate "${name}"${suggest(name, labels)}; its gates are: ${known}`;
         problems.push(at(["gates", index], message, name));

@@ -1,0 +1,178 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { WebhookDefinition } from "@octokit/webhooks-examples";
+import { describe, expect, it } from "vitest";
+import { resolvePipelinePath } from "../../src/local/builtin.js";
+import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
+import { APPROVAL_CHECK } from "../../src/render/check-runs.js";
+import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { tempDir } from "../helpers/temp.js";
+import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import { runToRest, startProcess, stopProcess, testClock } from "./processes.js";
+import type { ServedApp } from "./serve-app.js";
+
+const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
+const REVIEWER = "hubot-reviewer";
+const PUSHED = "c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe";
+
+const coding = loadPipelineFile(resolvePipelinePath("coding"));
+if (!coding.ok) throw new Error("the built-in coding pipeline does not load");
+const AGENT_PHASES = coding.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
+
+const examples = createRequire(import.meta.url)(
+  "@octokit/webhooks-examples/api.github.com/index.json",
+) as WebhookDefinition[];
+type Payload = Record<string, Record<string, unknown>>;
+
+function example(event: string, action: string): Payload {
+  const found = examples
+    .find((d) => d.name === event)
+    ?.examples.find((e) => "action" in e && e.action === action);
+  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
+  const payload = structuredClone(found) as unknown as Payload;
+  (payload.pull_request?.head as { ref: string }).ref = BRANCH;
+  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
+  return payload;
+}
+
+/** The real `pull_request_review.submitted` example, approving `commit` as REVIEWER. */
+function review(commit: string, id: number, state = "approved"): Payload {
+  const payload = example("pull_request_review", "submitted");
+  const user = { ...(payload.review?.user as object), login: REVIEWER, type: "User" };
+  payload.review = { ...payload.review, id, state, commit_id: commit, user };
+  payload.sender = { ...payload.sender, login: REVIEWER, type: "User" };
+  return payload;
+}
+
+async function setUp(): Promise<{
+  github: FakeGitHub;
+  app: ServedApp;
+  time: ReturnType<typeof testClock>;
+  db: string;
+}> {
+  const github = fakeGitHub({
+    owner: OWNER,
+    repo: REPO,
+    installationId: INSTALLATION_ID,
+    defaultBranch: "master",
+    files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
+    roles: { Codertocat: "write", [REVIEWER]: "write" },
+  });
+  const time = testClock();
+  const db = join(tempDir(), "store.db");
+  const app = await startProcess(db, time.now, "worker-1");
+  return { github, app, time, db };
+}
+
+/** What GitHub shows for a commit: the newest check run of each name. */
+function shownOn(github: FakeGitHub, sha: string): Record<string, string> {
+  const shown: Record<string, string> = {};
+  for (const check of github.checkRuns.filter((c) => c.head_sha === sha)) {
+    shown[check.name] = check.status === "completed" ? `completed ${check.conclusion}` : check.status;
+  }
+  return shown;
+}
+
+describe("github e2e > check runs", () => {
+  it("puts each phase's check on its commit and holds the approval check until a writer approves the head", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    const run = await runToRest(app, time);
+    expect(run.state.status).toBe("awaiting_approval");
+
+    const commits = github.branchCommits(BRANCH);
+    expect(commits).toHaveLength(AGENT_PHASES.length);
+    for (const [i, phase] of AGENT_PHASES.entries()) {
+      const check = github.checkRuns.find((c) => c.name === `Atomic Scrum / ${phase}`);
+      expect(check).toMatchObject({ head_sha: commits[i]?.oid, status: "completed", conclusion: "success" });
+      expect(check?.output?.summary).toContain("| Criterion | Weight | Score | Floor | Pass |");
+    }
+    // One write per phase check, none written twice.
+    expect(github.checkRuns.filter((c) => c.name !== APPROVAL_CHECK)).toHaveLength(AGENT_PHASES.length);
+    const head = commits.at(-1)?.oid ?? "";
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("in_progress");
+
+    const approved = await app.deliver(review(head, 501), { event: "pull_request_review" });
+    expect(approved.status).toBe(200);
+    const done = await runToRest(app, time);
+    expect(done.state.status).toBe("succeeded");
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
+    const approval = github.checkRuns.filter((c) => c.name === APPROVAL_CHECK);
+    // The same check run went from in progress to success: updated, not created again.
+    expect(approval).toHaveLength(1);
+    expect(approval[0]?.output?.title).toBe(`Approved by @${REVIEWER}`);
+  });
+
+  it("a push after the approval puts the approval back to pending on the new head, and a new approval opens it again", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    await runToRest(app, time);
+    const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+    await app.deliver(review(head, 601), { event: "pull_request_review" });
+    expect((await runToRest(app, time)).state.status).toBe("succeeded");
+
+    const push = { ...example("pull_request", "synchronize"), before: head, after: PUSHED };
+    await app.deliver(push, { event: "pull_request" });
+    const reopened = await runToRest(app, time);
+    expect(reopened.state).toMatchObject({ status: "awaiting_approval", head: PUSHED });
+    expect(shownOn(github, PUSHED)[APPROVAL_CHECK]).toBe("in_progress");
+    // The approval of the old head still says what it approved; it does not cover the new one.
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
+
+    // An approval of the old commit does not count; one of the new head does.
+    await app.deliver(review(head, 602), { event: "pull_request_review" });
+    expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
+    await app.deliver(review(PUSHED, 603), { event: "pull_request_review" });
+    expect((await runToRest(app, time)).state.status).toBe("succeeded");
+    expect(shownOn(github, PUSHED)[APPROVAL_CHECK]).toBe("completed success");
+  });
+
+  it("a dismissal after the approval puts the check back to pending on the same commit", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    await runToRest(app, time);
+    const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+    await app.deliver(review(head, 701), { event: "pull_request_review" });
+    await runToRest(app, time);
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
+
+    await app.deliver(example("pull_request_review", "dismissed"), { event: "pull_request_review" });
+    expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
+    // A completed check is never reopened: a newer one of the same name takes its place.
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("in_progress");
+    expect(github.checkRuns.filter((c) => c.name === APPROVAL_CHECK)).toHaveLength(2);
+  });
+
+  it("cancelling the run closes the approval check it left open", async () => {
+    const { github, app, time } = await setUp();
+    await app.deliver(labeledPayload());
+    await runToRest(app, time);
+    const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+    const closed = example("pull_request", "closed");
+    (closed.pull_request as { merged: boolean }).merged = false;
+    await app.deliver(closed, { event: "pull_request" });
+    expect((await runToRest(app, time)).state.status).toBe("cancelled");
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed cancelled");
+    expect(github.checkRuns.every((c) => c.status === "completed")).toBe(true);
+  });
+
+  it("a final state whose checks a crash cut off is written by the next process", async () => {
+    const { github, app, time, db } = await setUp();
+    await app.deliver(labeledPayload());
+    await runToRest(app, time);
+    const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+    // GitHub refuses every check write for a while: the cancellation is recorded, its checks are not.
+    github.failCheckWrites(true);
+    const closed = example("pull_request", "closed");
+    (closed.pull_request as { merged: boolean }).merged = false;
+    await app.deliver(closed, { event: "pull_request" });
+    await app.worker.runUntilIdle().catch(() => undefined);
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("in_progress");
+    await stopProcess(app);
+
+    github.failCheckWrites(false);
+    const next = await startProcess(db, time.now, "worker-2");
+    await next.worker.runUntilIdle();
+    expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed cancelled");
+  });
+});
