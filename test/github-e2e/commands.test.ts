@@ -39,18 +39,21 @@ async function setUp(): Promise<{
   github: FakeGitHub;
   app: ServedApp;
   time: { now: () => number; advance: (ms: number) => void };
+  /** Collaborator roles the fake answers with; a test may change them as it goes. */
+  roles: Record<string, "read" | "write">;
 }> {
+  const roles: Record<string, "read" | "write"> = { Codertocat: "write" };
   const github = fakeGitHub({
     owner: OWNER,
     repo: REPO,
     installationId: INSTALLATION_ID,
     defaultBranch: "master",
     files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
-    roles: { Codertocat: "write" },
+    roles,
   });
   const time = testClock();
   const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
-  return { github, app, time };
+  return { github, app, time, roles };
 }
 
 const phasesCommitted = (github: FakeGitHub) =>
@@ -97,6 +100,34 @@ describe("github e2e > slash commands", () => {
       event: "issue_comment",
     });
     expect(replies(github, 1)).toHaveLength(1);
+  });
+
+  it("/retry from someone whose write access is taken away before the job runs is dropped when it would apply", async () => {
+    const { github, app, time, roles } = await setUp();
+    await app.deliver(labeledPayload());
+    const reached = await runToRest(app, time);
+    enqueueRunJob(app.db, {
+      runId: reached.id,
+      key: "abort/test",
+      now: time.now(),
+      event: { type: "run.aborted", reason: "the worker gave up" },
+    });
+    expect((await runToRest(app, time)).state.status).toBe("failed");
+    const before = phasesCommitted(github);
+
+    // The comment is taken (the role is read twice as it arrives), then access is withdrawn.
+    await app.deliver(commentPayload("/retry", 9004), { event: "issue_comment" });
+    expect(github.reactions.map((r) => r.content)).toEqual(["eyes", "+1"]);
+    roles.Codertocat = "read";
+
+    const after = await runToRest(app, time);
+    expect(after.state.status).toBe("failed");
+    expect(phasesCommitted(github)).toEqual(before);
+    const dropped = listEvents(app.db, after.id).find((e) => e.type === "event.dropped");
+    expect(dropped?.data).toEqual({
+      dropped: "phase.retry",
+      why: "@Codertocat no longer has write access to the repository",
+    });
   });
 
   it("/escalate on the pull request runs the phase one tier up with its output as context, then every later phase", async () => {

@@ -21,3 +21,18 @@ describe("GitHub forge > addLabel", () => {
     );
   });
 });
+
+describe("GitHub forge > removeLabel", () => {
+  it("takes the label off the run's issue in one request GitHub accepts", async () => {
+    githubApi().delete(`${R}/issues/${ISSUE}/labels/needs-human`).reply(200, []);
+    await newForge().removeLabel({ runId: "run-1", label: "needs-human" });
+    expect(requestLog().map((r) => `${r.method} ${r.operation}`)).toEqual(["DELETE issues/remove-label"]);
+  });
+
+  it("a label that is not on the issue (any more) is no error", async () => {
+    githubApi()
+      .delete(`${R}/issues/${ISSUE}/labels/needs-human`)
+      .reply(404, { message: "Label does not exist" });
+    await expect(newForge().removeLabel({ runId: "run-1", label: "needs-human" })).resolves.toBeUndefined();
+  });
+});

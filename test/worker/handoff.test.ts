@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { cancelRun } from "../../src/local/run-commands.js";
 import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
 import { getRun, listAttempts } from "../../src/store/runs.js";
+import { enqueueRunJob } from "../../src/worker/jobs.js";
 import { ISSUE, openApp, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
@@ -28,6 +29,8 @@ const FIXTURES: Fixtures = {
   write: [
     { agent: "A vague note.", judge: { exact: low } },
     { agent: "Still vague.", judge: { exact: low } },
+    // Only a person's /retry gets this far.
+    { agent: "The note names trimInput.", judge: { exact: { score: 0.9, reason: "Names trimInput." } } },
   ],
 };
 
@@ -76,6 +79,21 @@ describe("when a phase fails at the top tier", () => {
     expect(again.branch).toBe(`${getRun(app.db, runId)?.branch}-2`);
     // The new run replays the same recorded answers and fails, as its pipeline says.
     expect(getRun(app.db, again.id)?.state.status).toBe("failed");
+    app.close();
+  });
+
+  it("a person sending the run back takes the needs-human label off the issue", async () => {
+    const { app, runId, dir } = await runOut("human");
+    expect(readFileSync(join(dir, "labels.txt"), "utf8")).toBe("needs-human\n");
+    enqueueRunJob(app.db, {
+      runId,
+      key: "retry/test",
+      now: Date.now(),
+      event: { type: "phase.retry", phaseId: "write", by: "@carol" },
+    });
+    await app.worker.runUntilIdle();
+    expect(getRun(app.db, runId)?.state.status).toBe("succeeded");
+    expect(readFileSync(join(dir, "labels.txt"), "utf8")).toBe("");
     app.close();
   });
 
