@@ -174,9 +174,13 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     const { waitUntil: _done, ...rest } = state;
     return enterPhase({ ...rest, status: "running" }, state.phaseIndex + 1, pipeline);
   },
-  "approval.requested": (state) => {
+  "approval.requested": (state, event, pipeline) => {
     expectStep(state, "approval", "approval.requested");
-    return { ...state, status: "awaiting_approval" };
+    const waiting: RunState = { ...state, status: "awaiting_approval" };
+    // Approvals given before the phase began count as if given now, when they are of the head.
+    const earlier = event.sha === undefined || event.sha === state.head ? (event.approvedBy ?? []) : [];
+    if (earlier.length === 0) return waiting;
+    return approve(waiting, phaseAt(pipeline, state), earlier, pipeline);
   },
   "approval.granted": (state, event, pipeline) => {
     if (state.status !== "awaiting_approval") {
@@ -189,14 +193,9 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
         `${event.by} approved ${event.sha.slice(0, 7)}, but the branch is at ${state.head?.slice(0, 7) ?? "no commit yet"}`,
       );
     }
-    const approvals = state.approvals ?? [];
-    if (approvals.includes(event.by))
+    if (state.approvals?.includes(event.by))
       throw new InvalidTransition(`${event.by} has already approved "${phase.id}"`);
-    const needed = phase.kind === "approval" ? phase.minApprovals : 1;
-    if (approvals.length + 1 < needed) return { ...state, approvals: [...approvals, event.by] };
-    const { approvals: _done, ...rest } = state;
-    const approval = { phaseId: phase.id, head: state.head ?? "", by: [...approvals, event.by] };
-    return enterPhase({ ...rest, approval, status: "running" }, state.phaseIndex + 1, pipeline);
+    return approve(state, phase, [event.by], pipeline);
   },
   "approval.revoked": (state, event, pipeline) => {
     if (state.status === "succeeded") return reopenApproval(state, event, pipeline);
@@ -224,6 +223,10 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectStep(state, "handoff", "handoff.done");
     return { ...state, status: "needs_human" };
   },
+  "merge.refused": (state, event) => {
+    expectStep(state, "merge", "merge.refused");
+    return { ...state, status: "succeeded", step: "done", reason: `approved; not merged: ${event.reason}` };
+  },
   "run.merged": (state, event) => {
     // Merged: what was approved is in, and nothing sends the run back any more.
     const { approval: _merged, ...rest } = state;
@@ -239,6 +242,19 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
   "phase.retry": (state, event, pipeline) => rerun(state, event, pipeline),
   "phase.escalate": (state, event, pipeline) => rerun(state, event, pipeline),
 };
+
+/**
+ * Counts `by` toward the approval phase, each login once. Enough approvals pass the phase, bound
+ * to the head they approved (`state.approval`); fewer are kept until more arrive.
+ */
+function approve(state: RunState, phase: ResolvedPhase, by: string[], pipeline: ResolvedPipeline): RunState {
+  const approvals = [...new Set([...(state.approvals ?? []), ...by])];
+  const needed = phase.kind === "approval" ? phase.minApprovals : 1;
+  if (approvals.length < needed) return { ...state, approvals };
+  const { approvals: _done, ...rest } = state;
+  const approval = { phaseId: phase.id, head: state.head ?? "", by: approvals };
+  return enterPhase({ ...rest, approval, status: "running" }, state.phaseIndex + 1, pipeline);
+}
 
 /** `/retry` and `/escalate`: back to the phase, then a new attempt there (the budget still applies). */
 function rerun(
@@ -315,6 +331,13 @@ function reopenApproval(
 export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect | undefined {
   if (state.status !== "running") return undefined;
   if (state.step === "prepare") return { kind: "prepare_branch", key: "prepare" };
+  if (state.step === "merge") {
+    const method = pipeline.mergeAfterApproval;
+    // Keyed by the state: after a refusal, a new commit and a new approval, merging is tried anew.
+    return method && state.head
+      ? { kind: "merge_pull", key: `merge@${state.seq}`, sha: state.head, method }
+      : undefined;
+  }
   const phase = pipeline.phases[state.phaseIndex];
   if (!phase) return undefined;
   const base = `${phase.id}/${state.attempt}`;
@@ -354,7 +377,13 @@ function enterPhase(state: RunState, index: number, pipeline: ResolvedPipeline):
   const history = remember(state, pipeline);
   const kept = history ? { ...rest, history } : rest;
   const phase = pipeline.phases[index];
-  if (!phase) return { ...kept, phaseIndex: index, status: "succeeded", step: "done" };
+  if (!phase) {
+    // The repository opted into merging, and what was approved is what would be merged.
+    const merge = pipeline.mergeAfterApproval && kept.approval && kept.approval.head === kept.head;
+    return merge
+      ? { ...kept, phaseIndex: index, status: "running", step: "merge" }
+      : { ...kept, phaseIndex: index, status: "succeeded", step: "done" };
+  }
   // A phase entered again after a retry numbers its attempts on from its last one.
   const base = { ...kept, phaseIndex: index, attempt: history?.[phase.id]?.attempt ?? 0, triesAtTier: 0 };
   if (phase.kind === "wait") return { ...base, step: "wait" };

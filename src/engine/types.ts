@@ -24,6 +24,8 @@ export type Step =
   | "wait"
   | "approval"
   | "handoff"
+  /** Past the last phase, approved on the final commit, and the repository opted into merging. */
+  | "merge"
   | "done";
 
 export interface Usage {
@@ -160,7 +162,8 @@ export type Effect =
   | { kind: "check_ci"; key: string; phaseId: string; attempt: number; sha: string }
   | { kind: "schedule_wait"; key: string; phaseId: string; waitMs: number }
   | { kind: "request_approval"; key: string; phaseId: string }
-  | { kind: "hand_off"; key: string; phaseId: string; label: string };
+  | { kind: "hand_off"; key: string; phaseId: string; label: string }
+  | { kind: "merge_pull"; key: string; sha: string; method: "merge" | "squash" | "rebase" };
 
 export type EffectKind = Effect["kind"];
 
@@ -221,7 +224,17 @@ export type RunEvent =
       /** Who ended the cooldown early (`/resume`), when a person did. */
       by?: string;
     }
-  | { type: "approval.requested" }
+  | {
+      type: "approval.requested";
+      /**
+       * Who had already approved the run's head when its approval phase began (GitHub: approving
+       * reviews submitted earlier, during a cooldown say, checked as a review arriving now would
+       * be). Each counts once, as if it were an `approval.granted` arriving now.
+       */
+      approvedBy?: string[];
+      /** The commit `approvedBy` approved: when it is not the run's head, none of them counts. */
+      sha?: string;
+    }
   | { type: "handoff.done"; label: string }
   | {
       /**
@@ -260,6 +273,8 @@ export type RunEvent =
   | { type: "phase.escalate"; phaseId: string; by: string }
   /** A person merged the run's pull request: the run is complete, whatever step it was at. */
   | { type: "run.merged"; by: string }
+  /** The app could not merge the approved commit (`merge_after_approval`): a person takes it from here. */
+  | { type: "merge.refused"; reason: string }
   | { type: "run.aborted"; reason: string };
 
 export type RunEventType = RunEvent["type"];

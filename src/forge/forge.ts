@@ -29,10 +29,28 @@ export interface Forge {
    */
   setCheck(input: CheckInput): Promise<CheckResult>;
   /**
+   * Merges the run's branch at exactly `sha` (the approved commit), when the repository opted in
+   * (`merge_after_approval`). A refusal (branch protection, a moved head) is an answer, not an error.
+   */
+  mergePull(input: MergeInput): Promise<MergeResult>;
+  /**
    * Reads the repository's own CI on a commit: the check runs of other apps (never this app's).
    * A forge without CI (a local repository) answers `unsupported`, and the checks gate is skipped.
    */
   ciStatus(input: CiStatusInput): Promise<CiStatus>;
+  /**
+   * Who has already approved `head` in a way the approval gate counts, as `@login`s: read once
+   * when a run reaches its approval phase, so an approval given earlier (during a cooldown, say)
+   * is not lost. Read-only. A forge without reviews (a local repository) leaves it out.
+   */
+  approvalsOnHead?(input: ApprovalsInput): Promise<string[]>;
+}
+
+export interface ApprovalsInput {
+  /** The run's head: only approvals of this commit count. */
+  head: string;
+  /** Who started the run (a login): under `prevent_self_review` their own approval does not count. */
+  startedBy?: string;
 }
 
 export interface CiStatusInput {
@@ -78,6 +96,15 @@ export interface CheckInput {
   /** Markdown, shown on the check's page. */
   summary: string;
 }
+
+export type MergeMethod = "merge" | "squash" | "rebase";
+
+export interface MergeInput {
+  sha: string;
+  method: MergeMethod;
+}
+
+export type MergeResult = { merged: true } | { merged: false; reason: string };
 
 export interface CheckResult {
   id: string;

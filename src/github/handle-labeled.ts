@@ -8,7 +8,13 @@ import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { hasWriteAccess } from "./permissions.js";
 import { marker, postOnce } from "./post-once.js";
-import { CONFIG_PATH, configEntry, DEFAULT_PIPELINES, withRepoBudget } from "./repo-config.js";
+import {
+  CONFIG_PATH,
+  configEntry,
+  DEFAULT_PIPELINES,
+  withMergeSetting,
+  withRepoBudget,
+} from "./repo-config.js";
 import type { GitHubStartInput, StartOutcome } from "./start-run.js";
 
 export interface LabeledDeps {
@@ -128,7 +134,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const outcome = deps.startRun({
     deliveryId: context.id,
     startedBy: sender.login,
-    pipeline: withRepoBudget(pipeline.pipeline, config.budget),
+    pipeline: withMergeSetting(withRepoBudget(pipeline.pipeline, config.budget), config.merge_after_approval),
     hash: pipeline.hash,
     pipelinePath: pipeline.path,
     repo,

@@ -3,9 +3,7 @@ import type { RunEvent } from "../engine/types.js";
 import type { Database } from "../store/database.js";
 import { findRunForBranch, type RunRecord, recordDelivery } from "../store/runs.js";
 import { enqueueRunJob } from "../worker/jobs.js";
-import { loadRepoConfig } from "./load-repo-config.js";
-import { repoRole } from "./permissions.js";
-import type { RepoPermission } from "./repo-config.js";
+import { checkReviewer, type ReviewerRefusal } from "./reviewer-rules.js";
 
 export interface ReviewDeps {
   db: Database;
@@ -30,9 +28,6 @@ type ReviewContext =
   | Context<"pull_request_review.submitted">
   | Context<"pull_request_review.dismissed">
   | Context<"pull_request.synchronize">;
-
-/** Roles whose review counts, whatever `allowed_permissions` says about starting runs. */
-const REVIEWER_ROLES: readonly RepoPermission[] = ["write", "maintain", "admin"];
 
 /**
  * The human approval gate, from pull request reviews (docs/commands.md, "Human approval").
@@ -68,7 +63,7 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
     } else {
       const state = review.state.toLowerCase();
       if (state !== "approved" && state !== "changes_requested") return "ignored";
-      const refusal = await checkReviewer(context, deps, run, state === "approved");
+      const refusal = await checkReviewerOf(context, deps, run, state === "approved");
       if (refusal) {
         context.log.info(
           { runId: run.id, reviewer: by, review: review.id, refusal },
@@ -119,33 +114,21 @@ function takesReviews(run: RunRecord): boolean {
   return status !== "failed" && status !== "cancelled";
 }
 
-/**
- * Why a review does not count, or undefined when it does. The role is read now, not taken from
- * `author_association`, which says nothing of write access. The starter may always ask for changes.
- */
-async function checkReviewer(
+/** Why the review in the payload does not count, or undefined when it does (src/github/reviewer-rules.ts). */
+async function checkReviewerOf(
   context: ReviewContext,
   deps: ReviewDeps,
   run: RunRecord,
   approving: boolean,
-): Promise<ReviewOutcome | undefined> {
+): Promise<ReviewerRefusal | undefined> {
   const { payload } = context;
   if (!("review" in payload)) return undefined;
-  const user = payload.review.user ?? payload.sender;
-  const login = user.login;
-  if (user.type === "Bot" || login.endsWith("[bot]") || login === `${deps.appSlug}[bot]`)
-    return "refused-bot";
-  const owner = payload.repository.owner.login;
-  const repo = payload.repository.name;
-  const role = await repoRole(context.octokit, owner, repo, login);
-  if (role === undefined || !REVIEWER_ROLES.includes(role)) return "refused-role";
-  if (!approving || run.startedBy?.toLowerCase() !== login.toLowerCase()) return undefined;
-  const loaded = await loadRepoConfig(context.octokit, {
-    owner,
-    repo,
-    ref: payload.repository.default_branch,
-  });
-  // A config that does not parse cannot say self-review is allowed: the stricter reading holds.
-  const preventSelf = loaded.ok ? loaded.config.prevent_self_review : true;
-  return preventSelf ? "refused-self-review" : undefined;
+  const where = {
+    octokit: context.octokit,
+    owner: payload.repository.owner.login,
+    repo: payload.repository.name,
+    defaultBranch: payload.repository.default_branch,
+    ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+  };
+  return checkReviewer(where, payload.review.user ?? payload.sender, { approving, startedBy: run.startedBy });
 }

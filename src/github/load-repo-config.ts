@@ -12,7 +12,7 @@ export type LoadedRepoConfig =
  * the file gets the defaults. `version` (the blob SHA) changes exactly when the file does.
  */
 export async function loadRepoConfig(
-  octokit: Octokit,
+  octokit: Pick<Octokit, "request">,
   repo: { owner: string; repo: string; ref: string },
 ): Promise<LoadedRepoConfig> {
   const file = await readRepoFile(octokit, { ...repo, path: CONFIG_PATH });

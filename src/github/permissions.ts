@@ -10,7 +10,7 @@ import { REPO_PERMISSIONS, type RepoPermission } from "./repo-config.js";
  * A user GitHub does not know as a collaborator (404) has no access.
  */
 export async function hasWriteAccess(
-  octokit: Pick<Octokit, "rest">,
+  octokit: Pick<Octokit, "request">,
   owner: string,
   repo: string,
   username: string,
@@ -22,13 +22,17 @@ export async function hasWriteAccess(
 
 /** The user's role on the repository, or undefined when they have none. */
 export async function repoRole(
-  octokit: Pick<Octokit, "rest">,
+  octokit: Pick<Octokit, "request">,
   owner: string,
   repo: string,
   username: string,
 ): Promise<RepoPermission | undefined> {
   try {
-    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username });
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+      owner,
+      repo,
+      username,
+    });
     if (isRepoPermission(data.role_name)) return data.role_name;
     return isRepoPermission(data.permission) ? data.permission : undefined;
   } catch (error) {

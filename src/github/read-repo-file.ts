@@ -12,11 +12,11 @@ export interface RepoFile {
  * `context.config`, because problems must point at lines of the file as written.
  */
 export async function readRepoFile(
-  octokit: Pick<Octokit, "rest">,
+  octokit: Pick<Octokit, "request">,
   input: { owner: string; repo: string; path: string; ref?: string },
 ): Promise<RepoFile | undefined> {
   try {
-    const { data } = await octokit.rest.repos.getContent(input);
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/contents/{path}", input);
     if (Array.isArray(data) || data.type !== "file" || !("content" in data)) {
       throw new Error(`${input.path} in ${input.owner}/${input.repo} is not a file`);
     }

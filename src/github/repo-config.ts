@@ -69,6 +69,13 @@ export const RepoConfigSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("When true, whoever started a run cannot approve it."),
+  /** Off by default: the app never merges. A merge method makes it merge the approved commit. */
+  merge_after_approval: z
+    .union([z.literal(false), z.enum(["merge", "squash", "rebase"])])
+    .default(false)
+    .describe(
+      "false (the default): a person merges. merge, squash or rebase: once the approval passes on the final commit, the app merges the pull request at exactly that commit with this method.",
+    ),
 });
 
 export type RepoConfig = z.infer<typeof RepoConfigSchema>;
@@ -102,6 +109,14 @@ export function configEntry(text: string, path: PropertyKey[], file = CONFIG_PAT
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   return { file, ...locatePath(doc, lines, path), path: formatPath(path) };
+}
+
+/** The pipeline a run pins, with the repository's `merge_after_approval` (absent when off). */
+export function withMergeSetting(
+  pipeline: ResolvedPipeline,
+  merge: RepoConfig["merge_after_approval"],
+): ResolvedPipeline {
+  return merge === false ? pipeline : { ...pipeline, mergeAfterApproval: merge };
 }
 
 /**

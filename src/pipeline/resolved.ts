@@ -12,6 +12,12 @@ export interface ResolvedPipeline {
   /** `dailyMaxCostUsd` comes from the repository's configuration, never from the pipeline file. */
   budget?: { maxCostUsd?: number; maxTokens?: number; dailyMaxCostUsd?: number };
   phases: ResolvedPhase[];
+  /**
+   * How the app merges the run's pull request once its approval passes on the final commit; from
+   * the repository's configuration (`merge_after_approval`), never from the pipeline file. Absent:
+   * the app never merges.
+   */
+  mergeAfterApproval?: "merge" | "squash" | "rebase";
 }
 
 export type ResolvedPhase = ResolvedAgentPhase | ResolvedWaitPhase | ResolvedApprovalPhase;

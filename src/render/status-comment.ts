@@ -92,6 +92,7 @@ function next(input: StatusInput): string {
   const { state } = input;
   switch (state.status) {
     case "running":
+      if (state.step === "merge") return "merging the approved commit, as the repository asks.";
       return "the run is working on the current phase.";
     case "waiting":
       if (state.step === "ci") {
@@ -102,6 +103,11 @@ function next(input: StatusInput): string {
     case "awaiting_approval":
       return `a human review: ${input.hints.approve}.`;
     case "succeeded":
+      // The repository asked the app to merge, and GitHub refused: a person takes it from here.
+      if (state.approval && state.reason?.startsWith("approved; not merged")) {
+        const approved = `${state.approval.by.join(", ")} approved \`${state.approval.head.slice(0, 7)}\``;
+        return `a person merges the pull request: ${approved}, but the app could not merge it (${quietMarkdown(state.reason)}). A new commit needs a new approval.`;
+      }
       return state.reason
         ? `nothing: the run is complete (${quietMarkdown(state.reason)}).`
         : "nothing: the run is complete.";

@@ -126,7 +126,13 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
     type: "wait.scheduled",
     until: deps.now() + effect.waitMs,
   }),
-  request_approval: async () => ({ type: "approval.requested" }),
+  merge_pull: async (deps, run, effect) => {
+    const result = await deps.forgeFor(run).mergePull({ sha: effect.sha, method: effect.method });
+    if (!result.merged) return { type: "merge.refused", reason: result.reason };
+    const by = run.state.approval?.by.join(", ") ?? "a reviewer";
+    return { type: "run.merged", by: `Atomic Scrum (${effect.method}, after approval by ${by})` };
+  },
+  request_approval: requestApproval,
   hand_off: async (deps, run, effect) => {
     await deps.forgeFor(run).addLabel({ runId: run.id, label: effect.label });
     return { type: "handoff.done", label: effect.label };
@@ -142,6 +148,24 @@ export function performEffect(
 ): Promise<RunEvent> {
   const performer = PERFORMERS[effect.kind] as Performer<typeof effect.kind>;
   return performer(deps, run, effect as never, signal);
+}
+
+/**
+ * Enters the approval phase. Approvals of the head given before it (GitHub: reviews submitted
+ * during a cooldown, which the engine could not count then) are read once here and count now.
+ * Only a read, so running it again after a crash is harmless.
+ */
+async function requestApproval(deps: PerformDeps, run: RunRecord): Promise<RunEvent> {
+  const forge = deps.forgeFor(run);
+  const head = run.state.head;
+  if (forge.approvalsOnHead === undefined || head === undefined) return { type: "approval.requested" };
+  const approvedBy = await forge.approvalsOnHead({
+    head,
+    ...(run.startedBy === undefined ? {} : { startedBy: run.startedBy }),
+  });
+  return approvedBy.length > 0
+    ? { type: "approval.requested", approvedBy, sha: head }
+    : { type: "approval.requested" };
 }
 
 async function callAgent(

@@ -97,6 +97,7 @@ const STATUS_EVENTS = new Set<RunEvent["type"]>([
   "approval.revoked",
   "run.cancelled",
   "run.merged",
+  "merge.refused",
   "run.aborted",
   "phase.retry",
   "phase.escalate",

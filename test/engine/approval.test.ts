@@ -143,3 +143,127 @@ describe("engine > approval.revoked", () => {
     expect(state.approvals).toBeUndefined();
   });
 });
+
+describe("engine > approvals given before the approval phase (approval.requested)", () => {
+  /** A run that has just entered its approval phase: the request is being made. */
+  function entering(): RunState {
+    return { ...initialState(), seq: 3, status: "running", step: "approval", phaseIndex: 1, head: HEAD };
+  }
+  const requested = (approvedBy?: string[], sha = HEAD): RunEvent => ({
+    type: "approval.requested",
+    ...(approvedBy ? { approvedBy, sha } : {}),
+  });
+
+  it("with no earlier approvals, the run waits for approval as before", () => {
+    const { state, effects } = transition(entering(), requested(), pipeline(1));
+    expect(state).toMatchObject({ status: "awaiting_approval", step: "approval" });
+    expect(state.approvals).toBeUndefined();
+    expect(effects).toEqual([]);
+  });
+
+  it("enough earlier approvals of the head pass the phase, as approvals arriving now would", () => {
+    const { state, effects } = transition(entering(), requested(["@alice", "@bob"]), pipeline(2));
+    expect(state).toMatchObject({ status: "succeeded", step: "done" });
+    expect(state.approval).toEqual({ phaseId: "review", head: HEAD, by: ["@alice", "@bob"] });
+    expect(state.approvals).toBeUndefined();
+    expect(effects).toEqual([]);
+    // The same end as two reviews granted one after the other.
+    const one = transition(
+      transition(entering(), requested(), pipeline(2)).state,
+      grant("@alice", HEAD),
+      pipeline(2),
+    );
+    const two = transition(one.state, grant("@bob", HEAD), pipeline(2)).state;
+    expect(two.approval).toEqual(state.approval);
+  });
+
+  it("too few are counted and the run still waits; a later approval adds to them", () => {
+    const { state } = transition(entering(), requested(["@alice"]), pipeline(2));
+    expect(state).toMatchObject({ status: "awaiting_approval", step: "approval", approvals: ["@alice"] });
+    expect(() => transition(state, grant("@alice", HEAD), pipeline(2))).toThrow(
+      "@alice has already approved",
+    );
+    const done = transition(state, grant("@bob", HEAD), pipeline(2)).state;
+    expect(done).toMatchObject({ status: "succeeded", approval: { by: ["@alice", "@bob"] } });
+  });
+
+  it("the same login twice counts once", () => {
+    const { state } = transition(entering(), requested(["@alice", "@alice"]), pipeline(2));
+    expect(state).toMatchObject({ status: "awaiting_approval", approvals: ["@alice"] });
+  });
+
+  it("approvals of another commit than the head count for nothing", () => {
+    const { state } = transition(entering(), requested(["@alice"], OLD), pipeline(1));
+    expect(state).toMatchObject({ status: "awaiting_approval", step: "approval" });
+    expect(state.approvals).toBeUndefined();
+  });
+
+  it("a run not entering an approval phase refuses it", () => {
+    expect(() => transition(awaiting(), requested(["@alice"]), pipeline(1))).toThrow(InvalidTransition);
+  });
+});
+
+describe("engine > merging after approval (merge_after_approval)", () => {
+  const merging = (): ResolvedPipeline => ({ ...pipeline(1), mergeAfterApproval: "rebase" });
+
+  it("asks to merge exactly the approved head, and ends merged", () => {
+    const { state, effects } = transition(awaiting(), grant("@alice", HEAD), merging());
+    expect(state).toMatchObject({
+      status: "running",
+      step: "merge",
+      approval: { head: HEAD, by: ["@alice"] },
+    });
+    expect(effects).toEqual([{ kind: "merge_pull", key: `merge@${state.seq}`, sha: HEAD, method: "rebase" }]);
+    const merged = transition(state, { type: "run.merged", by: "Atomic Scrum" }, merging()).state;
+    expect(merged).toMatchObject({ status: "succeeded", reason: "merged by Atomic Scrum" });
+    expect(merged.approval).toBeUndefined();
+  });
+
+  it("a refused merge ends the run approved, for a person to merge; a new commit reopens the approval", () => {
+    const asked = transition(awaiting(), grant("@alice", HEAD), merging()).state;
+    const refused = transition(asked, { type: "merge.refused", reason: "405" }, merging()).state;
+    expect(refused).toMatchObject({ status: "succeeded", reason: "approved; not merged: 405" });
+    const push: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: NEW,
+      previousHead: HEAD,
+    };
+    const reopened = transition(refused, push, merging()).state;
+    expect(reopened).toMatchObject({
+      status: "awaiting_approval",
+      step: "approval",
+      phaseIndex: 1,
+      head: NEW,
+    });
+    expect(reopened.approval).toBeUndefined();
+    // The merge is asked again, under a new key, for the new head once it is approved.
+    const again = transition(reopened, grant("@carol", NEW), merging());
+    expect(again.effects).toEqual([
+      { kind: "merge_pull", key: `merge@${again.state.seq}`, sha: NEW, method: "rebase" },
+    ]);
+  });
+
+  it("without the setting, an approved run ends without a merge step", () => {
+    const { state, effects } = transition(awaiting(), grant("@alice", HEAD), pipeline(1));
+    expect(state.step).toBe("done");
+    expect(effects).toEqual([]);
+  });
+
+  it("a merged run is not sent back by a later push", () => {
+    const merged = transition(
+      transition(awaiting(), grant("@alice", HEAD), merging()).state,
+      { type: "run.merged", by: "x" },
+      merging(),
+    ).state;
+    const push: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: NEW,
+      previousHead: HEAD,
+    };
+    expect(() => transition(merged, push, merging())).toThrow(InvalidTransition);
+  });
+});

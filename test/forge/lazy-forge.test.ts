@@ -21,6 +21,7 @@ function fakeForge(calls: string[]): Forge {
     removeLabel: async (input) => {
       calls.push(`unlabel ${input.label}`);
     },
+    mergePull: async () => ({ merged: false, reason: "not here" }),
     setCheck: async (input) => {
       calls.push(`check ${input.name} ${input.status}`);
       return { id: "7" };

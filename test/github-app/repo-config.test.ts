@@ -25,6 +25,7 @@ describe("repo config", () => {
         budget: {},
         allowed_permissions: ["write", "maintain", "admin"],
         prevent_self_review: false,
+        merge_after_approval: false,
       },
     });
   });
@@ -89,6 +90,7 @@ describe("repo config", () => {
         "$schema",
         "allowed_permissions",
         "budget",
+        "merge_after_approval",
         "pipelines",
         "prevent_self_review",
         "provider",

@@ -44,13 +44,14 @@ function review(commit: string, id: number, state = "approved"): Payload {
   return payload;
 }
 
-async function setUp(): Promise<{
+async function setUp(config?: string): Promise<{
   github: FakeGitHub;
   app: ServedApp;
   time: ReturnType<typeof testClock>;
   db: string;
 }> {
   const github = fakeGitHub({
+    ...(config === undefined ? {} : { config }),
     owner: OWNER,
     repo: REPO,
     installationId: INSTALLATION_ID,
@@ -174,5 +175,55 @@ describe("github e2e > check runs", () => {
     const next = await startProcess(db, time.now, "worker-2");
     await next.worker.runUntilIdle();
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed cancelled");
+  });
+
+  describe("merge_after_approval", () => {
+    const CONFIG = "merge_after_approval: squash\n";
+
+    it("merges the pull request at exactly the approved commit, and the run ends merged", async () => {
+      const { github, app, time } = await setUp(CONFIG);
+      await app.deliver(labeledPayload());
+      expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
+      expect(github.merges).toEqual([]);
+      const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+      await app.deliver(review(head, 801), { event: "pull_request_review" });
+      const done = await runToRest(app, time);
+      expect(done.state).toMatchObject({ status: "succeeded", step: "done" });
+      expect(done.state.reason).toBe(`merged by Atomic Scrum (squash, after approval by @${REVIEWER})`);
+      expect(done.state.approval).toBeUndefined();
+      expect(github.merges).toEqual([{ number: github.pulls[0]?.number, sha: head, method: "squash" }]);
+      expect(github.pulls[0]?.draft).toBe(false);
+      // The approval check was passed before the merge, so a protection requiring it lets it through.
+      expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
+    });
+
+    it("a merge GitHub refuses leaves the approved run for a person to merge, and says why", async () => {
+      const { github, app, time } = await setUp(CONFIG);
+      github.refuseMerges('Required status check "test" is failing.');
+      await app.deliver(labeledPayload());
+      await runToRest(app, time);
+      const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+      await app.deliver(review(head, 802), { event: "pull_request_review" });
+      const done = await runToRest(app, time);
+      expect(done.state.status).toBe("succeeded");
+      expect(done.state.reason).toMatch(
+        /^approved; not merged: GitHub refused the merge \(405\): Required status check/,
+      );
+      expect(done.state.approval?.head).toBe(head);
+      expect(github.merges).toEqual([]);
+      const status = github.comments.find((c) => c.thread === 1)?.body ?? "";
+      expect(status).toContain("a person merges the pull request");
+    });
+
+    it("without it, the app never merges", async () => {
+      const { github, app, time } = await setUp();
+      await app.deliver(labeledPayload());
+      await runToRest(app, time);
+      const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+      await app.deliver(review(head, 803), { event: "pull_request_review" });
+      expect((await runToRest(app, time)).state.status).toBe("succeeded");
+      expect(github.merges).toEqual([]);
+      expect(github.pulls[0]?.state).toBe("open");
+    });
   });
 });

@@ -24,6 +24,8 @@ export interface FakePull {
   title: string;
   body: string;
   draft: boolean;
+  /** Set when merged through the API: the commit merged. */
+  mergedSha?: string;
 }
 
 export interface FakeComment {
@@ -48,6 +50,15 @@ export interface FakeCheckRun {
   app_id: number;
   details_url: string | null;
   external_id: string | null;
+}
+
+/** A review of a pull request, as a test adds it (GitHub lists them oldest first). */
+export interface FakeReview {
+  id: number;
+  pull: number;
+  user: { login: string; type: "User" | "Bot" };
+  state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED";
+  commit_id: string;
 }
 
 /** The app id of GitHub Actions, whose check runs are a repository's usual CI. */
@@ -113,8 +124,14 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   const comments: FakeComment[] = [];
   const faults: Fault[] = [];
   const reactions: FakeReaction[] = [];
+  /** Pull requests merged through the API, in order. */
+  const merges: { number: number; sha: string; method: string }[] = [];
+  /** While set, every merge is refused with this message (405), as branch protection would. */
+  let mergeRefusal: string | undefined;
   /** Check runs in the order they were created: newest last. */
   const checkRuns: FakeCheckRun[] = [];
+  const reviews: FakeReview[] = [];
+  let nextReviewId = 9000;
   const appId = options.appId ?? 1;
   let refuseCheckWrites = false;
   let nextCheckRunId = 5000;
@@ -237,6 +254,24 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     return [200, listed.reverse().map(pullJson)];
   });
 
+  // Merging as GitHub does: a draft is refused (405), and `sha` must be the head (409).
+  route("PUT", `${repoPath}/pulls/(\\d+)/merge`, (match, request) => {
+    const pull = pulls.find((p) => p.number === Number(match[1]));
+    if (pull === undefined) return notFound();
+    const body = request.body as { sha?: string; merge_method?: string };
+    const head = refs.get(pull.head) ?? "";
+    if (pull.state !== "open" || pull.draft || mergeRefusal !== undefined) {
+      return [405, { message: mergeRefusal ?? "Pull Request is not mergeable" }];
+    }
+    if (body.sha !== undefined && body.sha !== head) {
+      return [409, { message: "Head branch was modified. Review and try the merge again." }];
+    }
+    pull.state = "closed";
+    pull.mergedSha = head;
+    merges.push({ number: pull.number, sha: head, method: body.merge_method ?? "merge" });
+    return [200, { sha: "m".repeat(40), merged: true, message: "Pull Request successfully merged" }];
+  });
+
   route("POST", `${repoPath}/pulls`, (_match, request) => {
     const body = request.body as { title: string; head: string; base: string; body: string; draft: boolean };
     if (!refs.has(body.head)) return [422, { message: "Validation Failed", errors: [{ field: "head" }] }];
@@ -257,6 +292,15 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   route("GET", `${repoPath}/pulls/(\\d+)`, (match) => {
     const pull = pulls.find((p) => p.number === Number(match[1]));
     return pull === undefined ? notFound() : [200, pullJson(pull)];
+  });
+
+  route("GET", `${repoPath}/pulls/(\\d+)/reviews`, (match, request) => {
+    const pull = Number(match[1]);
+    if (!pulls.some((p) => p.number === pull)) return notFound();
+    const perPage = Number(request.query.per_page ?? 30);
+    const page = Number(request.query.page ?? 1);
+    const all = reviews.filter((r) => r.pull === pull);
+    return [200, all.slice((page - 1) * perPage, page * perPage).map(reviewJson)];
   });
 
   // Reacting twice with the same content answers 200 with the existing reaction, as GitHub does.
@@ -352,6 +396,13 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   route("POST", "/graphql", (_match, request) => {
     const { query, variables } = request.body as { query: string; variables: Record<string, unknown> };
     if (/\bcreateCommitOnBranch\b/.test(query)) return createCommitOnBranch(variables);
+    if (/\bmarkPullRequestReadyForReview\b/.test(query)) {
+      const pull = pulls.find((p) => `PR_${p.number}` === variables.id);
+      if (pull === undefined)
+        return [200, { data: null, errors: [{ type: "NOT_FOUND", message: "no such pull request" }] }];
+      pull.draft = false;
+      return [200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } }];
+    }
     return repositoryQuery(query, variables);
   });
 
@@ -459,11 +510,17 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     return {
       number: pull.number,
       state: pull.state,
-      merged_at: null,
+      merged_at: pull.mergedSha === undefined ? null : "2025-01-01T00:00:00Z",
+      node_id: `PR_${pull.number}`,
       title: pull.title,
       body: pull.body,
       draft: pull.draft,
-      head: { ref: pull.head, label: `${options.owner}:${pull.head}`, repo: { id: EXAMPLE_REPO_ID } },
+      head: {
+        ref: pull.head,
+        sha: pull.mergedSha ?? refs.get(pull.head) ?? "",
+        label: `${options.owner}:${pull.head}`,
+        repo: { id: EXAMPLE_REPO_ID },
+      },
       base: { ref: pull.base },
       html_url: `https://github.com/${options.owner}/${options.repo}/pull/${pull.number}`,
     };
@@ -480,6 +537,21 @@ export function fakeGitHub(options: FakeGitHubOptions) {
       details_url: run.details_url,
       output: { title: run.output?.title ?? null, summary: run.output?.summary ?? null },
       app: { id: run.app_id, slug: run.app_id === appId ? "atomic-scrum" : `app-${run.app_id}` },
+    };
+  }
+
+  function reviewJson(review: FakeReview) {
+    return {
+      id: review.id,
+      node_id: `PRR_${review.id}`,
+      user: { ...review.user, id: review.id },
+      body: "",
+      state: review.state,
+      commit_id: review.commit_id,
+      author_association: "COLLABORATOR",
+      submitted_at: "2025-01-01T00:00:00Z",
+      html_url: `https://github.com/${options.owner}/${options.repo}/pull/${review.pull}#pullrequestreview-${review.id}`,
+      pull_request_url: `https://api.github.com/repos/${options.owner}/${options.repo}/pulls/${review.pull}`,
     };
   }
 
@@ -517,7 +589,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   };
 
   const scope = githubApi().persist();
-  for (const method of ["GET", "POST", "PATCH"]) {
+  for (const method of ["GET", "POST", "PATCH", "PUT"]) {
     scope
       .intercept((uri: string) => knows(method, uri), method)
       // Routes a scenario never reaches are fine for a fake; what it did reach is asserted on.
@@ -535,6 +607,30 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     reactions,
     createdRefs,
     checkRuns,
+    reviews,
+    /**
+     * A person reviews the run's pull request (the only one, unless `pull` says) at `commit`.
+     * Only what the list of reviews shows: deliver the webhook too when the app should hear of it.
+     */
+    addReview(review: {
+      login: string;
+      type?: "User" | "Bot";
+      state: FakeReview["state"];
+      commit: string;
+      pull?: number;
+    }): FakeReview {
+      const pull = review.pull ?? pulls[0]?.number;
+      if (pull === undefined) throw new Error("no pull request to review");
+      const added: FakeReview = {
+        id: nextReviewId++,
+        pull,
+        user: { login: review.login, type: review.type ?? "User" },
+        state: review.state,
+        commit_id: review.commit,
+      };
+      reviews.push(added);
+      return added;
+    },
     /**
      * A check run of the repository's CI (GitHub Actions unless `appId` says otherwise), as a
      * workflow would report it on `sha`. Change its fields later to play the run progressing.
@@ -560,6 +656,11 @@ export function fakeGitHub(options: FakeGitHubOptions) {
       };
       checkRuns.push(added);
       return added;
+    },
+    merges,
+    /** Refuse every merge with `message` (405), or accept merges again with undefined. */
+    refuseMerges(message: string | undefined): void {
+      mergeRefusal = message;
     },
     /** While on, every check-run write answers 502 and changes nothing. */
     failCheckWrites(on: boolean): void {

@@ -1,11 +1,13 @@
 import type { Octokit } from "@octokit/core";
 import type { Forge } from "../forge.js";
+import { approvalsOnHead } from "./approvals-on-head.js";
 import { setCheck } from "./check-runs.js";
 import { ciStatus } from "./ci-status.js";
 import { postComment, writeStatus } from "./comments.js";
 import { commitOnBranch } from "./commit-on-branch.js";
 import { callGitHub, statusOf } from "./github-errors.js";
 import { type GitHubRepo, newForgeState } from "./github-repo.js";
+import { mergePull } from "./merge-pull.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { ensurePullRequest, findPullRequest } from "./pull-request.js";
 import { readContext } from "./read-context.js";
@@ -27,6 +29,8 @@ export interface GitHubForgeOptions {
   appId?: number;
   /** Lets commits write under `.github/workflows/`. Off by default. */
   allowWorkflows?: boolean;
+  /** The app's slug, when known: its own reviews (`<slug>[bot]`) never count as approvals. */
+  appSlug?: string;
 }
 
 export type GitHubForge = Forge & {
@@ -92,7 +96,16 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
       }
     },
     setCheck: (input) => setCheck(gh, input),
+    mergePull: async (input) => {
+      if (branch === undefined) return { merged: false, reason: "the run has no branch yet" };
+      return mergePull(gh, branch, input);
+    },
     ciStatus: (input) => ciStatus(gh, input),
+    approvalsOnHead: async (input) => {
+      // No pull request yet (a pipeline with no agent phase before its approval): nothing to approve.
+      const pr = branch === undefined ? undefined : await findPullRequest(gh, branch);
+      return pr === undefined ? [] : approvalsOnHead(gh, pr, input, options.appSlug);
+    },
     pullRequest: async () => (branch === undefined ? undefined : findPullRequest(gh, branch)),
   };
 }

@@ -38,6 +38,11 @@ export function createLocalForge(options: LocalForgeOptions): Forge {
     addLabel: (input) => addLabel(options.runsDir, input),
     removeLabel: (input) => removeLabel(options.runsDir, input),
     setCheck: (input) => writeCheck(options.runsDir, input),
+    // A local run's branch is for a person to merge with git; the app never touches the base branch.
+    mergePull: async () => ({
+      merged: false,
+      reason: "a local run is never merged by the app: merge its branch with git",
+    }),
     // A local repository has no CI: a checks gate is skipped, and says so in the phase comment.
     ciStatus: async () => ({ state: "unsupported" }),
   };
