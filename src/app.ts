@@ -122,7 +122,9 @@ export function buildGitHubApp(options: {
     authorize: async (run, steer) => {
       const app = probot;
       const installationId = run.repo.installationId;
-      if (!app || installationId === undefined) return false;
+      // No client yet is not a refusal: the job fails and is tried again.
+      if (!app || installationId === undefined)
+        throw new Error(`run ${run.id} has no GitHub installation to check @${steer.login}'s role with`);
       const octokit = await app.auth(installationId);
       const role = await repoRole(octokit, run.repo.owner, run.repo.name, steer.login);
       return roleAdmits(role, steer.needs);

@@ -54,6 +54,7 @@ export function rerunPhase(state: RunState, event: RerunEvent, pipeline: Resolve
     feedback: _feedback,
     waitUntil: _waitUntil,
     approvals: _approvals,
+    approval: _approval,
     reason: _reason,
     ...rest
   } = state;

@@ -216,6 +216,10 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     if (event.reason === "new-commit" && !moved) {
       throw new InvalidTransition("the push is not new to the run: it knows that head, or a newer one");
     }
+    const given = state.approvals ?? [];
+    if (event.reason === "dismissed" && event.reviewer !== undefined && !given.includes(event.reviewer)) {
+      throw new InvalidTransition(`the dismissed review by ${event.reviewer} was not one of the approvals`);
+    }
     const { approvals: _cleared, ...rest } = state;
     return moved ? { ...rest, head: event.head } : rest;
   },
@@ -305,6 +309,11 @@ function reopenApproval(
   if (!approval) throw new InvalidTransition("run has already succeeded");
   const index = pipeline.phases.findIndex((p) => p.id === approval.phaseId);
   if (index < 0) throw new InvalidTransition(`no approval phase "${approval.phaseId}"`);
+  // Dismissing a review that was not one of the approvals (a stale changes-requested, say) takes
+  // nothing back.
+  if (event.reason === "dismissed" && event.reviewer !== undefined && !approval.by.includes(event.reviewer)) {
+    throw new InvalidTransition(`the dismissed review by ${event.reviewer} was not one of the approvals`);
+  }
   let head = state.head;
   if (event.reason === "new-commit") {
     // As while waiting: only a push on top of the head the run knows is news.
@@ -324,6 +333,8 @@ function reopenApproval(
     phaseIndex: index,
     status: "awaiting_approval",
     step: "approval",
+    // A new round: wait phases after the approval set their timers afresh, end keys are new.
+    round: (state.round ?? 0) + 1,
   };
 }
 
@@ -387,7 +398,11 @@ function enterPhase(state: RunState, index: number, pipeline: ResolvedPipeline):
   // A phase entered again after a retry numbers its attempts on from its last one.
   const base = { ...kept, phaseIndex: index, attempt: history?.[phase.id]?.attempt ?? 0, triesAtTier: 0 };
   if (phase.kind === "wait") return { ...base, step: "wait" };
-  if (phase.kind === "approval") return { ...base, step: "approval" };
+  if (phase.kind === "approval") {
+    // An earlier approval phase's approval is not this one's: only this phase's passing sets it again.
+    const { approval: _earlier, ...fresh } = base;
+    return { ...fresh, step: "approval" };
+  }
   return startAttempt({ ...base, tier: phase.tier }, pipeline, phase.tier, 1);
 }
 

@@ -262,6 +262,8 @@ export type RunEvent =
       head?: string;
       /** The head the push replaced: the run's head moves only when it is the one the run knows. */
       previousHead?: string;
+      /** For a dismissal: whose review was dismissed (`@login`); only one of the approvals takes anything back. */
+      reviewer?: string;
     }
   | { type: "run.cancelled"; by: string }
   /**

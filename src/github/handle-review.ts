@@ -58,7 +58,12 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
       // Dismissing a review takes write access already: no check needed.
       queued = {
         key: `review/${review.id}/dismissed`,
-        event: { type: "approval.revoked", by: `@${payload.sender.login}`, reason: "dismissed" },
+        event: {
+          type: "approval.revoked",
+          by: `@${payload.sender.login}`,
+          reason: "dismissed",
+          ...(review.user ? { reviewer: `@${review.user.login}` } : {}),
+        },
       };
     } else {
       const state = review.state.toLowerCase();

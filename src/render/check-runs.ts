@@ -47,18 +47,24 @@ export function desiredChecks(input: ChecksInput): DesiredCheck[] {
     if (!attempt.commitSha) continue;
     const phase = pipeline.phases.find((p) => p.id === attempt.phaseId);
     if (phase?.kind !== "agent") continue;
+    // A phase with a checks gate has passed only once CI said so: before that it waits, and
+    // a run that stopped meanwhile (cancelled, sent back) leaves it undecided, not passed.
+    const ciPending =
+      phase.gates.some((gate) => "checks" in gate) &&
+      !(attempt.scores as GatesVerdict | undefined)?.results.some((r) => r.gate === "checks");
     const waitingForCi =
-      phase === current && attempt.attempt === state.attempt && state.step === "ci" && !ended;
+      ciPending && phase === current && attempt.attempt === state.attempt && state.step === "ci" && !ended;
     const passed = attempt.state === "passed";
+    const conclusion: CheckConclusion = ciPending ? "cancelled" : passed ? "success" : "failure";
     want({
       name: phaseCheckName(phase.id),
       headSha: attempt.commitSha,
-      ...(waitingForCi
-        ? { status: "in_progress" as const }
-        : { status: "completed" as const, conclusion: passed ? ("success" as const) : ("failure" as const) }),
+      ...(waitingForCi ? { status: "in_progress" as const } : { status: "completed" as const, conclusion }),
       title: waitingForCi
         ? `Waiting for the repository's CI on ${attempt.commitSha.slice(0, 7)}`
-        : `${passed ? "Passed" : "Failed"}${scoreOf(attempt)} · attempt ${attempt.attempt} at ${attempt.tier ?? phase.tier}`,
+        : ciPending
+          ? "Stopped before the repository's CI decided"
+          : `${passed ? "Passed" : "Failed"}${scoreOf(attempt)} · attempt ${attempt.attempt} at ${attempt.tier ?? phase.tier}`,
       summary: attemptSummary(phase.name, attempt),
     });
   }

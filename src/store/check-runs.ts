@@ -53,14 +53,15 @@ export function markProjected(db: Database, runId: string, seq: number): void {
  * Runs that have ended (or rest, waiting for a person) since their status comment and checks were
  * last written: a crash or a GitHub error cut those writes off, and no later event will redo them.
  */
-export function listUnprojectedRuns(db: Database, limit = 50): string[] {
+export function listUnprojectedRuns(db: Database, group?: string, limit = 50): string[] {
   const statuses = [...TERMINAL, "needs_human", "awaiting_approval", "waiting"];
   const rows = db
     .prepare(
       `SELECT id FROM runs WHERE projected_seq < json_extract(state, '$.seq')
          AND status IN (${statuses.map(() => "?").join(", ")})
+         AND (? IS NULL OR id = ?)
        ORDER BY updated_at LIMIT ?`,
     )
-    .all(...statuses, limit) as { id: string }[];
+    .all(...statuses, group ?? null, group ?? null, limit) as { id: string }[];
   return rows.map((row) => row.id);
 }

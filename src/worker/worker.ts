@@ -172,11 +172,12 @@ export function createWorker(options: WorkerOptions) {
    * after it ended. A failure here is told and tried again at the next pass.
    */
   async function reproject(group?: string): Promise<void> {
-    for (const runId of listUnprojectedRuns(db)) {
-      if (group !== undefined && runId !== group) continue;
+    for (const runId of listUnprojectedRuns(db, group)) {
       try {
         await refreshStatus(runId);
       } catch (error) {
+        // A repository the app cannot reach any more will never take the writes: stop trying.
+        if (error instanceof ForgeUnreachable) markProjected(db, runId, getRun(db, runId)?.state.seq ?? 0);
         options.warn?.(`run ${runId}: writing its status and checks failed: ${(error as Error).message}`);
       }
     }
@@ -473,9 +474,20 @@ export function createWorker(options: WorkerOptions) {
       },
     });
     const forge = options.forgeFor(run);
-    await syncChecks(run, forge);
+    // Checks go first (so a phase's requests stay together), but a checks API that fails does not
+    // hold back the status comment or the run: the state stays unprojected and is written again.
+    let checksWritten = true;
+    try {
+      await syncChecks(run, forge);
+    } catch (error) {
+      if (error instanceof ForgeUnreachable) throw error;
+      checksWritten = false;
+      options.warn?.(
+        `run ${runId}: writing its checks failed, to be tried again: ${(error as Error).message}`,
+      );
+    }
     await forge.updateStatus({ runId, body });
-    markProjected(db, runId, run.state.seq);
+    if (checksWritten) markProjected(db, runId, run.state.seq);
   }
 
   /**

@@ -267,3 +267,72 @@ describe("engine > merging after approval (merge_after_approval)", () => {
     expect(() => transition(merged, push, merging())).toThrow(InvalidTransition);
   });
 });
+
+describe("engine > an approval binds to its commit after the run ended", () => {
+  const approved = () => transition(awaiting(), grant("@alice", HEAD), pipeline(1)).state;
+
+  it("a push on top of the approved head sends the run back to its approval phase, in a new round", () => {
+    const push: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: NEW,
+      previousHead: HEAD,
+    };
+    const reopened = transition(approved(), push, pipeline(1)).state;
+    expect(reopened).toMatchObject({
+      status: "awaiting_approval",
+      step: "approval",
+      phaseIndex: 1,
+      head: NEW,
+      round: 1,
+    });
+    expect(reopened.approval).toBeUndefined();
+    expect(reopened.reason).toBeUndefined();
+  });
+
+  it("a late push event for an older commit, or a dismissal of someone else's review, changes nothing", () => {
+    const late: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: HEAD,
+      previousHead: OLD,
+    };
+    expect(() => transition(approved(), late, pipeline(1))).toThrow(InvalidTransition);
+    const dismissal: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "dismissed",
+      reviewer: "@carol",
+    };
+    expect(() => transition(approved(), dismissal, pipeline(1))).toThrow(/not one of the approvals/);
+    const own: RunEvent = { type: "approval.revoked", by: "@bob", reason: "dismissed", reviewer: "@alice" };
+    expect(transition(approved(), own, pipeline(1)).state.status).toBe("awaiting_approval");
+  });
+
+  it("a cancelled run, or one that succeeded without an approval, is never sent back", () => {
+    const push: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: NEW,
+      previousHead: HEAD,
+    };
+    const cancelled = transition(approved(), { type: "run.cancelled", by: "@bob" }, pipeline(1)).state;
+    expect(cancelled.status).toBe("cancelled");
+    expect(() => transition(cancelled, push, pipeline(1))).toThrow(InvalidTransition);
+    const { approval: _gone, ...plain } = approved();
+    expect(() => transition(plain, push, pipeline(1))).toThrow(InvalidTransition);
+  });
+
+  it("entering a second approval phase does not carry the first one's approval", () => {
+    const two: ResolvedPipeline = {
+      ...pipeline(1),
+      phases: [...pipeline(1).phases, { kind: "approval", id: "final", name: "Final", minApprovals: 1 }],
+    };
+    const next = transition(awaiting(), grant("@alice", HEAD), two).state;
+    expect(next).toMatchObject({ step: "approval", phaseIndex: 2 });
+    expect(next.approval).toBeUndefined();
+  });
+});

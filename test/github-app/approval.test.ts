@@ -257,12 +257,23 @@ describe("github app > what puts the approval back to pending", () => {
     expect(settle(app, run).state.approvals).toEqual(["@hubot"]);
   });
 
-  it("a dismissed review clears the approvals, with no request to GitHub", async () => {
-    const run = awaitingRun(app, "monalisa", ["@hubot"]);
+  it("dismissing one of the approvals clears the approvals, with no request to GitHub", async () => {
+    // The example's dismissed review is Codertocat's; Codertocat had approved.
+    const run = awaitingRun(app, "monalisa", ["@hubot", "@Codertocat"]);
     await app.deliver(dismissedPayload(), { event: "pull_request_review" });
-    expect(queued(app)).toEqual([{ type: "approval.revoked", by: "@Codertocat", reason: "dismissed" }]);
+    expect(queued(app)).toEqual([
+      { type: "approval.revoked", by: "@Codertocat", reason: "dismissed", reviewer: "@Codertocat" },
+    ]);
     expect(settle(app, run).state.approvals).toBeUndefined();
     expect(requestLog()).toEqual([]);
+  });
+
+  it("dismissing a review that was not an approval (a stale changes-requested) takes nothing back", async () => {
+    const run = awaitingRun(app, "monalisa", ["@hubot"]);
+    await app.deliver(dismissedPayload(), { event: "pull_request_review" });
+    const settled = settle(app, run);
+    expect(settled.state.approvals).toEqual(["@hubot"]);
+    expect(settled.dropped).toEqual(["the dismissed review by @Codertocat was not one of the approvals"]);
   });
 
   it("a new commit clears the approvals; then only an approval of the new commit counts", async () => {

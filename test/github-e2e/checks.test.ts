@@ -137,7 +137,12 @@ describe("github e2e > check runs", () => {
     await runToRest(app, time);
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
 
-    await app.deliver(example("pull_request_review", "dismissed"), { event: "pull_request_review" });
+    const dismissal = example("pull_request_review", "dismissed");
+    dismissal.review = {
+      ...dismissal.review,
+      user: { ...(dismissal.review?.user as object), login: REVIEWER },
+    };
+    await app.deliver(dismissal, { event: "pull_request_review" });
     expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
     // A completed check is never reopened: a newer one of the same name takes its place.
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("in_progress");

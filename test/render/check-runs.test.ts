@@ -238,4 +238,27 @@ describe("check runs of a run", () => {
     expect(fingerprint(check)).toBe(fingerprint({ ...check }));
     expect(fingerprint(check)).not.toBe(fingerprint({ ...check, title: "other" }));
   });
+
+  it("a phase gated on CI is in progress while CI runs, and cancelled (never passed) if the run stops first", () => {
+    const gated = {
+      ...pipeline,
+      phases: [{ ...agent("draft"), gates: [{ checks: { timeout: "30m" } }] }, ...pipeline.phases.slice(1)],
+    } as unknown as ResolvedPipeline;
+    const attempts = [attempt("draft", 1, { commitSha: C1, scores: verdict })];
+    const waiting = desiredChecks({
+      pipeline: gated,
+      state: state({ head: C1, phaseIndex: 0, attempt: 1, step: "ci", status: "waiting" }),
+      attempts,
+      written: [],
+    });
+    expect(names(waiting)).toEqual(["Atomic Scrum / draft 1 in_progress"]);
+    const cancelled = desiredChecks({
+      pipeline: gated,
+      state: state({ head: C1, phaseIndex: 0, attempt: 1, step: "done", status: "cancelled" }),
+      attempts,
+      written: waiting.map((c) => row(c)),
+    });
+    expect(names(cancelled)).toEqual(["Atomic Scrum / draft 1 completed cancelled"]);
+    expect(cancelled[0]?.title).toBe("Stopped before the repository's CI decided");
+  });
 });
