@@ -390,6 +390,16 @@ export function getEffect<T>(db: Database, key: string): T | undefined {
   return row ? (JSON.parse(row.result) as T) : undefined;
 }
 
+/** How many effects of `kind` a run has recorded (hand-offs to a person, say). */
+export function countEffects(db: Database, runId: string, kind: string): number {
+  const row = db
+    .prepare("SELECT COUNT(*) AS n FROM effects WHERE run_id = ? AND kind = ?")
+    .get(runId, kind) as {
+    n: number;
+  };
+  return row.n;
+}
+
 export function putEffect(
   db: Database,
   key: string,

@@ -30,6 +30,7 @@ import {
 } from "../store/queue.js";
 import {
   appendEvent,
+  countEffects,
   getEffect,
   getRun,
   listAttempts,
@@ -360,10 +361,6 @@ export function createWorker(options: WorkerOptions) {
       })
       .immediate();
     options.onProgress?.({ runId: run.id, event, state, run });
-    // The run is back from a person's hands: the label that called for one comes off.
-    if (run.state.status === "needs_human" && state.status !== "needs_human") {
-      await options.forgeFor(run).removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
-    }
     if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
   }
 
@@ -474,6 +471,7 @@ export function createWorker(options: WorkerOptions) {
       },
     });
     const forge = options.forgeFor(run);
+    await unlabelIfBack(run, forge);
     // Checks go first (so a phase's requests stay together), but a checks API that fails does not
     // hold back the status comment or the run: the state stays unprojected and is written again.
     let checksWritten = true;
@@ -488,6 +486,26 @@ export function createWorker(options: WorkerOptions) {
     }
     await forge.updateStatus({ runId, body });
     if (checksWritten) markProjected(db, runId, run.state.seq);
+  }
+
+  /**
+   * A run back from a person's hands (sent back with /retry, cancelled, merged) has the label that
+   * called for one taken off; each hand-off is answered by one removal, kept as an effect, so a
+   * removal a crash or an error cut off is done at the next status write (or the next start).
+   */
+  async function unlabelIfBack(run: RunRecord, forge: ReturnType<PerformDeps["forgeFor"]>): Promise<void> {
+    if (run.state.status === "needs_human") return;
+    const handOffs = countEffects(db, run.id, "hand_off");
+    if (handOffs === 0 || countEffects(db, run.id, "unlabel") >= handOffs) return;
+    await forge.removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
+    putEffect(
+      db,
+      `${run.id}/unlabel/${handOffs}`,
+      run.id,
+      "unlabel",
+      { label: NEEDS_HUMAN_LABEL },
+      options.now(),
+    );
   }
 
   /**
