@@ -59,6 +59,30 @@ export function enqueueCiDeadline(
   });
 }
 
+/** How often a run waiting for CI reads it again, should a `check_suite` webhook be lost. */
+export const CI_POLL_MS = 5 * 60_000;
+
+/**
+ * The next look at a waiting run's CI, before its deadline: one request every {@link CI_POLL_MS},
+ * so a lost webhook costs minutes, not the whole timeout. Keyed by its time: each look that finds
+ * the CI still running sets the next one.
+ */
+export function enqueueCiPoll(
+  db: Database,
+  input: { runId: string; phaseId: string; attempt: number; until: number; now: number },
+): boolean {
+  const { runId, phaseId, attempt, until, now } = input;
+  const at = now + CI_POLL_MS;
+  if (at >= until) return false;
+  return enqueueRunJob(db, {
+    runId,
+    key: `ci/${phaseId}/${attempt}/poll@${at}`,
+    event: { type: "ci.timeout", phaseId, attempt },
+    now,
+    runAt: at,
+  });
+}
+
 /** Starts a run; a second start of the same run is a no-op. */
 export function enqueueRunStart(db: Database, runId: string, now: number): boolean {
   return enqueueRunJob(db, { runId, key: "start", now });

@@ -39,7 +39,14 @@ import {
   type RunRecord,
   saveRunState,
 } from "../store/runs.js";
-import { enqueueCiDeadline, enqueueRunJob, RUN_JOB, type RunJobPayload, type Steer } from "./jobs.js";
+import {
+  enqueueCiDeadline,
+  enqueueCiPoll,
+  enqueueRunJob,
+  RUN_JOB,
+  type RunJobPayload,
+  type Steer,
+} from "./jobs.js";
 import { type PerformDeps, performEffect } from "./perform-effect.js";
 import { projectAttempt } from "./project-attempt.js";
 
@@ -354,6 +361,7 @@ export function createWorker(options: WorkerOptions) {
         if (event.type === "ci.pending" && phaseId) {
           const until = next.current?.ciUntil ?? event.until;
           enqueueCiDeadline(db, { runId: run.id, phaseId, attempt: next.attempt, until, now });
+          enqueueCiPoll(db, { runId: run.id, phaseId, attempt: next.attempt, until, now });
         }
         // Progress: failures before this step say nothing about the next one.
         resetAttempts(db, { jobId: job.id, token: job.token, now });

@@ -167,6 +167,20 @@ describe("github e2e > the checks gate", () => {
     );
   });
 
+  it("a lost check_suite webhook costs one poll interval, not the whole timeout", async () => {
+    const { github, time, app, sha } = await setUp();
+    github.addCiRun({ sha, name: "test", conclusion: "success", title: "12 tests passed" });
+    // No webhook: a minute later nothing has looked yet; five minutes after the first look, the poll does.
+    time.advance(MINUTE);
+    await app.worker.runUntilIdle();
+    expect(onlyRun(app).state.status).toBe("waiting");
+    time.advance(4 * MINUTE);
+    await app.worker.runUntilIdle();
+    const done = onlyRun(app);
+    expect(done.state.status).toBe("awaiting_approval");
+    expect(eventTypes(app, done)).not.toContain("ci.changed");
+  });
+
   it("a failing check fails the gate: the retry's prompt gets the failing checks, and its commit passes", async () => {
     const { github, models, time, app, sha } = await setUp();
     github.addCiRun({ sha, name: "test", conclusion: "failure", title: "2 tests failed: hello.test.ts" });
