@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidTransition, transition } from "../../src/engine/transition.js";
 import type { RunEvent, RunState } from "../../src/engine/types.js";
@@ -8,49 +6,15 @@ import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listJobs } from "../../src/store/queue.js";
 import { getRun, type RunRecord, saveRunState } from "../../src/store/runs.js";
+import { example, reviewPayload } from "../github-e2e/payloads.js";
 import { githubApi, requestLog } from "../helpers/github/api.js";
 import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
 
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
-
 const repoPath = `/repos/${OWNER}/${REPO}`;
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
+/** The commit the `pull_request_review.submitted` example reviews, and so `reviewPayload()` approves. */
 const HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const OLD = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 const NEW = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
-const INSTALLATION = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
-
-type Payload = Record<string, Record<string, unknown>>;
-
-function example(event: string, action: string): Payload {
-  const definition = examples.find((d) => d.name === event);
-  const found = definition?.examples.find((e) => "action" in e && e.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
-  const payload = structuredClone(found) as unknown as Payload;
-  (payload.pull_request?.head as { ref: string }).ref = BRANCH;
-  payload.installation = INSTALLATION;
-  return payload;
-}
-
-/** The `pull_request_review.submitted` example: its state, reviewer and commit changed as a test needs. */
-function reviewPayload(
-  change: { state?: string; login?: string; type?: "User" | "Bot"; commit?: string; id?: number } = {},
-) {
-  const payload = example("pull_request_review", "submitted");
-  const login = change.login ?? "Codertocat";
-  const user = { ...(payload.review?.user as object), login, type: change.type ?? "User" };
-  payload.review = {
-    ...payload.review,
-    id: change.id ?? 237895671,
-    state: change.state ?? "approved",
-    commit_id: change.commit ?? HEAD,
-    user,
-  };
-  payload.sender = { ...payload.sender, login, type: change.type ?? "User" };
-  return payload;
-}
 
 const dismissedPayload = () => example("pull_request_review", "dismissed");
 /** A push on top of the run's head (`before` is the head the push replaced). */

@@ -1,17 +1,15 @@
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { APPROVAL_CHECK } from "../../src/render/check-runs.js";
-import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload } from "../github-app/harness.js";
 import { tempDir } from "../helpers/temp.js";
-import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import type { FakeGitHub } from "./fake-github.js";
+import { BRANCH, example, exampleGitHub, reviewPayload } from "./payloads.js";
 import { runToRest, startProcess, stopProcess, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
 
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const REVIEWER = "hubot-reviewer";
 const PUSHED = "c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe";
 
@@ -19,46 +17,13 @@ const coding = loadPipelineFile(resolvePipelinePath("coding"));
 if (!coding.ok) throw new Error("the built-in coding pipeline does not load");
 const AGENT_PHASES = coding.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
 
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
-type Payload = Record<string, Record<string, unknown>>;
-
-function example(event: string, action: string): Payload {
-  const found = examples
-    .find((d) => d.name === event)
-    ?.examples.find((e) => "action" in e && e.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
-  const payload = structuredClone(found) as unknown as Payload;
-  (payload.pull_request?.head as { ref: string }).ref = BRANCH;
-  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
-  return payload;
-}
-
-/** The real `pull_request_review.submitted` example, approving `commit` as REVIEWER. */
-function review(commit: string, id: number, state = "approved"): Payload {
-  const payload = example("pull_request_review", "submitted");
-  const user = { ...(payload.review?.user as object), login: REVIEWER, type: "User" };
-  payload.review = { ...payload.review, id, state, commit_id: commit, user };
-  payload.sender = { ...payload.sender, login: REVIEWER, type: "User" };
-  return payload;
-}
-
 async function setUp(config?: string): Promise<{
   github: FakeGitHub;
   app: ServedApp;
   time: ReturnType<typeof testClock>;
   db: string;
 }> {
-  const github = fakeGitHub({
-    ...(config === undefined ? {} : { config }),
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    defaultBranch: "master",
-    files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
-    roles: { Codertocat: "write", [REVIEWER]: "write" },
-  });
+  const github = exampleGitHub({ config, roles: { Codertocat: "write", [REVIEWER]: "write" } });
   const time = testClock();
   const db = join(tempDir(), "store.db");
   const app = await startProcess(db, time.now, "worker-1");
@@ -93,7 +58,9 @@ describe("github e2e > check runs", () => {
     const head = commits.at(-1)?.oid ?? "";
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("in_progress");
 
-    const approved = await app.deliver(review(head, 501), { event: "pull_request_review" });
+    const approved = await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 501 }), {
+      event: "pull_request_review",
+    });
     expect(approved.status).toBe(200);
     const done = await runToRest(app, time);
     expect(done.state.status).toBe("succeeded");
@@ -109,7 +76,9 @@ describe("github e2e > check runs", () => {
     await app.deliver(labeledPayload());
     await runToRest(app, time);
     const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
-    await app.deliver(review(head, 601), { event: "pull_request_review" });
+    await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 601 }), {
+      event: "pull_request_review",
+    });
     expect((await runToRest(app, time)).state.status).toBe("succeeded");
 
     const push = { ...example("pull_request", "synchronize"), before: head, after: PUSHED };
@@ -121,9 +90,13 @@ describe("github e2e > check runs", () => {
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
 
     // An approval of the old commit does not count; one of the new head does.
-    await app.deliver(review(head, 602), { event: "pull_request_review" });
+    await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 602 }), {
+      event: "pull_request_review",
+    });
     expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
-    await app.deliver(review(PUSHED, 603), { event: "pull_request_review" });
+    await app.deliver(reviewPayload({ login: REVIEWER, commit: PUSHED, id: 603 }), {
+      event: "pull_request_review",
+    });
     expect((await runToRest(app, time)).state.status).toBe("succeeded");
     expect(shownOn(github, PUSHED)[APPROVAL_CHECK]).toBe("completed success");
   });
@@ -133,7 +106,9 @@ describe("github e2e > check runs", () => {
     await app.deliver(labeledPayload());
     await runToRest(app, time);
     const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
-    await app.deliver(review(head, 701), { event: "pull_request_review" });
+    await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 701 }), {
+      event: "pull_request_review",
+    });
     await runToRest(app, time);
     expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");
 
@@ -191,7 +166,9 @@ describe("github e2e > check runs", () => {
       expect((await runToRest(app, time)).state.status).toBe("awaiting_approval");
       expect(github.merges).toEqual([]);
       const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
-      await app.deliver(review(head, 801), { event: "pull_request_review" });
+      await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 801 }), {
+        event: "pull_request_review",
+      });
       const done = await runToRest(app, time);
       expect(done.state).toMatchObject({ status: "succeeded", step: "done" });
       expect(done.state.reason).toBe(`merged by Atomic Scrum (squash, after approval by @${REVIEWER})`);
@@ -208,7 +185,9 @@ describe("github e2e > check runs", () => {
       await app.deliver(labeledPayload());
       await runToRest(app, time);
       const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
-      await app.deliver(review(head, 802), { event: "pull_request_review" });
+      await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 802 }), {
+        event: "pull_request_review",
+      });
       const done = await runToRest(app, time);
       expect(done.state.status).toBe("succeeded");
       expect(done.state.reason).toMatch(
@@ -225,7 +204,9 @@ describe("github e2e > check runs", () => {
       await app.deliver(labeledPayload());
       await runToRest(app, time);
       const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
-      await app.deliver(review(head, 803), { event: "pull_request_review" });
+      await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 803 }), {
+        event: "pull_request_review",
+      });
       expect((await runToRest(app, time)).state.status).toBe("succeeded");
       expect(github.merges).toEqual([]);
       expect(github.pulls[0]?.state).toBe("open");

@@ -1,26 +1,20 @@
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { listEvents, type RunRecord } from "../../src/store/runs.js";
-import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload } from "../github-app/harness.js";
 import { requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
-import { ACTIONS_APP_ID, type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import { ACTIONS_APP_ID, type FakeGitHub } from "./fake-github.js";
+import { BRANCH, example, exampleGitHub } from "./payloads.js";
 import { onlyRun, runToRest, startProcess, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
 
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const LABEL = "atomic:ci";
 const APP_ID = 1; // the tests' Probot
 const MINUTE = 60_000;
 const MODELS = "http://models.test";
 const STATUS_MARKER = /^<!-- atomic-scrum:status=/;
-
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
 
 /** A pipeline kept in the repository: one code phase gated on the repository's CI, then a review. */
 function pipelineYaml(checks: string): string {
@@ -49,17 +43,13 @@ phases:
  * the app whose suite it is (GitHub Actions by default; the example's is a linter app).
  */
 function suitePayload(sha: string, appId = ACTIONS_APP_ID): Record<string, unknown> {
-  const definition = examples.find((d) => d.name === "check_suite");
-  const example = definition?.examples.find((e) => "action" in e && e.action === "completed");
-  if (!example) throw new Error("no check_suite.completed example in @octokit/webhooks-examples");
-  const payload = structuredClone(example) as unknown as Record<string, Record<string, unknown>>;
+  const payload = example("check_suite", "completed");
   payload.check_suite = {
     ...payload.check_suite,
     head_branch: BRANCH,
     head_sha: sha,
     app: { ...(payload.check_suite?.app as object), id: appId },
   };
-  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
   return payload;
 }
 
@@ -102,16 +92,11 @@ function modelServer() {
 }
 
 async function setUp(checks = "{ timeout: 30m, names: [test] }") {
-  const github = fakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    defaultBranch: "master",
+  const github = exampleGitHub({
     files: {
       "README.md": "# Hello-World\n\nHello, wrold.\n",
       ".github/pipelines/ci.yml": pipelineYaml(checks),
     },
-    roles: { Codertocat: "write" },
     config: `pipelines:\n  "${LABEL}": .github/pipelines/ci.yml\nprovider: openai-compatible\n`,
     appId: APP_ID,
   });

@@ -1,29 +1,18 @@
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { describe, expect, it } from "vitest";
-import { getRun, listEvents } from "../../src/store/runs.js";
+import { getRun, listEvents, type RunRecord } from "../../src/store/runs.js";
 import { enqueueRunJob } from "../../src/worker/jobs.js";
-import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { tempDir } from "../helpers/temp.js";
-import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
-import { onlyRun, runToRest, startProcess, testClock } from "./processes.js";
+import type { FakeGitHub } from "./fake-github.js";
+import { BRANCH, example, exampleGitHub } from "./payloads.js";
+import { onlyRun, runToRest, startProcess, type TestClock, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
-
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
-
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
 
 /** The `issue_comment.created` example, with a body and comment id; `pull` puts it on that pull request. */
 function commentPayload(body: string, id: number, pull?: number): Record<string, unknown> {
-  const definition = examples.find((d) => d.name === "issue_comment");
-  const example = definition?.examples.find((e) => "action" in e && e.action === "created");
-  if (!example) throw new Error("no issue_comment.created example in @octokit/webhooks-examples");
-  const payload = structuredClone(example) as unknown as Record<string, Record<string, unknown>>;
+  const payload = example("issue_comment", "created");
   payload.comment = { ...payload.comment, body, id };
-  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
   if (pull !== undefined) {
     const url = `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${pull}`;
     payload.issue = {
@@ -38,22 +27,26 @@ function commentPayload(body: string, id: number, pull?: number): Record<string,
 async function setUp(): Promise<{
   github: FakeGitHub;
   app: ServedApp;
-  time: { now: () => number; advance: (ms: number) => void };
+  time: TestClock;
   /** Collaborator roles the fake answers with; a test may change them as it goes. */
   roles: Record<string, "read" | "write">;
 }> {
   const roles: Record<string, "read" | "write"> = { Codertocat: "write" };
-  const github = fakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    defaultBranch: "master",
-    files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
-    roles,
-  });
+  const github = exampleGitHub({ roles });
   const time = testClock();
   const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
   return { github, app, time, roles };
+}
+
+/** Fails the run the way a dead-lettered job ends it, and works the queue until it rests. */
+async function abortRun(app: ServedApp, time: TestClock, run: RunRecord): Promise<RunRecord> {
+  enqueueRunJob(app.db, {
+    runId: run.id,
+    key: "abort/test",
+    now: time.now(),
+    event: { type: "run.aborted", reason: "the worker gave up" },
+  });
+  return runToRest(app, time);
 }
 
 const phasesCommitted = (github: FakeGitHub) =>
@@ -68,13 +61,7 @@ describe("github e2e > slash commands", () => {
     const reached = await runToRest(app, time);
     expect(reached.state.status).toBe("awaiting_approval");
     // The run fails the way a dead-lettered job ends it.
-    enqueueRunJob(app.db, {
-      runId: reached.id,
-      key: "abort/test",
-      now: time.now(),
-      event: { type: "run.aborted", reason: "the worker gave up" },
-    });
-    expect((await runToRest(app, time)).state.status).toBe("failed");
+    expect((await abortRun(app, time, reached)).state.status).toBe("failed");
     const before = phasesCommitted(github);
 
     const response = await app.deliver(commentPayload("The audit missed something.\n/retry", 9001), {
@@ -106,13 +93,7 @@ describe("github e2e > slash commands", () => {
     const { github, app, time, roles } = await setUp();
     await app.deliver(labeledPayload());
     const reached = await runToRest(app, time);
-    enqueueRunJob(app.db, {
-      runId: reached.id,
-      key: "abort/test",
-      now: time.now(),
-      event: { type: "run.aborted", reason: "the worker gave up" },
-    });
-    expect((await runToRest(app, time)).state.status).toBe("failed");
+    expect((await abortRun(app, time, reached)).state.status).toBe("failed");
     const before = phasesCommitted(github);
 
     // The comment is taken (the role is read twice as it arrives), then access is withdrawn.

@@ -3,14 +3,14 @@ import { describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listEvents, type RunRecord } from "../../src/store/runs.js";
-import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
-import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import type { FakeGitHub } from "./fake-github.js";
+import { BRANCH, CONTENT_FILES, exampleGitHub } from "./payloads.js";
 import { onlyRun, runToRest, startProcess, stopProcess, testClock } from "./processes.js";
 
 const LABEL = "atomic:content";
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const ISSUE = 1;
 const STATUS_MARKER = /^<!-- atomic-scrum:status=/;
 const HOUR = 60 * 60_000;
@@ -19,20 +19,6 @@ const COOLDOWN = 24 * HOUR;
 const content = loadPipelineFile(resolvePipelinePath("content"));
 if (!content.ok) throw new Error("the built-in content pipeline does not load");
 const AGENT_PHASES = content.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
-
-function newGitHub(): FakeGitHub {
-  return fakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    defaultBranch: "master",
-    files: {
-      "README.md": "# Hello-World\n\nHello, world. A small project that says hello.\n",
-      "CHANGELOG.md": "# Changelog\n\n## 1.0.0\n\n- First release.\n",
-    },
-    roles: { Codertocat: "write" },
-  });
-}
 
 const bodyOf = (request: LoggedRequest) => (request.body as { body?: string } | undefined)?.body ?? "";
 const isCommit = (r: LoggedRequest) => r.operation === "AtomicScrumCommit";
@@ -91,7 +77,7 @@ function expectOneOfEverything(github: FakeGitHub, run: RunRecord) {
 
 describe("github app end to end > a cooldown across a restart", () => {
   it("a new process resumes the run when the cooldown ends, and only once", async () => {
-    const github = newGitHub();
+    const github = exampleGitHub({ files: CONTENT_FILES });
     const time = testClock();
     const dbPath = join(tempDir(), "store.db");
 

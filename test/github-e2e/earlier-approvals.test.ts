@@ -1,40 +1,18 @@
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { describe, expect, it } from "vitest";
 import { APPROVAL_CHECK } from "../../src/render/check-runs.js";
 import { listEvents } from "../../src/store/runs.js";
-import { INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload } from "../github-app/harness.js";
 import { requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
-import { type FakeGitHub, fakeGitHub } from "./fake-github.js";
+import type { FakeGitHub } from "./fake-github.js";
+import { BRANCH, CONTENT_FILES, exampleGitHub, reviewPayload } from "./payloads.js";
 import { runToRest, startProcess, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
 
 const LABEL = "atomic:content";
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const COOLDOWN = 24 * 60 * 60_000;
 const WRITER = "writer-wendy";
-
-const examples = createRequire(import.meta.url)(
-  "@octokit/webhooks-examples/api.github.com/index.json",
-) as WebhookDefinition[];
-type Payload = Record<string, Record<string, unknown>>;
-
-/** The real `pull_request_review.submitted` example: `login` approves `commit` on the run's branch. */
-function reviewPayload(login: string, commit: string, id: number): Payload {
-  const found = examples
-    .find((d) => d.name === "pull_request_review")
-    ?.examples.find((e) => "action" in e && e.action === "submitted");
-  if (!found) throw new Error("no pull_request_review.submitted example in @octokit/webhooks-examples");
-  const payload = structuredClone(found) as unknown as Payload;
-  (payload.pull_request?.head as { ref: string }).ref = BRANCH;
-  payload.installation = { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI0Mg==" };
-  const user = { ...(payload.review?.user as object), login, type: "User" };
-  payload.review = { ...payload.review, id, state: "approved", commit_id: commit, user };
-  payload.sender = { ...payload.sender, login, type: "User" };
-  return payload;
-}
 
 /**
  * The content pipeline (agent phases, a 24 h cooldown, then the human review) run up to its
@@ -47,17 +25,10 @@ async function coolingRun(config?: string): Promise<{
   head: string;
   first: string;
 }> {
-  const github = fakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    defaultBranch: "master",
-    files: {
-      "README.md": "# Hello-World\n\nHello, world. A small project that says hello.\n",
-      "CHANGELOG.md": "# Changelog\n\n## 1.0.0\n\n- First release.\n",
-    },
+  const github = exampleGitHub({
+    files: CONTENT_FILES,
     roles: { Codertocat: "write", [WRITER]: "write", "other-writer": "write", "reader-rita": "read" },
-    ...(config === undefined ? {} : { config }),
+    config,
   });
   const time = testClock();
   const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
@@ -81,7 +52,11 @@ describe("github e2e > approvals given before the approval phase", () => {
     // The writer approves during the cooldown: the webhook's event does not fit a cooling run.
     github.addReview({ login: WRITER, state: "APPROVED", commit: head });
     expect(
-      (await app.deliver(reviewPayload(WRITER, head, 801), { event: "pull_request_review" })).status,
+      (
+        await app.deliver(reviewPayload({ login: WRITER, commit: head, id: 801 }), {
+          event: "pull_request_review",
+        })
+      ).status,
     ).toBe(200);
     const early = await runToRest(app, time);
     expect(early.state.status).toBe("waiting");
@@ -147,7 +122,9 @@ describe("github e2e > approvals given before the approval phase", () => {
     ]);
 
     // The gate still takes a new approval of the head as it arrives.
-    await app.deliver(reviewPayload("other-writer", head, 901), { event: "pull_request_review" });
+    await app.deliver(reviewPayload({ login: "other-writer", commit: head, id: 901 }), {
+      event: "pull_request_review",
+    });
     const done = await runToRest(app, time);
     expect(done.state).toMatchObject({ status: "succeeded", approval: { by: ["@other-writer"] } });
   });

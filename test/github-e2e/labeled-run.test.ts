@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listEvents, type RunRecord } from "../../src/store/runs.js";
-import { closedPullPayload, INSTALLATION_ID, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { closedPullPayload, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
 import { type LoggedRequest, requestLog } from "../helpers/github/api.js";
 import { tempDir } from "../helpers/temp.js";
-import { type FakeGitHub, type FakeRequest, type Fault, fakeGitHub } from "./fake-github.js";
+import type { FakeGitHub, FakeRequest, Fault } from "./fake-github.js";
+import { BRANCH, exampleGitHub } from "./payloads.js";
 import { onlyRun, runToRest, startProcess, stopProcess, testClock } from "./processes.js";
 
-const BRANCH = "atomic-scrum/1-spelling-error-in-the-readme-file";
 const ISSUE = 1;
 const STATUS_MARKER = /^<!-- atomic-scrum:status=/;
 const KEY_MARKER = /^<!-- atomic-scrum:key=/;
@@ -18,21 +18,9 @@ const coding = loadPipelineFile(resolvePipelinePath("coding"));
 if (!coding.ok) throw new Error("the built-in coding pipeline does not load");
 const AGENT_PHASES = coding.pipeline.phases.filter((p) => p.kind === "agent").map((p) => p.id);
 
-function newGitHub(): FakeGitHub {
-  return fakeGitHub({
-    owner: OWNER,
-    repo: REPO,
-    installationId: INSTALLATION_ID,
-    // The default branch of the repository in the webhooks-examples payload.
-    defaultBranch: "master",
-    files: { "README.md": "# Hello-World\n\nHello, wrold.\n", "src/index.ts": "export const hello = 1;\n" },
-    roles: { Codertocat: "write" },
-  });
-}
-
 /** A labeled issue from the first delivery to the human review, in one process. */
 async function labeledRun() {
-  const github = newGitHub();
+  const github = exampleGitHub();
   const time = testClock();
   const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
   const response = await app.deliver(labeledPayload());
@@ -271,7 +259,7 @@ describe("github app end to end > a labeled issue", () => {
     it.each(faults)(
       "%s: a new process finishes the run with no second commit, PR or comment",
       async (_name, fault) => {
-        const github = newGitHub();
+        const github = exampleGitHub();
         const injected = github.failOnce(fault);
         const time = testClock();
         const dbPath = join(tempDir(), "store.db");
@@ -297,7 +285,7 @@ describe("github app end to end > a labeled issue", () => {
 
   describe("a lost answer retried by the same process", () => {
     async function retriedInProcess(fault: Omit<Fault, "fired">) {
-      const github = newGitHub();
+      const github = exampleGitHub();
       const injected = github.failOnce(fault);
       const time = testClock();
       const app = await startProcess(join(tempDir(), "store.db"), time.now, "worker-1");
@@ -343,7 +331,7 @@ describe("github app end to end > a labeled issue", () => {
 
     /** Runs until the third commit is refused (the run waits on a back-off), then closes the PR. */
     async function closedMidRun() {
-      const github = newGitHub();
+      const github = exampleGitHub();
       github.failOnce({
         lost: false,
         when: (r, gh) => commitCall(r) && gh.branchCommits(BRANCH).length === 2,
