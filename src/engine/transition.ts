@@ -112,7 +112,12 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     expectCi(state, "running", event.sha, "ci.pending");
     // The first poll fixes the deadline; later polls (after a suite completed) keep it.
     const ciUntil = state.current?.ciUntil ?? event.until;
-    return { ...state, status: "waiting", current: { ...state.current, ciUntil } };
+    const ciStarted = state.current?.ciStarted === true || event.started === true;
+    return {
+      ...state,
+      status: "waiting",
+      current: { ...state.current, ciUntil, ...(ciStarted ? { ciStarted } : {}) },
+    };
   },
   "ci.changed": (state, event) => {
     expectCi(state, "waiting", event.sha, "ci.changed");

@@ -102,6 +102,8 @@ export interface RunState {
      * it unfinished (that poll's time plus the gate's timeout), so later polls keep it.
      */
     ciUntil?: number;
+    /** A check the gate counts has appeared on the commit (the phase's check is then in progress, not queued). */
+    ciStarted?: boolean;
   };
   /** Critique of the previous attempt, shown to the agent on a retry (never the rubric). */
   feedback?: string;
@@ -208,7 +210,13 @@ export type RunEvent =
       error?: string;
     }
   /** CI on `sha` has not finished: the run waits for a suite to complete or for `until`. */
-  | { type: "ci.pending"; sha: string; until: number }
+  | {
+      type: "ci.pending";
+      sha: string;
+      until: number;
+      /** Whether any check the gate counts has appeared on the commit yet: queued until one has. */
+      started?: boolean;
+    }
   /** A check suite completed on `sha` (a webhook): a waiting run reads its CI again. */
   | { type: "ci.changed"; sha: string }
   /** The checks gate's deadline for this attempt has come: a waiting run reads its CI a last time. */

@@ -59,9 +59,12 @@ export function desiredChecks(input: ChecksInput): DesiredCheck[] {
     want({
       name: phaseCheckName(phase.id),
       headSha: attempt.commitSha,
-      ...(waitingForCi ? { status: "in_progress" as const } : { status: "completed" as const, conclusion }),
+      // Queued until the repository's CI has a check on the commit, then in progress until it decides.
+      ...(waitingForCi
+        ? { status: state.current?.ciStarted ? ("in_progress" as const) : ("queued" as const) }
+        : { status: "completed" as const, conclusion }),
       title: waitingForCi
-        ? `Waiting for the repository's CI on ${attempt.commitSha.slice(0, 7)}`
+        ? `${state.current?.ciStarted ? "Waiting for" : "Queued behind"} the repository's CI on ${attempt.commitSha.slice(0, 7)}`
         : ciPending
           ? "Stopped before the repository's CI decided"
           : `${passed ? "Passed" : "Failed"}${scoreOf(attempt)} · attempt ${attempt.attempt} at ${attempt.tier ?? phase.tier}`,

@@ -42,7 +42,7 @@ export async function checkCi(
     return { type: "ci.completed", sha, pass: false, summary: ciSummary(status) };
   const now = deps.now();
   const until = run.state.current?.ciUntil ?? now + gate.timeoutMs;
-  if (now < until) return { type: "ci.pending", sha, until };
+  if (now < until) return { type: "ci.pending", sha, until, started: status.counted > 0 };
   if (status.counted === 0) {
     const named = gate.names ? ` (waited for ${gate.names.join(", ")})` : "";
     const error = `could not be checked: no CI reported on ${sha7} within ${gate.timeout}${named}; check that a workflow runs on pushes to the run's branch`;

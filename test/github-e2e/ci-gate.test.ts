@@ -134,6 +134,9 @@ describe("github e2e > the checks gate", () => {
     expect(statusBody(github)).toContain("⏸ waiting for CI");
     expect(statusBody(github)).toContain(`waiting for CI on ${sha.slice(0, 7)} until 2025-01-01 00:30 UTC`);
     expect(phaseComments(github)).toEqual([]);
+    // The phase's own check waits with it: queued, as no CI check has appeared on the commit yet.
+    const own = github.checkRuns.filter((c) => c.head_sha === sha && c.name.startsWith("Atomic Scrum / "));
+    expect(own.map((c) => [c.name, c.status])).toEqual([["Atomic Scrum / code", "queued"]]);
 
     // Our own phase check on the commit is not CI: only the named check counts.
     github.addCiRun({ sha, name: "lint", conclusion: "failure", title: "not named, not counted" });
@@ -142,6 +145,9 @@ describe("github e2e > the checks gate", () => {
     const done = await runToRest(app, time);
 
     expect(done.state.status).toBe("awaiting_approval");
+    // The same check run, updated: completed with the gate's verdict.
+    const after = github.checkRuns.filter((c) => c.head_sha === sha && c.name === "Atomic Scrum / code");
+    expect(after.map((c) => [c.status, c.conclusion])).toEqual([["completed", "success"]]);
     expect(models.prompts).toHaveLength(1);
     const [comment] = phaseComments(github);
     expect(comment?.body).toContain("- ✅ `assert no-placeholders`");

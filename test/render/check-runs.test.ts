@@ -239,7 +239,7 @@ describe("check runs of a run", () => {
     expect(fingerprint(check)).not.toBe(fingerprint({ ...check, title: "other" }));
   });
 
-  it("a phase gated on CI is in progress while CI runs, and cancelled (never passed) if the run stops first", () => {
+  it("a phase gated on CI is queued until CI starts, in progress while it runs, and cancelled (never passed) if the run stops first", () => {
     const gated = {
       ...pipeline,
       phases: [{ ...agent("draft"), gates: [{ checks: { timeout: "30m" } }] }, ...pipeline.phases.slice(1)],
@@ -251,7 +251,21 @@ describe("check runs of a run", () => {
       attempts,
       written: [],
     });
-    expect(names(waiting)).toEqual(["Atomic Scrum / draft 1 in_progress"]);
+    expect(names(waiting)).toEqual(["Atomic Scrum / draft 1 queued"]);
+    const running = desiredChecks({
+      pipeline: gated,
+      state: state({
+        head: C1,
+        phaseIndex: 0,
+        attempt: 1,
+        step: "ci",
+        status: "waiting",
+        current: { ciUntil: 1, ciStarted: true },
+      }),
+      attempts,
+      written: waiting.map((c) => row(c)),
+    });
+    expect(names(running)).toEqual(["Atomic Scrum / draft 1 in_progress"]);
     const cancelled = desiredChecks({
       pipeline: gated,
       state: state({ head: C1, phaseIndex: 0, attempt: 1, step: "done", status: "cancelled" }),
