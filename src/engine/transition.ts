@@ -203,7 +203,10 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     return approve(state, phase, [event.by], pipeline);
   },
   "approval.revoked": (state, event, pipeline) => {
-    if (state.status === "succeeded") return reopenApproval(state, event, pipeline);
+    // Ended on its approval, or about to merge what was approved: a new commit or a withdrawn
+    // approval sends the run back to its approval phase before anything is merged.
+    if (state.status === "succeeded" || (state.status === "running" && state.step === "merge"))
+      return reopenApproval(state, event, pipeline);
     // A push on top of the head the run knows moves that head whatever the run is doing, so an
     // approval binds to the branch as it is. GitHub cannot tell the app's own pushes apart: those
     // name the head the run already has, and a late event for an older push names another
@@ -221,10 +224,7 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
     if (event.reason === "new-commit" && !moved) {
       throw new InvalidTransition("the push is not new to the run: it knows that head, or a newer one");
     }
-    const given = state.approvals ?? [];
-    if (event.reason === "dismissed" && event.reviewer !== undefined && !given.includes(event.reviewer)) {
-      throw new InvalidTransition(`the dismissed review by ${event.reviewer} was not one of the approvals`);
-    }
+    checkDismissal(event, state.approvals ?? [], state.head);
     const { approvals: _cleared, ...rest } = state;
     return moved ? { ...rest, head: event.head } : rest;
   },
@@ -301,6 +301,27 @@ function takesAfterEnd(state: RunState, type: RunEventType): boolean {
 }
 
 /**
+ * A dismissal takes an approval back only if it dismissed one of the approvals (not a stale
+ * changes-requested) of the commit they approved (not an approval of an older commit that GitHub
+ * dismissed on a push and whose webhook came late).
+ */
+function checkDismissal(
+  event: Extract<RunEvent, { type: "approval.revoked" }>,
+  approvers: string[],
+  head: string | undefined,
+): void {
+  if (event.reason !== "dismissed") return;
+  if (event.reviewer !== undefined && !approvers.includes(event.reviewer)) {
+    throw new InvalidTransition(`the dismissed review by ${event.reviewer} was not one of the approvals`);
+  }
+  if (event.commit !== undefined && event.commit !== head) {
+    throw new InvalidTransition(
+      `the dismissed review was of ${event.commit.slice(0, 7)}, not the approved head`,
+    );
+  }
+}
+
+/**
  * A run that ended on a passed approval goes back to that approval phase: the approval was of
  * `approval.head`, and the branch moved past it or a reviewer withdrew it. The phases after the
  * approval phase (if any) run again once it passes again.
@@ -314,11 +335,7 @@ function reopenApproval(
   if (!approval) throw new InvalidTransition("run has already succeeded");
   const index = pipeline.phases.findIndex((p) => p.id === approval.phaseId);
   if (index < 0) throw new InvalidTransition(`no approval phase "${approval.phaseId}"`);
-  // Dismissing a review that was not one of the approvals (a stale changes-requested, say) takes
-  // nothing back.
-  if (event.reason === "dismissed" && event.reviewer !== undefined && !approval.by.includes(event.reviewer)) {
-    throw new InvalidTransition(`the dismissed review by ${event.reviewer} was not one of the approvals`);
-  }
+  checkDismissal(event, approval.by, approval.head);
   let head = state.head;
   if (event.reason === "new-commit") {
     // As while waiting: only a push on top of the head the run knows is news.
@@ -350,9 +367,9 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
   if (state.step === "merge") {
     const method = pipeline.mergeAfterApproval;
     // Keyed by the state: after a refusal, a new commit and a new approval, merging is tried anew.
-    return method && state.head
-      ? { kind: "merge_pull", key: `merge@${state.seq}`, sha: state.head, method }
-      : undefined;
+    // Exactly the approved commit: never whatever the branch holds by the time the merge runs.
+    const sha = state.approval?.head;
+    return method && sha ? { kind: "merge_pull", key: `merge@${state.seq}`, sha, method } : undefined;
   }
   const phase = pipeline.phases[state.phaseIndex];
   if (!phase) return undefined;

@@ -272,6 +272,8 @@ export type RunEvent =
       previousHead?: string;
       /** For a dismissal: whose review was dismissed (`@login`); only one of the approvals takes anything back. */
       reviewer?: string;
+      /** For a dismissal: the commit the dismissed review was of; only a review of the approved head counts. */
+      commit?: string;
     }
   | { type: "run.cancelled"; by: string }
   /**

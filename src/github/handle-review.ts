@@ -63,6 +63,7 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
           by: `@${payload.sender.login}`,
           reason: "dismissed",
           ...(review.user ? { reviewer: `@${review.user.login}` } : {}),
+          ...(review.commit_id ? { commit: review.commit_id } : {}),
         },
       };
     } else {

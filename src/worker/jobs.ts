@@ -64,16 +64,17 @@ export const CI_POLL_MS = 5 * 60_000;
 
 /**
  * The next look at a waiting run's CI, before its deadline: one request every {@link CI_POLL_MS},
- * so a lost webhook costs minutes, not the whole timeout. Keyed by its time: each look that finds
- * the CI still running sets the next one.
+ * so a lost webhook costs minutes, not the whole timeout. The looks sit on a grid counted back
+ * from the deadline and are keyed by their time, so however many looks a webhook adds in between,
+ * at most one poll per grid point is ever queued.
  */
 export function enqueueCiPoll(
   db: Database,
   input: { runId: string; phaseId: string; attempt: number; until: number; now: number },
 ): boolean {
   const { runId, phaseId, attempt, until, now } = input;
-  const at = now + CI_POLL_MS;
-  if (at >= until) return false;
+  const at = until - Math.floor((until - now - 1) / CI_POLL_MS) * CI_POLL_MS;
+  if (at >= until || at <= now) return false;
   return enqueueRunJob(db, {
     runId,
     key: `ci/${phaseId}/${attempt}/poll@${at}`,

@@ -159,6 +159,11 @@ async function requestApproval(deps: PerformDeps, run: RunRecord): Promise<RunEv
   const forge = deps.forgeFor(run);
   const head = run.state.head;
   if (forge.approvalsOnHead === undefined || head === undefined) return { type: "approval.requested" };
+  // A later approval phase (approve, wait for objections, approve again) wants new approvals:
+  // reviews already on the pull request were counted by the first one.
+  const index = run.state.phaseIndex;
+  if (run.pipeline.phases.slice(0, index).some((phase) => phase.kind === "approval"))
+    return { type: "approval.requested" };
   const approvedBy = await forge.approvalsOnHead({
     head,
     ...(run.startedBy === undefined ? {} : { startedBy: run.startedBy }),

@@ -504,16 +504,22 @@ export function createWorker(options: WorkerOptions) {
   async function unlabelIfBack(run: RunRecord, forge: ReturnType<PerformDeps["forgeFor"]>): Promise<void> {
     if (run.state.status === "needs_human") return;
     const handOffs = countEffects(db, run.id, "hand_off");
-    if (handOffs === 0 || countEffects(db, run.id, "unlabel") >= handOffs) return;
-    await forge.removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
-    putEffect(
-      db,
-      `${run.id}/unlabel/${handOffs}`,
-      run.id,
-      "unlabel",
-      { label: NEEDS_HUMAN_LABEL },
-      options.now(),
-    );
+    const removed = countEffects(db, run.id, "unlabel");
+    if (removed >= handOffs) return;
+    try {
+      await forge.removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
+    } catch (error) {
+      if (error instanceof ForgeUnreachable) throw error;
+      // Tried again at the next status write; it does not hold the status comment back.
+      options.warn?.(`run ${run.id}: taking ${NEEDS_HUMAN_LABEL} off failed: ${(error as Error).message}`);
+      return;
+    }
+    // One removal answers every hand-off so far.
+    const now = options.now();
+    db.transaction(() => {
+      for (let n = removed + 1; n <= handOffs; n++)
+        putEffect(db, `${run.id}/unlabel/${n}`, run.id, "unlabel", { label: NEEDS_HUMAN_LABEL }, now);
+    })();
   }
 
   /**

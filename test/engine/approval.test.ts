@@ -336,3 +336,45 @@ describe("engine > an approval binds to its commit after the run ended", () => {
     expect(next.approval).toBeUndefined();
   });
 });
+
+describe("engine > nothing unapproved is merged", () => {
+  const merging = (): ResolvedPipeline => ({ ...pipeline(1), mergeAfterApproval: "merge" });
+  const atMerge = () => transition(awaiting(), grant("@alice", HEAD), merging()).state;
+
+  it("a push while the merge is due sends the run back to its approval; the merge never names the new commit", () => {
+    const push: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "new-commit",
+      head: NEW,
+      previousHead: HEAD,
+    };
+    const { state, effects } = transition(atMerge(), push, merging());
+    expect(state).toMatchObject({ status: "awaiting_approval", step: "approval", head: NEW });
+    expect(effects).toEqual([]);
+  });
+
+  it("a changes-requested review or a dismissal of the approval while the merge is due withdraws it", () => {
+    const changes: RunEvent = { type: "approval.revoked", by: "@bob", reason: "changes-requested" };
+    expect(transition(atMerge(), changes, merging()).state.status).toBe("awaiting_approval");
+    const dismissal: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "dismissed",
+      reviewer: "@alice",
+      commit: HEAD,
+    };
+    expect(transition(atMerge(), dismissal, merging()).state.status).toBe("awaiting_approval");
+  });
+
+  it("a late dismissal of an approval of an older commit takes nothing back", () => {
+    const late: RunEvent = {
+      type: "approval.revoked",
+      by: "@bob",
+      reason: "dismissed",
+      reviewer: "@alice",
+      commit: OLD,
+    };
+    expect(() => transition(atMerge(), late, merging())).toThrow(/not the approved head/);
+  });
+});

@@ -16,7 +16,12 @@ const HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const OLD = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 const NEW = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
 
-const dismissedPayload = () => example("pull_request_review", "dismissed");
+/** The `pull_request_review.dismissed` example, its review made of `commit` (the run's head unless told). */
+const dismissedPayload = (commit = HEAD) => {
+  const payload = example("pull_request_review", "dismissed");
+  payload.review = { ...payload.review, commit_id: commit };
+  return payload;
+};
 /** A push on top of the run's head (`before` is the head the push replaced). */
 const synchronizePayload = (after: string, before = HEAD) => ({
   ...example("pull_request", "synchronize"),
@@ -226,7 +231,13 @@ describe("github app > what puts the approval back to pending", () => {
     const run = awaitingRun(app, "monalisa", ["@hubot", "@Codertocat"]);
     await app.deliver(dismissedPayload(), { event: "pull_request_review" });
     expect(queued(app)).toEqual([
-      { type: "approval.revoked", by: "@Codertocat", reason: "dismissed", reviewer: "@Codertocat" },
+      {
+        type: "approval.revoked",
+        by: "@Codertocat",
+        reason: "dismissed",
+        reviewer: "@Codertocat",
+        commit: HEAD,
+      },
     ]);
     expect(settle(app, run).state.approvals).toBeUndefined();
     expect(requestLog()).toEqual([]);

@@ -115,6 +115,7 @@ describe("github e2e > check runs", () => {
     const dismissal = example("pull_request_review", "dismissed");
     dismissal.review = {
       ...dismissal.review,
+      commit_id: head,
       user: { ...(dismissal.review?.user as object), login: REVIEWER },
     };
     await app.deliver(dismissal, { event: "pull_request_review" });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import nock from "nock";
 import { describe, expect, it } from "vitest";
+import { listGroupJobs } from "../../src/store/queue.js";
 import { listEvents, type RunRecord } from "../../src/store/runs.js";
 import { labeledPayload } from "../github-app/harness.js";
 import { requestLog } from "../helpers/github/api.js";
@@ -262,6 +263,18 @@ describe("github e2e > the checks gate", () => {
     expect(still.state).toEqual(waiting.state);
     expect(eventTypes(app, still)).toEqual(eventsBefore);
     expect(ciReads()).toHaveLength(readsBefore);
+  });
+
+  it("webhooks while CI runs do not pile up polls: one deadline and one next look stay queued", async () => {
+    const { github, app, time, sha } = await setUp();
+    github.addCiRun({ sha, name: "test", status: "in_progress" });
+    for (const id of ["suite-a", "suite-b", "suite-c"]) {
+      time.advance(MINUTE);
+      await deliverSuite(app, sha, { id });
+      await app.worker.runUntilIdle();
+    }
+    const queued = listGroupJobs(app.db, onlyRun(app).id).filter((job) => job.state === "queued");
+    expect(queued).toHaveLength(2);
   });
 
   it("the same delivery twice is applied once", async () => {

@@ -108,15 +108,16 @@ describe("github e2e > approvals given before the approval phase", () => {
     // Recorded with no approvers (the log keeps an event's fields besides its type).
     expect(listEvents(app.db, waiting.id).find((e) => e.type === "approval.requested")?.data).toEqual({});
     expect(approvalCheckOn(github, head)).toBe("in_progress");
-    // Roles are read for the reader and the starter only: the bot, the older commit's and the
-    // withdrawn approval are set aside from the list itself. The starter's approval reads the config.
+    // The bot, the older commit's and the withdrawn approval are set aside from the list itself.
+    // The writer's changes-requested counts (their role is read), so the reader's earlier approval
+    // is not even looked at; the starter's later one is, and reads the config.
     const reads = requestLog()
       .slice(from)
       .filter((r) => r.method === "GET")
       .map((r) => `${r.operation} ${decodeURIComponent(r.path).split("/").slice(-2).join("/")}`);
     expect(reads).toEqual([
       "pulls/list-reviews 2/reviews",
-      "repos/get-collaborator-permission-level reader-rita/permission",
+      `repos/get-collaborator-permission-level ${WRITER}/permission`,
       "repos/get-collaborator-permission-level Codertocat/permission",
       "repos/get-content .github/atomic-scrum.yml",
     ]);
@@ -127,5 +128,23 @@ describe("github e2e > approvals given before the approval phase", () => {
     });
     const done = await runToRest(app, time);
     expect(done.state).toMatchObject({ status: "succeeded", approval: { by: ["@other-writer"] } });
+  });
+
+  it("another writer's later request for changes clears an approval given before it", async () => {
+    const { github, app, time, head } = await coolingRun();
+    github.addReview({ login: "other-writer", state: "APPROVED", commit: head });
+    github.addReview({ login: WRITER, state: "CHANGES_REQUESTED", commit: head });
+    time.advance(COOLDOWN + 1);
+    const waiting = await runToRest(app, time);
+    expect(waiting.state).toMatchObject({ status: "awaiting_approval", step: "approval" });
+    expect(waiting.state.approval).toBeUndefined();
+
+    // A reader's request for changes clears nothing: it would not count by webhook either.
+    github.addReview({ login: "other-writer", state: "APPROVED", commit: head });
+    github.addReview({ login: "reader-rita", state: "CHANGES_REQUESTED", commit: head });
+    await app.deliver(reviewPayload({ login: "other-writer", commit: head, id: 902 }), {
+      event: "pull_request_review",
+    });
+    expect((await runToRest(app, time)).state.status).toBe("succeeded");
   });
 });

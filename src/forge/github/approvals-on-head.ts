@@ -35,7 +35,7 @@ export async function approvalsOnHead(
 ): Promise<string[]> {
   const reviews = await listReviews(gh, pull);
   if (reviews === undefined) return [];
-  const approvers = approversOf(reviews, input.head);
+  const { approvals, objections } = verdictsOf(reviews, input.head);
   const where = {
     octokit: gh.octokit,
     owner: gh.owner,
@@ -43,10 +43,30 @@ export async function approvalsOnHead(
     defaultBranch: () => defaultBranch(gh),
     ...(appSlug === undefined ? {} : { appSlug }),
   };
+  // A changes-requested review from someone whose review counts clears the approvals before it,
+  // as it does when it arrives by webhook while the run waits.
+  // Newest first, and only those that could clear an approval: one permission read at most, usually.
+  let cutoff = 0;
+  const oldest = approvals[0]?.id ?? Number.POSITIVE_INFINITY;
+  for (const objection of [...objections].reverse()) {
+    if (objection.id < oldest) break;
+    const refusal = await checkReviewer(where, objection.user, {
+      approving: false,
+      startedBy: input.startedBy,
+    });
+    if (refusal === undefined) {
+      cutoff = objection.id;
+      break;
+    }
+  }
   const counted: string[] = [];
-  for (const user of approvers) {
-    const refusal = await checkReviewer(where, user, { approving: true, startedBy: input.startedBy });
-    if (refusal === undefined) counted.push(`@${user.login}`);
+  for (const approval of approvals) {
+    if (approval.id <= cutoff) continue;
+    const refusal = await checkReviewer(where, approval.user, {
+      approving: true,
+      startedBy: input.startedBy,
+    });
+    if (refusal === undefined) counted.push(`@${approval.user.login}`);
   }
   return counted;
 }
@@ -57,15 +77,35 @@ export async function approvalsOnHead(
  * an approval leaves it standing. Review ids grow with time, whatever order the list came in.
  */
 export function approversOf(reviews: ReviewJson[], head: string): { login: string; type?: string }[] {
+  return verdictsOf(reviews, head).approvals.map((approval) => approval.user);
+}
+
+type Verdict = { id: number; user: NonNullable<ReviewJson["user"]> };
+
+/**
+ * Each reviewer's latest verdict: approvals of `head`, and objections (changes requested, of any
+ * commit), newest last. An objection clears the approvals given before it, if its author's review
+ * counts; the caller checks that.
+ */
+export function verdictsOf(
+  reviews: ReviewJson[],
+  head: string,
+): { approvals: Verdict[]; objections: Verdict[] } {
   const latest = new Map<string, ReviewJson & { user: NonNullable<ReviewJson["user"]> }>();
   for (const review of [...reviews].sort((a, b) => a.id - b.id)) {
     const user = review.user;
     if (user === null || !VERDICTS.has(review.state)) continue;
     latest.set(user.login.toLowerCase(), { ...review, user });
   }
-  return [...latest.values()]
-    .filter((review) => review.state === "APPROVED" && review.commit_id === head)
-    .map((review) => review.user);
+  const verdicts = [...latest.values()].sort((a, b) => a.id - b.id);
+  return {
+    approvals: verdicts
+      .filter((review) => review.state === "APPROVED" && review.commit_id === head)
+      .map(({ id, user }) => ({ id, user })),
+    objections: verdicts
+      .filter((review) => review.state === "CHANGES_REQUESTED")
+      .map(({ id, user }) => ({ id, user })),
+  };
 }
 
 /** The pull request's reviews, or undefined when there are more than {@link MAX_PAGES} pages of them. */

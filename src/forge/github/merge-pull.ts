@@ -1,5 +1,5 @@
 import type { MergeInput, MergeResult } from "../forge.js";
-import { callGitHub, statusOf } from "./github-errors.js";
+import { callGitHub, explainAccessLost, statusOf } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 
 /**
@@ -24,31 +24,33 @@ export async function mergePull(gh: GitHubRepo, branch: string, input: MergeInpu
   if (pull.head.sha !== input.sha) {
     return { merged: false, reason: `the branch moved to ${pull.head.sha.slice(0, 7)} after the approval` };
   }
+  // Not through callGitHub: here a 403 is a refusal (a ruleset, a token without the right), not
+  // a lost installation, and a GraphQL error is GitHub saying no; both go to a person.
   try {
     if (pull.draft) {
-      await callGitHub(`marking pull request #${pull.number} ready for review`, () =>
-        gh.octokit.graphql(
-          "mutation AtomicScrumReady($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }",
-          { id: pull.node_id },
-        ),
+      await gh.octokit.graphql(
+        "mutation AtomicScrumReady($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }",
+        { id: pull.node_id },
       );
     }
-    await callGitHub(`merging pull request #${pull.number}`, () =>
-      gh.octokit.request("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", {
-        owner: gh.owner,
-        repo: gh.repo,
-        pull_number: pull.number,
-        sha: input.sha,
-        merge_method: input.method,
-      }),
-    );
+    await gh.octokit.request("PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", {
+      owner: gh.owner,
+      repo: gh.repo,
+      pull_number: pull.number,
+      sha: input.sha,
+      merge_method: input.method,
+    });
     return { merged: true };
   } catch (error) {
     const status = statusOf(error);
-    // 405 not mergeable (protection, checks, a draft), 409 head moved, 422 invalid method.
-    if (status === 405 || status === 409 || status === 422) {
-      return { merged: false, reason: `GitHub refused the merge (${status}): ${(error as Error).message}` };
+    const graphqlRefusal = status === undefined && Array.isArray((error as { errors?: unknown }).errors);
+    // 403 forbidden, 405 not mergeable (protection, checks), 409 head moved, 422 invalid method.
+    // A 403 that is a rate limit is not a refusal: it is thrown and the job tries again later.
+    const forbidden = status === 403 && explainAccessLost(error, "merging") !== undefined;
+    if (graphqlRefusal || forbidden || status === 405 || status === 409 || status === 422) {
+      const code = status === undefined ? "GraphQL" : String(status);
+      return { merged: false, reason: `GitHub refused the merge (${code}): ${(error as Error).message}` };
     }
-    throw error;
+    throw explainAccessLost(error, `merging the pull request of ${branch}`) ?? error;
   }
 }
