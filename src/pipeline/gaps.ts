@@ -25,7 +25,9 @@ export type GapKind =
   /** A phase the run can never start: an earlier gate no answer passes, or the budget runs out first. */
   | "unreachable"
   /** A checks gate: only a run on GitHub has CI to wait for; locally and in tests it is skipped. */
-  | "checks-offline";
+  | "checks-offline"
+  /** An agent phase after an approval phase: it commits past the approved commit. */
+  | "after-approval";
 
 export interface Gap {
   kind: GapKind;
@@ -58,12 +60,33 @@ export function findGaps(pipeline: ResolvedPipeline, options: { needs?: readonly
     gaps.push(...gateGaps(phase));
   }
   gaps.push(...unreachable(pipeline, options.needs ?? []));
+  gaps.push(...afterApproval(pipeline));
   const order = new Map(pipeline.phases.map((phase, index) => [phase.id, index]));
   // Stable: within a phase, gaps keep the order they were found in.
   return gaps
     .map((gap, index) => ({ gap, index }))
     .sort((a, b) => (order.get(a.gap.phase) ?? 0) - (order.get(b.gap.phase) ?? 0) || a.index - b.index)
     .map(({ gap }) => gap);
+}
+
+/**
+ * An agent phase after the last approval phase commits on top of the approved commit, so the
+ * approval check is missing on the head that would be merged: a protected branch cannot merge.
+ */
+function afterApproval(pipeline: ResolvedPipeline): Gap[] {
+  const approval = pipeline.phases.map((phase) => phase.kind).lastIndexOf("approval");
+  if (approval < 0) return [];
+  const approvalId = pipeline.phases[approval]?.id ?? "";
+  return pipeline.phases
+    .slice(approval + 1)
+    .filter((phase) => phase.kind === "agent")
+    .map((phase) => ({
+      kind: "after-approval" as const,
+      severity: "warning" as const,
+      phase: phase.id,
+      field: `${phase.id}`,
+      message: `runs after the approval phase "${approvalId}" and commits past the approved commit: the approval check is then missing on the head, and a branch that requires it cannot merge; put the approval phase last`,
+    }));
 }
 
 /**

@@ -40,6 +40,30 @@ describe("findGaps", () => {
     expect(findGaps(load(SOUND))).toEqual([]);
   });
 
+  it("warns of an agent phase after the approval phase: it commits past the approved commit", () => {
+    const late = SOUND.replace(
+      "  - id: human-review\n    approval: {}\n",
+      `  - id: human-review
+    approval: {}
+  - id: changelog
+    task: write
+    prompt: "Write the changelog entry for {{ issue.title }} from {{ phases.draft.output }}"
+    gates:
+      - assert: { type: min-words, value: 5 }
+`,
+    );
+    const gaps = findGaps(load(late)).filter((gap) => gap.kind === "after-approval");
+    expect(gaps).toEqual([
+      expect.objectContaining({
+        kind: "after-approval",
+        severity: "warning",
+        phase: "changelog",
+        field: "changelog",
+      }),
+    ]);
+    expect(gaps[0]?.message).toContain('runs after the approval phase "human-review"');
+  });
+
   it("reports an artifact no later prompt or rubric reads, but not the last agent phase's", () => {
     const unread = SOUND.replace("{{ phases.notes.output }}", "{{ issue.body }}");
     expect(located(load(unread))).toEqual([{ kind: "unread-output", phase: "notes", field: "notes.output" }]);
