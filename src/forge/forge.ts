@@ -29,6 +29,11 @@ export interface Forge {
    */
   setCheck(input: CheckInput): Promise<CheckResult>;
   /**
+   * The newest check of this run named `name` on `headSha`, if one exists: how a check whose
+   * creation's answer was lost (a crash, a 502 after the write) is found instead of made twice.
+   */
+  findCheck(input: FindCheckInput): Promise<FoundCheck | undefined>;
+  /**
    * Merges the run's branch at exactly `sha` (the approved commit), when the repository opted in
    * (`merge_after_approval`). A refusal (branch protection, a moved head) is an answer, not an error.
    */
@@ -105,6 +110,17 @@ export interface MergeInput {
 }
 
 export type MergeResult = { merged: true } | { merged: false; reason: string };
+
+export interface FindCheckInput {
+  runId: string;
+  name: string;
+  headSha: string;
+}
+
+export interface FoundCheck {
+  id: string;
+  completed: boolean;
+}
 
 export interface CheckResult {
   id: string;

@@ -23,6 +23,7 @@ export function lazyForge(build: () => Promise<Forge>): Forge {
     addLabel: async (input) => (await get()).addLabel(input),
     removeLabel: async (input) => (await get()).removeLabel(input),
     setCheck: async (input) => (await get()).setCheck(input),
+    findCheck: async (input) => (await get()).findCheck(input),
     mergePull: async (input) => (await get()).mergePull(input),
     ciStatus: async (input) => (await get()).ciStatus(input),
     approvalsOnHead: async (input) => (await (await get()).approvalsOnHead?.(input)) ?? [],

@@ -539,8 +539,23 @@ export function createWorker(options: WorkerOptions) {
       const print = fingerprint(check);
       const row = written.find((w) => w.name === check.name && w.headSha === check.headSha);
       if (row?.fingerprint === print) continue;
-      const reopen = row?.completed === true && check.status !== "completed";
-      const id = row && !reopen ? row.checkId : undefined;
+      let known = row && { id: row.checkId, completed: row.completed };
+      // A create whose answer was lost left its row without an id: find the check it made, if any.
+      if (known?.id === "")
+        known = await forge.findCheck({ runId: run.id, name: check.name, headSha: check.headSha });
+      const reopen = known?.completed === true && check.status !== "completed";
+      const id = known && !reopen ? known.id : undefined;
+      // Noted before a create, so a crash between GitHub's answer and the row is found next time.
+      if (id === undefined) {
+        const pending = {
+          runId: run.id,
+          name: check.name,
+          headSha: check.headSha,
+          checkId: "",
+          fingerprint: "",
+        };
+        saveCheckRun(db, { ...pending, completed: false }, options.now());
+      }
       const result = await forge.setCheck({ runId: run.id, ...check, ...(id === undefined ? {} : { id }) });
       saveCheckRun(
         db,

@@ -22,6 +22,7 @@ function fakeForge(calls: string[]): Forge {
       calls.push(`unlabel ${input.label}`);
     },
     mergePull: async () => ({ merged: false, reason: "not here" }),
+    findCheck: async () => undefined,
     setCheck: async (input) => {
       calls.push(`check ${input.name} ${input.status}`);
       return { id: "7" };

@@ -138,6 +138,31 @@ describe("github e2e > check runs", () => {
     expect(github.checkRuns.every((c) => c.status === "completed")).toBe(true);
   });
 
+  it("a check created with its answer lost is found again, not made twice", async () => {
+    const { github, app, time } = await setUp();
+    // GitHub creates the approval check, but the answer never reaches the app.
+    github.failOnce({
+      lost: true,
+      when: (r) =>
+        r.method === "POST" &&
+        r.path.endsWith("/check-runs") &&
+        (r.body as { name?: string }).name === APPROVAL_CHECK,
+    });
+    await app.deliver(labeledPayload());
+    const run = await runToRest(app, time);
+    expect(run.state.status).toBe("awaiting_approval");
+    const head = github.branchCommits(BRANCH).at(-1)?.oid ?? "";
+    expect(github.checkRuns.filter((c) => c.name === APPROVAL_CHECK)).toHaveLength(1);
+
+    await app.deliver(reviewPayload({ login: REVIEWER, commit: head, id: 511 }), {
+      event: "pull_request_review",
+    });
+    await runToRest(app, time);
+    // The one check that landed was found and updated: still one, now passed.
+    const approval = github.checkRuns.filter((c) => c.name === APPROVAL_CHECK);
+    expect(approval.map((c) => [c.status, c.conclusion])).toEqual([["completed", "success"]]);
+  });
+
   it("a final state whose checks a crash cut off is written by the next process", async () => {
     const { github, app, time, db } = await setUp();
     await app.deliver(labeledPayload());

@@ -1,4 +1,4 @@
-import type { CheckInput, CheckResult } from "../forge.js";
+import type { CheckInput, CheckResult, FindCheckInput, FoundCheck } from "../forge.js";
 import { callGitHub } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 
@@ -38,6 +38,31 @@ export async function setCheck(gh: GitHubRepo, input: CheckInput): Promise<Check
     }),
   );
   return { id: String(data.id) };
+}
+
+/**
+ * This run's newest check named `name` on the commit: written by this app (when its id is known)
+ * with the run id as `external_id`. One request; only made after a create whose answer was lost.
+ */
+export async function findCheck(gh: GitHubRepo, input: FindCheckInput): Promise<FoundCheck | undefined> {
+  const { data } = await callGitHub(`looking for check "${input.name}"`, () =>
+    gh.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+      owner: gh.owner,
+      repo: gh.repo,
+      ref: input.headSha,
+      check_name: input.name,
+      filter: "all",
+      per_page: 100,
+    }),
+  );
+  const ours = data.check_runs.filter(
+    (run) =>
+      run.name === input.name &&
+      run.external_id === input.runId &&
+      (gh.appId === undefined || run.app?.id === gh.appId),
+  );
+  const newest = ours.sort((a, b) => Number(b.id) - Number(a.id))[0];
+  return newest ? { id: String(newest.id), completed: newest.status === "completed" } : undefined;
 }
 
 function clip(text: string, limit: number): string {

@@ -1,7 +1,7 @@
 import type { Octokit } from "@octokit/core";
 import type { Forge } from "../forge.js";
 import { approvalsOnHead } from "./approvals-on-head.js";
-import { setCheck } from "./check-runs.js";
+import { findCheck, setCheck } from "./check-runs.js";
 import { ciStatus } from "./ci-status.js";
 import { postComment, writeStatus } from "./comments.js";
 import { commitOnBranch } from "./commit-on-branch.js";
@@ -96,6 +96,7 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
       }
     },
     setCheck: (input) => setCheck(gh, input),
+    findCheck: (input) => findCheck(gh, input),
     mergePull: async (input) => {
       if (branch === undefined) return { merged: false, reason: "the run has no branch yet" };
       return mergePull(gh, branch, input);

@@ -4,7 +4,7 @@ import type { RunGit } from "./git.js";
 import { prepareBranch } from "./prepare-branch.js";
 import { readContext } from "./read-context.js";
 import { openRepo } from "./repo.js";
-import { addLabel, removeLabel, writeCheck, writeComment, writeStatus } from "./run-files.js";
+import { addLabel, findLocalCheck, removeLabel, writeCheck, writeComment, writeStatus } from "./run-files.js";
 
 export interface LocalForgeOptions {
   /** The git repository the run's branch and commits go to. Its checkout is never touched. */
@@ -38,6 +38,7 @@ export function createLocalForge(options: LocalForgeOptions): Forge {
     addLabel: (input) => addLabel(options.runsDir, input),
     removeLabel: (input) => removeLabel(options.runsDir, input),
     setCheck: (input) => writeCheck(options.runsDir, input),
+    findCheck: (input) => findLocalCheck(options.runsDir, input),
     // A local run's branch is for a person to merge with git; the app never touches the base branch.
     mergePull: async () => ({
       merged: false,

@@ -5,7 +5,9 @@ import {
   type CheckResult,
   type CommentInput,
   type CommentResult,
+  type FindCheckInput,
   ForgeRefusal,
+  type FoundCheck,
   type LabelInput,
   type StatusInput,
 } from "../forge.js";
@@ -93,6 +95,17 @@ export async function writeCheck(runsDir: string, input: CheckInput): Promise<Ch
 }
 
 type LocalCheck = Omit<CheckInput, "runId" | "id"> & { id: string };
+
+/** The newest entry of `checks.json` named `name` on `headSha`. */
+export async function findLocalCheck(
+  runsDir: string,
+  input: FindCheckInput,
+): Promise<FoundCheck | undefined> {
+  const file = join(runsDir, checkFileName(input.runId, "run id"), "checks.json");
+  const checks = JSON.parse(await readFile(file, "utf8").catch(() => "[]")) as LocalCheck[];
+  const found = checks.filter((check) => check.name === input.name && check.headSha === input.headSha).at(-1);
+  return found ? { id: found.id, completed: found.status === "completed" } : undefined;
+}
 
 async function firstLine(file: string): Promise<string | undefined> {
   try {
