@@ -38,6 +38,24 @@ const grant = (by: string, sha?: string): RunEvent => ({
   ...(sha ? { sha } : {}),
 });
 
+/** A push of `head` on top of `previousHead`, as `pull_request.synchronize` reports it. */
+const pushed = (head: string, previousHead: string): RunEvent => ({
+  type: "approval.revoked",
+  by: "@bob",
+  reason: "new-commit",
+  head,
+  previousHead,
+});
+
+/** A dismissal of `reviewer`'s review (of `commit`, when given). */
+const dismissed = (reviewer: string, commit?: string): RunEvent => ({
+  type: "approval.revoked",
+  by: "@bob",
+  reason: "dismissed",
+  reviewer,
+  ...(commit ? { commit } : {}),
+});
+
 describe("engine > approval of a commit", () => {
   it("an approval of the head ends the run", () => {
     const { state, effects } = transition(awaiting(), grant("@alice", HEAD), pipeline(1));
@@ -223,13 +241,7 @@ describe("engine > merging after approval (merge_after_approval)", () => {
     const asked = transition(awaiting(), grant("@alice", HEAD), merging()).state;
     const refused = transition(asked, { type: "merge.refused", reason: "405" }, merging()).state;
     expect(refused).toMatchObject({ status: "succeeded", reason: "approved; not merged: 405" });
-    const push: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: NEW,
-      previousHead: HEAD,
-    };
+    const push: RunEvent = pushed(NEW, HEAD);
     const reopened = transition(refused, push, merging()).state;
     expect(reopened).toMatchObject({
       status: "awaiting_approval",
@@ -257,13 +269,7 @@ describe("engine > merging after approval (merge_after_approval)", () => {
       { type: "run.merged", by: "x" },
       merging(),
     ).state;
-    const push: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: NEW,
-      previousHead: HEAD,
-    };
+    const push: RunEvent = pushed(NEW, HEAD);
     expect(() => transition(merged, push, merging())).toThrow(InvalidTransition);
   });
 });
@@ -272,13 +278,7 @@ describe("engine > an approval binds to its commit after the run ended", () => {
   const approved = () => transition(awaiting(), grant("@alice", HEAD), pipeline(1)).state;
 
   it("a push on top of the approved head sends the run back to its approval phase, in a new round", () => {
-    const push: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: NEW,
-      previousHead: HEAD,
-    };
+    const push: RunEvent = pushed(NEW, HEAD);
     const reopened = transition(approved(), push, pipeline(1)).state;
     expect(reopened).toMatchObject({
       status: "awaiting_approval",
@@ -292,33 +292,16 @@ describe("engine > an approval binds to its commit after the run ended", () => {
   });
 
   it("a late push event for an older commit, or a dismissal of someone else's review, changes nothing", () => {
-    const late: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: HEAD,
-      previousHead: OLD,
-    };
+    const late: RunEvent = pushed(HEAD, OLD);
     expect(() => transition(approved(), late, pipeline(1))).toThrow(InvalidTransition);
-    const dismissal: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "dismissed",
-      reviewer: "@carol",
-    };
+    const dismissal: RunEvent = dismissed("@carol");
     expect(() => transition(approved(), dismissal, pipeline(1))).toThrow(/not one of the approvals/);
-    const own: RunEvent = { type: "approval.revoked", by: "@bob", reason: "dismissed", reviewer: "@alice" };
+    const own: RunEvent = dismissed("@alice");
     expect(transition(approved(), own, pipeline(1)).state.status).toBe("awaiting_approval");
   });
 
   it("a cancelled run, or one that succeeded without an approval, is never sent back", () => {
-    const push: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: NEW,
-      previousHead: HEAD,
-    };
+    const push: RunEvent = pushed(NEW, HEAD);
     const cancelled = transition(approved(), { type: "run.cancelled", by: "@bob" }, pipeline(1)).state;
     expect(cancelled.status).toBe("cancelled");
     expect(() => transition(cancelled, push, pipeline(1))).toThrow(InvalidTransition);
@@ -342,13 +325,7 @@ describe("engine > nothing unapproved is merged", () => {
   const atMerge = () => transition(awaiting(), grant("@alice", HEAD), merging()).state;
 
   it("a push while the merge is due sends the run back to its approval; the merge never names the new commit", () => {
-    const push: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "new-commit",
-      head: NEW,
-      previousHead: HEAD,
-    };
+    const push: RunEvent = pushed(NEW, HEAD);
     const { state, effects } = transition(atMerge(), push, merging());
     expect(state).toMatchObject({ status: "awaiting_approval", step: "approval", head: NEW });
     expect(effects).toEqual([]);
@@ -357,24 +334,12 @@ describe("engine > nothing unapproved is merged", () => {
   it("a changes-requested review or a dismissal of the approval while the merge is due withdraws it", () => {
     const changes: RunEvent = { type: "approval.revoked", by: "@bob", reason: "changes-requested" };
     expect(transition(atMerge(), changes, merging()).state.status).toBe("awaiting_approval");
-    const dismissal: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "dismissed",
-      reviewer: "@alice",
-      commit: HEAD,
-    };
+    const dismissal: RunEvent = dismissed("@alice", HEAD);
     expect(transition(atMerge(), dismissal, merging()).state.status).toBe("awaiting_approval");
   });
 
   it("a late dismissal of an approval of an older commit takes nothing back", () => {
-    const late: RunEvent = {
-      type: "approval.revoked",
-      by: "@bob",
-      reason: "dismissed",
-      reviewer: "@alice",
-      commit: OLD,
-    };
+    const late: RunEvent = dismissed("@alice", OLD);
     expect(() => transition(atMerge(), late, merging())).toThrow(/not the approved head/);
   });
 });
