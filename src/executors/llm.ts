@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { untrusted } from "../engine/template-context.js";
-import type { ContextFiles, FileChange } from "../forge/forge.js";
-import { checkWritablePath } from "../forge/paths.js";
+import { checkEdit, type EditOptions } from "../forge/check-commit.js";
+import { type ContextFiles, type FileChange, ForgeRefusal } from "../forge/forge.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
 import { type ModelRequest, type ModelResponse, ProviderError } from "../providers/provider.js";
 import { stripCodeFence } from "../util/text.js";
@@ -79,7 +79,7 @@ export const FILE_EDIT_SCHEMA = z.toJSONSchema(FileEdit, { target: "draft-7", io
  */
 export function parseFileEdit(
   text: string,
-  options: { allowWorkflows?: boolean } = {},
+  options: EditOptions = {},
 ): { summary: string; files: FileChange[] } {
   const json = stripCodeFence(text);
   let value: unknown;
@@ -95,16 +95,17 @@ export function parseFileEdit(
       "bad-output",
     );
   }
-  const files = parsed.data.files.map((file): FileChange => {
-    let path: string;
-    try {
-      path = checkWritablePath(file.path, options);
-    } catch (error) {
-      throw new ProviderError(`refused edit: ${(error as Error).message}`, "bad-output");
-    }
-    return "delete" in file ? { path, delete: true } : { path, content: file.content };
-  });
-  return { summary: parsed.data.summary, files };
+  const changes = parsed.data.files.map(
+    (file): FileChange => ("delete" in file ? { path: file.path, delete: true } : file),
+  );
+  // The same check the forge makes at commit, made now so an edit over a limit or into a sensitive
+  // area is a failed attempt with its reason (and can be retried) instead of a refused commit.
+  try {
+    return { summary: parsed.data.summary, files: checkEdit(changes, options) };
+  } catch (error) {
+    if (!(error instanceof ForgeRefusal)) throw error;
+    throw new ProviderError(`refused edit: ${error.message}`, "bad-output");
+  }
 }
 
 /** Checks a document answer is not empty. */

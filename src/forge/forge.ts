@@ -1,3 +1,5 @@
+import type { EditPolicy } from "./edit-policy.js";
+
 /**
  * Where a run's work goes: branches, commits and comments. The local forge writes to a git
  * repository on disk; the GitHub forge (src/forge/github) writes through the API. The engine only
@@ -158,6 +160,11 @@ export interface ContextFiles {
   omitted: { path: string; reason: string }[];
 }
 
+/**
+ * One file an edit writes (its complete new content, UTF-8 text) or deletes. `path` is relative to
+ * the repository root and comes from untrusted input: every forge checks it, and the edit's size,
+ * with `checkEdit` (src/forge/check-commit.ts) before writing anything.
+ */
 export type FileChange = { path: string; content: string } | { path: string; delete: true };
 
 export interface CommitInput {
@@ -166,6 +173,11 @@ export interface CommitInput {
   message: string;
   changes: FileChange[];
   key: string;
+  /**
+   * The run's edit policy (the repository's `edits:`): sensitive areas it may write and its caps.
+   * Absent: the defaults, which refuse every sensitive area.
+   */
+  edits?: EditPolicy;
 }
 
 export interface CommitResult {

@@ -1,16 +1,44 @@
 import { ForgeRefusal } from "./forge.js";
+import { comparable, matchesName, type SensitiveArea, sensitiveArea } from "./sensitive-paths.js";
 
 export interface WritablePathOptions {
-  /** Lets a run write under `.github/workflows/`, which can run code with the repository's secrets. */
+  /**
+   * Sensitive areas this run may write (see {@link SENSITIVE_AREAS}); every other one is refused.
+   * From the repository's `edits.allow`.
+   */
+  allow?: readonly SensitiveArea[];
+  /** The same as `allow: ["workflows"]`; kept for callers written before `allow`. */
   allowWorkflows?: boolean;
 }
+
+/** What lets a run write each sensitive area, for the refusal's message. */
+const OPT_IN: Record<SensitiveArea, string> = {
+  workflows: "it is under .github/workflows/, which runs with the repository's secrets",
+  submodules: "it is a .gitmodules file, whose URLs (ext::, file://) git fetches and can run",
+  attributes:
+    "it is a .gitattributes or .lfsconfig file, which changes what checkout writes and what review shows",
+  hooks:
+    "it is a git hook manager's file or folder (husky, lefthook, pre-commit and the like), run on git commit",
+};
 
 // C0 controls, DEL and C1 controls: they hide in terminals and logs, and NUL truncates C strings.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Characters that change how a name reads without being seen: bidi embeddings, overrides, isolates
+// and marks (a name that shows as `txt.exe` and is `exe.txt`, CVE-2021-42574), line and paragraph
+// separators (they split a name across lines in logs and diffs), every other format or
+// default-ignorable character (zero-width joiners, soft hyphen, Hangul fillers, variation
+// selectors, tags), spaces other than U+0020 (a no-break space looks like one), private-use
+// characters and lone surrogates (UTF-8 cannot hold them: the name written would not be the name
+// checked). No file needs one, so they are refused outright, with no opt-in.
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]|[^\P{Zs} ]/u;
 const WINDOWS_DRIVE = /^[A-Za-z]:/;
-// Code points HFS+ ignores when comparing names, so `.g\u200cit` is `.git` on a Mac (CVE-2014-9390).
-const IGNORABLE = /[\u200b-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+/**
+ * macOS's PATH_MAX is 1024 bytes and NAME_MAX 255 on every common file system (ext4, APFS, NTFS in
+ * UTF-16 units, which never outnumber UTF-8 bytes). Longer paths commit but cannot be checked out.
+ */
+export const MAX_PATH_BYTES = 1024;
+export const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Checks a repository-relative path that untrusted input (model output, issue text) asks to write
@@ -23,6 +51,12 @@ export function checkWritablePath(path: string, options: WritablePathOptions = {
   };
   if (path === "") refuse("the path is empty");
   if (CONTROL.test(path)) refuse("it contains a NUL or control character");
+  const invisible = INVISIBLE.exec(path)?.[0];
+  if (invisible !== undefined) {
+    refuse(`it contains ${codePoint(invisible)}, an invisible or direction-changing character`);
+  }
+  const bytes = Buffer.byteLength(path, "utf8");
+  if (bytes > MAX_PATH_BYTES) refuse(`it is ${bytes} bytes long; paths may have at most ${MAX_PATH_BYTES}`);
   if (path.includes("\\")) refuse("it contains a backslash; use / to separate directories");
   if (path.startsWith("/")) refuse("it is absolute; give a path relative to the repository root");
   if (WINDOWS_DRIVE.test(path)) refuse("it is an absolute Windows path (drive letter)");
@@ -36,38 +70,27 @@ export function checkWritablePath(path: string, options: WritablePathOptions = {
   if (segments.some((segment) => /^[. ]+$/.test(segment))) {
     refuse("it has a segment made only of dots or spaces");
   }
+  const long = segments.find((segment) => Buffer.byteLength(segment, "utf8") > MAX_SEGMENT_BYTES);
+  if (long !== undefined) refuse(`a file or folder name in it is over ${MAX_SEGMENT_BYTES} bytes`);
   if (segments.some(isGitDirName)) refuse("it is inside a .git directory, which holds hooks and config");
-  if (!options.allowWorkflows && isWorkflowPath(segments)) {
-    refuse("it is under .github/workflows/, which needs allowWorkflows");
+  const area = sensitiveArea(segments);
+  if (area !== undefined && !allows(options, area)) {
+    const setting =
+      area === "workflows" ? "edits.allow: [workflows] (allowWorkflows)" : `edits.allow: [${area}]`;
+    refuse(`${OPT_IN[area]}; the repository can allow it with ${setting}`);
   }
   return segments.join("/");
 }
 
+function allows(options: WritablePathOptions, area: SensitiveArea): boolean {
+  return (options.allow ?? []).includes(area) || (area === "workflows" && options.allowWorkflows === true);
+}
+
+function codePoint(character: string): string {
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
 /** Names that Git, Windows or macOS may treat as `.git` (see git's `is_ntfs_dotgit`). */
 function isGitDirName(segment: string): boolean {
-  const name = comparable(segment);
-  return name === ".git" || name === "git~1";
-}
-
-function isWorkflowPath(segments: string[]): boolean {
-  const [first, second] = segments;
-  return (
-    first !== undefined &&
-    second !== undefined &&
-    comparable(first) === ".github" &&
-    comparable(second) === "workflows"
-  );
-}
-
-/**
- * The name as a case-insensitive file system sees it: Windows drops trailing dots and spaces and
- * reads `name:stream` as `name`, HFS+ drops ignorable code points.
- */
-function comparable(segment: string): string {
-  const stream = segment.indexOf(":");
-  const name = stream === -1 ? segment : segment.slice(0, stream);
-  return name
-    .replace(IGNORABLE, "")
-    .replace(/[. ]+$/, "")
-    .toLowerCase();
+  return matchesName(segment, ".git") || comparable(segment) === "git~1";
 }

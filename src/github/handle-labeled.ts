@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Context } from "probot";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
+import { withEditPolicy } from "../forge/edit-policy.js";
 import { formatProblem, type Problem } from "../pipeline/problem.js";
 import type { Database } from "../store/database.js";
 import { findActiveRunForIssue, recordDelivery } from "../store/runs.js";
@@ -134,7 +135,10 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const outcome = deps.startRun({
     deliveryId: context.id,
     startedBy: sender.login,
-    pipeline: withMergeSetting(withRepoBudget(pipeline.pipeline, config.budget), config.merge_after_approval),
+    pipeline: withEditPolicy(
+      withMergeSetting(withRepoBudget(pipeline.pipeline, config.budget), config.merge_after_approval),
+      config.edits,
+    ),
     hash: pipeline.hash,
     pipelinePath: pipeline.path,
     repo,

@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { EditsSchema } from "../forge/edit-policy.js";
 import { jsonSchemaText } from "../pipeline/json-schema.js";
 import { locatePath } from "../pipeline/locate.js";
 import { parseYamlConfig } from "../pipeline/parse-config.js";
@@ -76,6 +77,8 @@ export const RepoConfigSchema = z.strictObject({
     .describe(
       "false (the default): a person merges. merge, squash or rebase: once the approval passes on the final commit, the app merges the pull request at exactly that commit with this method.",
     ),
+  /** What runs may write: sensitive areas they may enter, and caps on each commit. Pinned with the run. */
+  edits: EditsSchema.prefault({}),
 });
 
 export type RepoConfig = z.infer<typeof RepoConfigSchema>;

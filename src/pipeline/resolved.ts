@@ -1,3 +1,4 @@
+import type { EditPolicy } from "../forge/edit-policy.js";
 import type { Gate, OnFail, Output, Task, Tier } from "./schema.js";
 
 /**
@@ -18,6 +19,11 @@ export interface ResolvedPipeline {
    * the app never merges.
    */
   mergeAfterApproval?: "merge" | "squash" | "rebase";
+  /**
+   * What the run may write (sensitive areas, size and count caps); from the repository's `edits:`,
+   * never from the pipeline file. Absent: the defaults.
+   */
+  edits?: EditPolicy;
 }
 
 export type ResolvedPhase = ResolvedAgentPhase | ResolvedWaitPhase | ResolvedApprovalPhase;

@@ -11,7 +11,9 @@ import {
   FILE_EDIT_SCHEMA,
   parseFileEdit,
 } from "../executors/llm.js";
-import type { FileChange, Forge } from "../forge/forge.js";
+import { checkEdit } from "../forge/check-commit.js";
+import { defaultEditPolicy, type EditPolicy } from "../forge/edit-policy.js";
+import { type FileChange, type Forge, ForgeRefusal } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
 import type { JudgeCallTarget } from "../judge/judge-gate.js";
@@ -60,6 +62,10 @@ export interface PerformDeps {
    */
   dailyMaxCostUsd?: number;
   contextLimits: { maxFiles: number; maxBytes: number };
+  /**
+   * Lets every run write `.github/workflows/`, whatever its repository says (the servers pass
+   * false: a repository opts in with `edits.allow`, which the run pins).
+   */
   allowWorkflows: boolean;
 }
 
@@ -100,6 +106,7 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
       message,
       changes,
       key: `${run.id}/${effect.key}`,
+      edits: editPolicy(deps, run),
     });
     return { type: "phase.committed", sha: result.sha };
   },
@@ -232,9 +239,10 @@ async function callAgent(
   let response: ModelResponse | undefined;
   try {
     response = await cachedCall(deps, run, `${effect.key}/response`, () => provider.complete(request));
-    const edit = files ? parseFileEdit(response.text, { allowWorkflows: deps.allowWorkflows }) : undefined;
+    const edits = editPolicy(deps, run);
+    const edit = files ? parseFileEdit(response.text, edits) : undefined;
     const output: AttemptOutput = {
-      text: edit ? edit.summary : checkArtifact(response),
+      text: edit ? edit.summary : checkArtifactEdit(response, artifactPath(run, phase), edits),
       provider: response.provider,
       model: response.model,
       tier: effect.tier,
@@ -465,6 +473,28 @@ function artifactPath(run: RunRecord, phase: ResolvedAgentPhase): string {
   if (!("artifact" in phase.output)) throw new Error(`phase "${phase.id}" writes files, not an artifact`);
   const rendered = renderTemplate(phase.output.artifact, plainContext(contextInput(run, phase)));
   return checkWritablePath(rendered.trim());
+}
+
+/** The run's pinned `edits:` (the defaults if it pinned none), widened by the server's `allowWorkflows`. */
+function editPolicy(deps: PerformDeps, run: RunRecord): EditPolicy {
+  const policy = run.pipeline.edits ?? defaultEditPolicy();
+  if (!deps.allowWorkflows || policy.allow.includes("workflows")) return policy;
+  return { ...policy, allow: [...policy.allow, "workflows"] };
+}
+
+/**
+ * A document answer, checked against the caps its commit will meet, so one over them fails the
+ * attempt (and can be retried) instead of the commit.
+ */
+function checkArtifactEdit(response: ModelResponse, path: string, edits: EditPolicy): string {
+  const text = checkArtifact(response);
+  try {
+    checkEdit([{ path, content: text }], edits);
+  } catch (error) {
+    if (!(error instanceof ForgeRefusal)) throw error;
+    throw new ProviderError(`refused document: ${error.message}`, "bad-output");
+  }
+  return text;
 }
 
 function agentPhase(run: RunRecord): ResolvedAgentPhase {

@@ -51,7 +51,7 @@ describe("checkWritablePath", () => {
       [".git /hooks/x", /\.git directory/],
       [".git::$INDEX_ALLOCATION/hooks/x", /\.git directory/],
       ["GIT~1/config", /\.git directory/],
-      [".g\u200cit/config", /\.git directory/],
+      [".g\u200cit/config", /U\+200C, an invisible/],
       ["sub/.git", /\.git directory/],
       ["a/.../b", /dots or spaces/],
       ["src/", /directory/],

@@ -1,4 +1,4 @@
-import { checkChange, checkMessage } from "../check-commit.js";
+import { checkEdit, checkMessage } from "../check-commit.js";
 import type { CommitInput, CommitResult, FileChange } from "../forge.js";
 import { checkKey } from "../local/check-key.js";
 import { withTrailer } from "../local/commit-changes.js";
@@ -24,7 +24,7 @@ export async function commitOnBranch(
   input: CommitInput,
   options: WritablePathOptions,
 ): Promise<CommitResult> {
-  const changes = input.changes.map((change) => checkChange(change, options));
+  const changes = checkEdit(input.changes, { ...options, ...input.edits });
   const key = checkKey(input.key);
   const message = checkMessage(input.message);
   const branch = checkBranchName(input.branch);

@@ -1,4 +1,4 @@
-import { checkChange, checkMessage } from "../check-commit.js";
+import { checkEdit, checkMessage } from "../check-commit.js";
 import type { CommitInput, CommitResult } from "../forge.js";
 import { ForgeRefusal } from "../forge.js";
 import type { WritablePathOptions } from "../paths.js";
@@ -26,7 +26,7 @@ export async function commitChanges(
   input: CommitInput,
   options: WritablePathOptions & { author: Author },
 ): Promise<CommitResult> {
-  const changes = input.changes.map((change) => checkChange(change, options));
+  const changes = checkEdit(input.changes, { ...options, ...input.edits });
   const key = checkKey(input.key);
   const message = checkMessage(input.message);
   const branch = await checkBranchName(repo, input.branch);
