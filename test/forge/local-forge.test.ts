@@ -400,6 +400,83 @@ describe("local forge > commit", () => {
     });
   });
 
+  describe("refuses edits over the caps or into sensitive areas, with nothing written (issue 11, class 8)", () => {
+    const EXT_GITMODULES = '[submodule "x"]\n\tpath = x\n\turl = ext::sh -c touch% /tmp/pwned\n';
+    it.each([
+      [
+        "a 30 MB file",
+        [{ path: "big.txt", content: "a".repeat(30_000_000) }],
+        /30000000 bytes.*edits\.max_file_bytes/,
+      ],
+      [
+        "3,000 small files",
+        Array.from({ length: 3000 }, (_, i) => ({ path: `many/${i}.txt`, content: `${i}\n` })),
+        /3001 files.*edits\.max_files/,
+      ],
+      [
+        "six files of 1 MiB",
+        Array.from({ length: 6 }, (_, i) => ({ path: `mb/${i}.txt`, content: "m".repeat(1024 * 1024) })),
+        /together.*edits\.max_total_bytes/,
+      ],
+      [
+        "a .gitmodules with an ext:: URL",
+        [{ path: ".gitmodules", content: EXT_GITMODULES }],
+        /\[submodules\]/,
+      ],
+      ["a nested .gitattributes", [{ path: "src/.gitattributes", content: "* -diff\n" }], /\[attributes\]/],
+      ["a husky hook spelled in capitals", [{ path: ".HUSKY/pre-commit", content: "id\n" }], /\[hooks\]/],
+      ["a name with U+2066", [{ path: "src/a\u2066.ts", content: "x\n" }], /U\+2066/],
+    ])("%s", async (_, changes, rule) => {
+      const safeContent = "safe content in a refused edit\n";
+      const error = await refusalOf(
+        forge.commit({
+          branch: "run-1",
+          message: "too much",
+          changes: [{ path: "safe.txt", content: safeContent }, ...changes],
+          key: "big",
+        }),
+      );
+      expect(error.message).toMatch(rule);
+      expect(await gitLine(fixture.repo, "rev-parse", "refs/heads/run-1")).toBe(fixture.initial);
+      expect(await blobExists(fixture.repo, await hashOf(fixture.repo, safeContent))).toBe(false);
+    });
+
+    it("commits a sensitive area and a bigger edit the run's policy allows", async () => {
+      const { sha } = await forge.commit({
+        branch: "run-1",
+        message: "Add a submodule",
+        changes: [
+          { path: ".gitmodules", content: '[submodule "x"]\n\tpath = x\n\turl = https://example.com/x\n' },
+          { path: "big.txt", content: "b".repeat(2 * 1024 * 1024) },
+        ],
+        key: "allowed",
+        edits: {
+          allow: ["submodules"],
+          maxFileBytes: 3 * 1024 * 1024,
+          maxFiles: 100,
+          maxTotalBytes: 5 * 1024 * 1024,
+        },
+      });
+      expect(await git(fixture.repo, "show", `${sha}:.gitmodules`)).toContain("https://example.com/x");
+      expect((await git(fixture.repo, "cat-file", "-s", `${sha}:big.txt`)).trim()).toBe(
+        String(2 * 1024 * 1024),
+      );
+    });
+
+    it("still refuses an area the policy does not name", async () => {
+      const error = await refusalOf(
+        forge.commit({
+          branch: "run-1",
+          message: "x",
+          changes: [{ path: ".husky/pre-commit", content: "id\n" }],
+          key: "other",
+          edits: { allow: ["submodules"], maxFileBytes: 1024, maxFiles: 1, maxTotalBytes: 1024 },
+        }),
+      );
+      expect(error.message).toMatch(/\[hooks\]/);
+    });
+  });
+
   describe("refuses to write through a symlinked directory", () => {
     it.each(["escape/evil.txt", "linked/evil.md", "linked/sub/evil.md"])("%j", async (path) => {
       const error = await refusalOf(
