@@ -7,6 +7,7 @@ import {
   halfOpensAt,
   spanText,
 } from "../engine/breaker.js";
+import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
 import type { Provider } from "../providers/provider.js";
@@ -155,7 +156,8 @@ export async function runCommand(
   const app = openApp(flags, io);
   try {
     const run = startRun(app, {
-      pipeline: loaded.pipeline,
+      // Pinned with the run like the pipeline: a resume with another settings file keeps it.
+      pipeline: withEditPolicy(loaded.pipeline, readSettings(flags.settings).edits),
       hash: loaded.hash,
       pipelinePath: path,
       issue,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { BreakerSettings } from "../engine/breaker.js";
+import { EditsSchema } from "../forge/edit-policy.js";
 import { parseDuration } from "../pipeline/duration.js";
 import { jsonSchemaText } from "../pipeline/json-schema.js";
 import { parseYamlConfig } from "../pipeline/parse-config.js";
@@ -101,6 +102,9 @@ export const ServerSettingsSchema = z
       })
       .default({})
       .describe("Spending limits above any repository or pipeline."),
+    edits: EditsSchema.prefault({}).describe(
+      "What local runs (atomic-scrum run) may write: sensitive areas allowed and caps per commit. The GitHub App reads edits: from each repository's .github/atomic-scrum.yml instead.",
+    ),
   })
   .superRefine((settings, ctx) => {
     for (const [name, provider] of Object.entries(settings.providers)) {

@@ -26,6 +26,7 @@ describe("repo config", () => {
         allowed_permissions: ["write", "maintain", "admin"],
         prevent_self_review: false,
         merge_after_approval: false,
+        edits: { allow: [], max_file_bytes: 1048576, max_files: 100, max_total_bytes: 5242880 },
       },
     });
   });
@@ -90,6 +91,7 @@ describe("repo config", () => {
         "$schema",
         "allowed_permissions",
         "budget",
+        "edits",
         "merge_after_approval",
         "pipelines",
         "prevent_self_review",
