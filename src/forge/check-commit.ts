@@ -1,8 +1,9 @@
+import { checkGitmodules } from "./check-gitmodules.js";
 import { DEFAULT_EDIT_LIMITS, type EditLimits } from "./edit-policy.js";
 import { type FileChange, ForgeRefusal } from "./forge.js";
 import { hasKeyTrailer } from "./local/find-keyed-commit.js";
 import { checkWritablePath, type WritablePathOptions } from "./paths.js";
-import { comparable } from "./sensitive-paths.js";
+import { comparable, sensitiveArea } from "./sensitive-paths.js";
 
 /** Which areas an edit may write, and its caps (the defaults where not given). */
 export type EditOptions = WritablePathOptions & Partial<EditLimits>;
@@ -49,6 +50,7 @@ export function checkEdit(changes: readonly FileChange[], options: EditOptions =
       );
     }
     total += size;
+    if (sensitiveArea(change.path.split("/")) === "submodules") checkGitmodules(change.path, change.content);
   }
   if (total > limits.maxTotalBytes) {
     throw new ForgeRefusal(

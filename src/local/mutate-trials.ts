@@ -1,6 +1,7 @@
 import { outputText } from "../engine/output-text.js";
 import { promptContext } from "../engine/template-context.js";
 import { parseFileEdit } from "../executors/llm.js";
+import { SENSITIVE_AREAS } from "../forge/sensitive-paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
 import type { HeuristicReference, JudgedWork } from "../judge/heuristic-judge.js";
 import type { JudgeCall } from "../judge/judge-gate.js";
@@ -59,7 +60,8 @@ export async function baselineOf(scenario: Scenario, target: PipelineTarget): Pr
       outputs.set(phase.id, { text });
       continue;
     }
-    const edit = parseFileEdit(text, { allowWorkflows: true });
+    // An answer that passed its run: only the gates' view of it matters here, not what it may write.
+    const edit = parseFileEdit(text, { allow: SENSITIVE_AREAS });
     outputs.set(phase.id, { text: edit.summary, files: edit.files });
   }
   return { scenario, outputs };

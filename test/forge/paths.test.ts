@@ -128,13 +128,12 @@ describe("checkWritablePath > sensitive areas (issue 11, class 8)", () => {
       [".overcommit.yml", "hooks"],
       [".lintstagedrc.json", "hooks"],
       ["lint-staged.config.mjs", "hooks"],
-      ["workfl~1/../x", ".. segment"],
       ["GITHUB~1/workflows/ci.yml", "workflows"],
       [".github/WORKFL~1/ci.yml", "workflows"],
     ])("%j (%s)", (path, area) => {
       const error = refusal(path);
       expect(error.message).toContain(JSON.stringify(path));
-      expect(error.message).toContain(area === ".. segment" ? area : `edits.allow: [${area}]`);
+      expect(error.message).toContain(`edits.allow: [${area}]`);
     });
   });
 

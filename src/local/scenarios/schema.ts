@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { IssueInput } from "../../engine/template-context.js";
 import { ForgeRefusal } from "../../forge/forge.js";
 import { checkWritablePath } from "../../forge/paths.js";
+import { SENSITIVE_AREAS } from "../../forge/sensitive-paths.js";
 import type { Problem } from "../../pipeline/problem.js";
 import { TIERS } from "../../pipeline/schema.js";
 import { FixtureFileSchema, type Fixtures } from "../../providers/recorded.js";
@@ -64,8 +65,8 @@ export const ScenarioFileSchema = z.strictObject({
     .superRefine((files, ctx) => {
       for (const path of Object.keys(files)) {
         try {
-          // The starting repository is the author's, not a model's: workflows are allowed here.
-          checkWritablePath(path, { allowWorkflows: true });
+          // The starting repository is the author's, not a model's: every sensitive area is allowed here.
+          checkWritablePath(path, { allow: SENSITIVE_AREAS });
         } catch (error) {
           if (!(error instanceof ForgeRefusal)) throw error;
           ctx.addIssue({ code: "custom", message: error.message, path: [path] });
