@@ -104,25 +104,31 @@ describe("local forge > ref locks left by a killed git", () => {
     expect(git(repo, "rev-list", "--count", `main..${BRANCH}`)).toBe("1");
   });
 
-  it("a young lock whose git finishes is not removed by us: the update goes ahead after it", async () => {
-    let finished: Promise<void> | undefined;
-    let lock = "";
-    const { repo, forge } = setup((args, options) => {
-      // The "other git" finishes 300 ms after this update first tries: it removes its own lock,
-      // well before the lock would count as stale.
-      if (args[0] === "update-ref" && lock !== "" && !finished) {
-        finished = new Promise<void>((done) => setTimeout(() => rm(lock).then(() => done()), 300));
-      }
-      return runGit(args, options);
-    });
-    await forge.prepareBranch({ branch: BRANCH });
-    lock = await leaveLock(repo, BRANCH, 0);
-    const started = Date.now();
-    await commit(forge, "research");
-    await finished;
-    expect(Date.now() - started).toBeLessThan(1_900);
-    expect(git(repo, "rev-list", "--count", `main..${BRANCH}`)).toBe("1");
-  });
+  it.each([
+    ["a run branch", BRANCH],
+    ["a branch the app does not own", "feature"],
+  ])(
+    "a young lock on %s whose git finishes is not removed by us: the update goes ahead after it",
+    async (_kind, branch) => {
+      let finished: Promise<void> | undefined;
+      let lock = "";
+      const { repo, forge } = setup((args, options) => {
+        // The "other git" finishes 300 ms after this update first tries: it removes its own lock,
+        // well before the lock would count as stale.
+        if (args[0] === "update-ref" && lock !== "" && !finished) {
+          finished = new Promise<void>((done) => setTimeout(() => rm(lock).then(() => done()), 300));
+        }
+        return runGit(args, options);
+      });
+      await forge.prepareBranch({ branch });
+      lock = await leaveLock(repo, branch, 0);
+      const started = Date.now();
+      await commit(forge, "research", branch);
+      await finished;
+      expect(Date.now() - started).toBeLessThan(1_900);
+      expect(git(repo, "rev-list", "--count", `main..${branch}`)).toBe("1");
+    },
+  );
 
   it("a lock on a branch the app does not own is never removed, and the error names it with git's words", async () => {
     const { repo, forge } = setup();

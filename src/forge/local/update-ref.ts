@@ -28,9 +28,9 @@ const DEFAULT_POLL_MS = 50;
  * `git update-ref -m message ref to from` (from "" means the ref must not exist yet). When git
  * refuses because `<ref>.lock` exists, a lock on a ref the app owns is taken to be left by a git
  * killed mid-update (power loss, the OOM killer, a container stop) once it is `staleMs` old; it is
- * removed and the update tried once more. A younger lock is waited for: a git whose parent was
- * killed alone may still be finishing. A lock on any other ref is reported with the file to remove,
- * never removed: a person's git may hold it.
+ * removed and the update tried once more. A younger lock is waited for, on any ref: a git whose
+ * parent was killed alone, or a person's git, may still be finishing. A stale lock on any other
+ * ref is reported with the file to remove, never removed: it is not ours to judge.
  *
  * Removing it is safe because only the worker holding the run's job lease writes the run's branch,
  * and a lease is taken only from a process that is gone or whose lease ran out.
@@ -49,15 +49,19 @@ export async function updateRef(
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     const lock = await lockPath(repo, input.ref);
-    if ((await lockAge(lock)) === undefined) throw error;
-    if (!input.ref.startsWith(OWNED_REF_PREFIX)) {
-      throw new RefLockedError(
-        `${input.ref} is locked by ${lock}: if no git process is running in ${repo.dir}, a crashed one left it; ` +
-          `remove the file and retry (git said: ${error.stderr.trim()})`,
-        { cause: error },
-      );
+    const left = await waitForLock(lock, options);
+    if (left === "none") throw error;
+    if (left === "stale") {
+      if (!input.ref.startsWith(OWNED_REF_PREFIX)) {
+        throw new RefLockedError(
+          `${input.ref} is locked by ${lock}: if no git process is running in ${repo.dir}, a crashed one left it; ` +
+            `remove the file and retry (git said: ${error.stderr.trim()})`,
+          { cause: error },
+        );
+      }
+      await rm(lock, { force: true });
     }
-    await clearStaleLock(lock, options);
+    // Stale and removed, or gone because its git finished: the update can go ahead now.
   }
   // Once more only: a lock that comes back at once is a live writer, and its error is the answer.
   await repo.text(args);
@@ -68,17 +72,17 @@ async function lockPath(repo: Repo, ref: string): Promise<string> {
   return resolve(repo.dir, (await repo.text(["rev-parse", "--git-path", `${ref}.lock`])).trim());
 }
 
-/** Waits until the lock is gone (its git finished) or old enough to be stale, then removes it. */
-async function clearStaleLock(lock: string, options: StaleLockOptions): Promise<void> {
+/**
+ * "none" when git failed with no lock there (another reason), "gone" when the lock went away while
+ * we waited (its git finished), "stale" once it is `staleMs` old.
+ */
+async function waitForLock(lock: string, options: StaleLockOptions): Promise<"none" | "gone" | "stale"> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  for (;;) {
+  for (let first = true; ; first = false) {
     const age = await lockAge(lock);
-    if (age === undefined) return;
-    if (age >= staleMs) {
-      await rm(lock, { force: true });
-      return;
-    }
+    if (age === undefined) return first ? "none" : "gone";
+    if (age >= staleMs) return "stale";
     await new Promise((done) => setTimeout(done, Math.min(pollMs, staleMs - age)));
   }
 }
