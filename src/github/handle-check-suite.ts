@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import type { Database } from "../store/database.js";
 import { findActiveRunForBranch, recordDelivery } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 
 export interface CheckSuiteDeps {
@@ -42,11 +43,11 @@ export function handleCheckSuite(
   const { state } = run;
   if (state.step !== "ci" || state.current?.commit !== suite.head_sha) return "not-waiting";
   const event = { type: "ci.changed" as const, sha: suite.head_sha };
-  const taken = deps.db.transaction(() => {
+  const taken = writeTransaction(deps.db, () => {
     if (!recordDelivery(deps.db, context.id, context.name, deps.now())) return false;
     enqueueRunJob(deps.db, { runId: run.id, key: `check-suite/${context.id}`, now: deps.now(), event });
     return true;
-  })();
+  });
   if (!taken) return "duplicate-delivery";
   deps.wake?.();
   context.log.info({ runId: run.id, suite: suite.id, app: app?.slug }, "check suite queued");

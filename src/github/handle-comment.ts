@@ -9,6 +9,7 @@ import {
   type RunRecord,
   recordDelivery,
 } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 import { dryRunReply } from "./dry-run-reply.js";
 import type { Octokit } from "./octokit.js";
@@ -97,7 +98,7 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
       }
     }
   }
-  const taken = deps.db.transaction(() => {
+  const taken = writeTransaction(deps.db, () => {
     if (!recordDelivery(deps.db, `comment:${payload.comment.id}`, "issue_comment.created", deps.now()))
       return false;
     for (const item of plan) {
@@ -105,7 +106,7 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
         enqueueRunJob(deps.db, { runId: found.run.id, now: deps.now(), ...item.queue });
     }
     return true;
-  })();
+  });
   if (!taken) return "duplicate-delivery";
   if (plan.some((item) => item.queue)) deps.wake?.();
   for (const item of plan) if (item.dryRun) await answerDryRun(context, deps, item, found.run);

@@ -2,6 +2,7 @@ import type { Context } from "probot";
 import type { RunEvent } from "../engine/types.js";
 import type { Database } from "../store/database.js";
 import { findLatestRunForIssue, recordDelivery } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 import { repoRole } from "./permissions.js";
@@ -60,7 +61,7 @@ export async function handleIssueClosed(
   const event: RunEvent = merged
     ? { type: "run.merged", by: `${who} (pull request #${merged.number})` }
     : { type: "run.cancelled", by: `${who}, who closed issue #${payload.issue.number}` };
-  const outcome = deps.db.transaction((): IssueClosedOutcome => {
+  const outcome = writeTransaction(deps.db, (): IssueClosedOutcome => {
     if (!recordDelivery(deps.db, context.id, "issues.closed", deps.now())) return "duplicate-delivery";
     // The same keys as the pull request's handler: whichever event comes first, the run ends once.
     enqueueRunJob(deps.db, {
@@ -70,7 +71,7 @@ export async function handleIssueClosed(
       event,
     });
     return merged ? "completed" : "cancelled";
-  })();
+  });
   context.log.info({ runId: run.id, outcome }, "issue closed; ending its run");
   if (outcome !== "duplicate-delivery") deps.wake?.();
   return outcome;

@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import type { Database } from "../store/database.js";
 import { findRunForBranch, recordDelivery } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 
@@ -29,7 +30,7 @@ export function handlePullClosed(
   // A fork can use the same branch name: only a pull request from the repository itself is ours.
   if (pull.head.repo?.id !== payload.repository.id) return "not-ours";
   const repo = { owner: payload.repository.owner.login, name: payload.repository.name };
-  const outcome = deps.db.transaction((): PullClosedOutcome => {
+  const outcome = writeTransaction(deps.db, (): PullClosedOutcome => {
     // A failed run counts too: once its pull request is merged or closed, no /retry revives it.
     const run = findRunForBranch(deps.db, repo, pull.head.ref);
     // A run that ended on a passed approval is open still: merging completes it for good, and
@@ -52,7 +53,7 @@ export function handlePullClosed(
       pull.merged ? "pull request merged; completing its run" : "pull request closed; cancelling its run",
     );
     return pull.merged ? "completed" : "cancelled";
-  })();
+  });
   if (outcome === "cancelled" || outcome === "completed") deps.wake?.();
   return outcome;
 }

@@ -2,6 +2,7 @@ import type { Context } from "probot";
 import type { RunEvent } from "../engine/types.js";
 import type { Database } from "../store/database.js";
 import { findRunForBranch, type RunRecord, recordDelivery } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { enqueueRunJob } from "../worker/jobs.js";
 import { checkReviewer, type ReviewerRefusal } from "./reviewer-rules.js";
 
@@ -99,11 +100,11 @@ export async function handleReview(context: ReviewContext, deps: ReviewDeps): Pr
     };
   }
 
-  const taken = deps.db.transaction(() => {
+  const taken = writeTransaction(deps.db, () => {
     if (!recordDelivery(deps.db, context.id, context.name, deps.now())) return false;
     enqueueRunJob(deps.db, { runId: run.id, now: deps.now(), ...queued });
     return true;
-  })();
+  });
   if (!taken) return "duplicate-delivery";
   deps.wake?.();
   context.log.info({ runId: run.id, event: queued.event }, "review event queued");

@@ -11,6 +11,7 @@ import {
   type ProviderChoice,
   recordDelivery,
 } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 
@@ -42,7 +43,7 @@ export type StartOutcome =
  */
 export function startGitHubRun(db: Database, now: number, input: GitHubStartInput): StartOutcome {
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
-  return db.transaction((): StartOutcome => {
+  return writeTransaction(db, (): StartOutcome => {
     if (!recordDelivery(db, input.deliveryId, "issues.labeled", now)) {
       return { started: false, reason: "duplicate-delivery" };
     }
@@ -77,5 +78,5 @@ export function startGitHubRun(db: Database, now: number, input: GitHubStartInpu
     });
     enqueueRunStart(db, id, now);
     return { started: true, runId: id };
-  })();
+  });
 }

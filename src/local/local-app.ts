@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
 import type { Forge } from "../forge/forge.js";
 import { createLocalForge } from "../forge/local/local-forge.js";
+import { removeStaleTempFiles } from "../forge/local/remove-stale-temp.js";
 import type { Provider } from "../providers/provider.js";
 import { openDatabase } from "../store/database.js";
 import type { RunRecord } from "../store/runs.js";
@@ -58,6 +59,9 @@ export function createLocalApp(options: LocalAppOptions) {
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
   mkdirSync(dirname(dbPath), { recursive: true });
   const db: Database = openDatabase(dbPath);
+  // A process killed mid-write leaves temp files (issue 11): whoever starts next clears those
+  // whose owner is gone. A concurrent process's files carry its live pid and are kept.
+  removeStaleTempFiles({ runsDir: join(dir, "runs") });
   const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
   const now = options.now ?? Date.now;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;

@@ -11,6 +11,7 @@ import {
   type ProviderChoice,
   type RunRecord,
 } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 import { freshBranchFor } from "./issue-file.js";
 import type { LocalApp } from "./local-app.js";
@@ -35,7 +36,7 @@ export interface StartInput {
 export function startRun(app: LocalApp, input: StartInput): RunRecord {
   const now = app.now();
   const id = `run-${input.issue.number}-${randomBytes(3).toString("hex")}`;
-  app.db.transaction(() => {
+  writeTransaction(app.db, () => {
     const active = findActiveRunForIssue(app.db, app.repo, input.issue.number);
     // A run handed to a person gives way to a new start: the new run is what the person did about it.
     if (active?.state.status === "needs_human") {
@@ -65,7 +66,7 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
       createdAt: now,
     });
     enqueueRunStart(app.db, id, now);
-  })();
+  });
   return requireRun(app, id);
 }
 

@@ -39,6 +39,7 @@ import {
   type RunRecord,
   saveRunState,
 } from "../store/runs.js";
+import { writeTransaction } from "../store/write-transaction.js";
 import {
   enqueueCiDeadline,
   enqueueCiPoll,
@@ -214,7 +215,7 @@ export function createWorker(options: WorkerOptions) {
     const now = options.now();
     let outcome: ReturnType<typeof fail>;
     try {
-      outcome = db.transaction(() => {
+      outcome = writeTransaction(db, () => {
         const result = fail(db, {
           jobId: job.id,
           token: job.token,
@@ -233,7 +234,7 @@ export function createWorker(options: WorkerOptions) {
           enqueueRunJob(db, { runId, key: `abort/${job.id}`, event: { type: "run.aborted", reason }, now });
         }
         return result;
-      })();
+      });
     } catch (failure) {
       if (failure instanceof LeaseLostError) return; // someone else holds the job and will handle it
       throw failure;
@@ -307,13 +308,13 @@ export function createWorker(options: WorkerOptions) {
     const { steer, event } = payload;
     if (!steer || !event || !options.authorize) return true;
     if (await options.authorize(run, steer)) return true;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       assertLease(db, job.id, job.token);
       const why = `@${steer.login} no longer has ${steer.needs} access to the repository`;
       const note = { type: "event.dropped", dropped: event.type, why };
       appendEvent(db, run.id, note, options.now());
       putEffect(db, applied, run.id, "job_event", { type: event.type, refused: true }, options.now());
-    })();
+    });
     return false;
   }
 
@@ -325,7 +326,7 @@ export function createWorker(options: WorkerOptions) {
     } catch (error) {
       if (!(error instanceof InvalidTransition)) throw error;
       const note = { type: "event.dropped", dropped: event.type, why: error.message };
-      db.transaction(() => appendEvent(db, run.id, note, options.now()))();
+      writeTransaction(db, () => appendEvent(db, run.id, note, options.now()));
       return false;
     }
   }
@@ -516,10 +517,10 @@ export function createWorker(options: WorkerOptions) {
     }
     // One removal answers every hand-off so far.
     const now = options.now();
-    db.transaction(() => {
+    writeTransaction(db, () => {
       for (let n = removed + 1; n <= handOffs; n++)
         putEffect(db, `${run.id}/unlabel/${n}`, run.id, "unlabel", { label: NEEDS_HUMAN_LABEL }, now);
-    })();
+    });
   }
 
   /**

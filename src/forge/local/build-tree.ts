@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FileChange } from "../forge.js";
 import type { Repo } from "./repo.js";
+import { indexDirPrefix } from "./temp-names.js";
 import { MODE } from "./tree-modes.js";
 
 /**
@@ -17,7 +18,8 @@ export async function buildTree(
   modes: Map<string, string>,
 ): Promise<string> {
   const entries = await indexEntries(repo, parent, changes, modes);
-  const dir = await mkdtemp(join(tmpdir(), "atomic-scrum-index-"));
+  // The owner in the name lets a later start remove the folder if this process is killed meanwhile.
+  const dir = await mkdtemp(join(tmpdir(), indexDirPrefix()));
   try {
     const env = { GIT_INDEX_FILE: join(dir, "index") };
     await repo.text(["read-tree", parent], { env });

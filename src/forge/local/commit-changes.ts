@@ -10,6 +10,7 @@ import { findKeyedCommit, keyTrailer } from "./find-keyed-commit.js";
 import { GitError } from "./git.js";
 import type { Repo } from "./repo.js";
 import { treeModes } from "./tree-modes.js";
+import { updateRef } from "./update-ref.js";
 
 export interface Author {
   name: string;
@@ -47,8 +48,7 @@ export async function commitChanges(
   checkTreeChanges(changes, modes);
   const tree = await buildTree(repo, head, changes, modes);
   const sha = await commitTree(repo, tree, head, withTrailer(message, key), options.author);
-  await moveBranch(repo, branch, sha, head);
-  return { sha, created: true };
+  return moveBranch(repo, branch, { to: sha, from: head, key });
 }
 
 /** Appends the key trailer, joining an existing trailer block rather than starting a second one. */
@@ -73,13 +73,31 @@ async function commitTree(repo: Repo, tree: string, parent: string, message: str
   return (await repo.text(args, { env, input: message })).trim();
 }
 
-/** Compare-and-swap, like GitHub's expectedHeadOid: refused if the branch is no longer at `from`. */
-async function moveBranch(repo: Repo, branch: string, to: string, from: string): Promise<void> {
+/**
+ * Compare-and-swap, like GitHub's expectedHeadOid: refused if the branch is no longer at `from`.
+ * Resolves to the commit that carries `key` on the branch: `to`, or an earlier attempt's commit
+ * when that attempt's git finished after its process was killed.
+ */
+async function moveBranch(
+  repo: Repo,
+  branch: string,
+  move: { to: string; from: string; key: string },
+): Promise<{ sha: string; created: boolean }> {
+  const { to, from, key } = move;
   try {
-    await repo.text(["update-ref", "-m", "atomic-scrum: commit", `refs/heads/${branch}`, to, from]);
+    await updateRef(repo, { ref: `refs/heads/${branch}`, to, from, message: "atomic-scrum: commit" });
+    return { sha: to, created: true };
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     const now = await branchHead(repo, branch);
+    if (now === from) {
+      // The branch did not move, so git refused for its own reason (a lock, a full disk): say it.
+      throw new Error(`could not move branch ${JSON.stringify(branch)} to commit ${to}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    const earlier = now === undefined ? undefined : await findKeyedCommit(repo, now, key);
+    if (earlier !== undefined) return { sha: earlier, created: false };
     throw new Error(
       `branch ${JSON.stringify(branch)} moved from ${from} to ${now ?? "nowhere (deleted)"} while committing; ` +
         `commit ${to} was not applied: read the branch again and retry`,

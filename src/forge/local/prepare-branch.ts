@@ -3,6 +3,7 @@ import { ForgeRefusal } from "../forge.js";
 import { branchHead, checkBranchName, checkNotCheckedOut, currentBranch } from "./branch-refs.js";
 import { GitError } from "./git.js";
 import type { Repo } from "./repo.js";
+import { updateRef } from "./update-ref.js";
 
 /**
  * Creates `refs/heads/<branch>` at the head of `base` (default: the branch HEAD points to) unless
@@ -18,14 +19,12 @@ export async function prepareBranch(repo: Repo, input: PrepareBranchInput): Prom
   if (existing !== undefined) return { branch, base, head: existing, created: false };
   try {
     // An empty old value makes update-ref fail if the branch appeared since we looked.
-    await repo.text([
-      "update-ref",
-      "-m",
-      "atomic-scrum: create run branch",
-      `refs/heads/${branch}`,
-      baseHead,
-      "",
-    ]);
+    await updateRef(repo, {
+      ref: `refs/heads/${branch}`,
+      to: baseHead,
+      from: "",
+      message: "atomic-scrum: create run branch",
+    });
     return { branch, base, head: baseHead, created: true };
   } catch (error) {
     const raced = error instanceof GitError ? await branchHead(repo, branch) : undefined;

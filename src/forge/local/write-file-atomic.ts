@@ -1,6 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { link, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { tempFileFor } from "./temp-names.js";
 
 /**
  * Replaces `file` with `content` so a reader (or a restart after a crash) sees the old file or the
@@ -35,7 +34,8 @@ export async function writeFileExclusive(file: string, content: string): Promise
 }
 
 async function writeTemp(file: string, content: string): Promise<string> {
-  const temp = join(dirname(file), `.${basename(file)}.${randomUUID()}.tmp`);
+  // Named for this process, so a start after a kill can tell it was left behind (removeStaleTempFiles).
+  const temp = tempFileFor(file);
   const handle = await open(temp, "wx");
   try {
     await handle.writeFile(content, "utf8");
