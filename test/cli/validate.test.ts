@@ -141,13 +141,13 @@ describe("atomic-scrum validate", () => {
     expect(io.stderr[0]).toBe(`${bad}:1:1: missing required field "phases"`);
   });
 
-  it("refuses a filter on an untrusted value, which could strip its data wrapping", async () => {
+  it("refuses a filter on an untrusted value, which would see a sealed placeholder, not the text", async () => {
     const result = await validate(
       "filter.yml",
       `${HEAD}  - id: a\n    task: code\n    prompt: |\n      Read {{ issue.body | strip_html }}\n`,
     );
     expect(result.lines).toEqual([
-      'filter.yml:6:15: phases[0].prompt: "issue.body" is untrusted and arrives wrapped as data: use it without filters',
+      'filter.yml:6:15: phases[0].prompt: "issue.body" is untrusted: a template can only output it as it is, {{ issue.body }}; a filter, tag or comparison sees a sealed placeholder, not the text',
     ]);
   });
 });
