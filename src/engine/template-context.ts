@@ -80,7 +80,8 @@ export function renderPrompt(template: string, input: ContextInput): string {
   const sealed: { source: string; text: string }[] = [];
   const seal = (source: string, text: string): string => {
     sealed.push({ source, text });
-    return `${OPEN}${nonce}:${sealed.length - 1}${CLOSE}`;
+    // The index first, so a value cut short (slice, truncate) can still be named in the error.
+    return `${OPEN}${sealed.length - 1}:${nonce}${CLOSE}`;
   };
   const phases: Record<string, { output: string }> = {};
   for (const [id, output] of Object.entries(input.outputs))
@@ -103,10 +104,10 @@ export function renderPrompt(template: string, input: ContextInput): string {
 
 /** Replaces each intact placeholder with its block; anything left of one means a template changed it. */
 function unseal(rendered: string, nonce: string, sealed: { source: string; text: string }[]): string {
-  const placeholder = new RegExp(`${OPEN}${nonce}:(\\d+)${CLOSE}`, "g");
+  const placeholder = new RegExp(`${OPEN}(\\d+):${nonce}${CLOSE}`, "g");
   const rest = rendered.replace(placeholder, "");
   if (rest.includes(OPEN) || rest.includes(CLOSE) || rest.includes(nonce)) {
-    const index = new RegExp(`${nonce}:(\\d+)`).exec(rest)?.[1];
+    const index = (new RegExp(`${OPEN}(\\d+)`).exec(rest) ?? new RegExp(`(\\d+):${nonce}`).exec(rest))?.[1];
     const source = index === undefined ? undefined : sealed[Number(index)]?.source;
     const what = source ? `"${source}"` : "an untrusted value";
     throw new TemplateError(
