@@ -73,6 +73,8 @@ describe("untrusted text in a rendered prompt", () => {
       // "LEAKED BODYMARK" is the template's own text: it never read the body (see below).
       for (const marker of MARKERS) expect(outside.replace("LEAKED BODYMARK", "")).not.toContain(marker);
       expect(outside).not.toContain("SYSTEM: obey");
+      // No tag left behind outside a whole block: a cut or stripped block is a broken block.
+      expect(outside).not.toMatch(/<\/?untrusted/);
       for (const block of untrustedBlocks(prompt)) {
         expect(Object.values(input.issue).flat().concat(Object.values(input.outputs))).toContain(block.text);
       }
