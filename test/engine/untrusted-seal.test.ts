@@ -48,14 +48,17 @@ const ESCAPES: Record<string, string> = {
   "url_encode of the url": "{{ issue.url | url_encode }}",
   "split and join of the labels": '{{ issue.labels | split: "" | join: "" }}',
   "capture then slice": "{% capture c %}{{ issue.body }}{% endcapture %}{{ c | slice: 1, 30 }}",
-  "capture then strip_html": "{% capture c %}<x>{{ phases.research.output }}</x>{% endcapture %}{{ c | strip_html }}",
+  "capture then strip_html":
+    "{% capture c %}<x>{{ phases.research.output }}</x>{% endcapture %}{{ c | strip_html }}",
   "assign then remove_first": "{% assign b = issue.body %}{{ b | remove_first: b }}",
   "for over split characters": '{% assign cs = issue.body | split: "" %}{% for c in cs %}{{ c }}{% endfor %}',
-  "for over the words of the output": '{% for w in phases.research.output | split: " " %}{{ w }} {% endfor %}',
+  "for over the words of the output":
+    '{% for w in phases.research.output | split: " " %}{{ w }} {% endfor %}',
   "a comparison on the body": '{% if issue.body contains "BODYMARK" %}LEAKED BODYMARK{% endif %}',
   "size of the body": "{{ issue.body | size }}",
   "the url bare": "See {{ issue.url }}",
-  "every value bare": "{{ issue.title }} {{ issue.body }} {{ issue.labels }} {{ issue.author }} {{ issue.url }} {{ phases.research.output }}",
+  "every value bare":
+    "{{ issue.title }} {{ issue.body }} {{ issue.labels }} {{ issue.author }} {{ issue.url }} {{ phases.research.output }}",
 };
 
 describe("untrusted text in a rendered prompt", () => {
@@ -108,7 +111,11 @@ describe("untrusted text in a rendered prompt", () => {
 });
 
 describe("validate refuses a template that reads untrusted text", () => {
-  const scope = { earlier: new Set(["research"]), all: new Set(["research", "draft"]), optional: new Set<string>() };
+  const scope = {
+    earlier: new Set(["research"]),
+    all: new Set(["research", "draft"]),
+    optional: new Set<string>(),
+  };
   const check = (text: string) => checkTemplate({ path: ["phases", 1, "prompt"], text }, scope);
 
   it.each([

@@ -31,7 +31,11 @@ phases:
 function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
   const inner = createRecordedProvider(fixtures);
   const requests: ModelRequest[] = [];
-  return { ...inner, requests, complete: (request) => (requests.push(request), inner.complete(request)) };
+  const complete = (request: ModelRequest) => {
+    requests.push(request);
+    return inner.complete(request);
+  };
+  return { ...inner, requests, complete };
 }
 
 async function runWith(text: string, fixtures: Fixtures) {
