@@ -69,6 +69,20 @@ describe("a template that runs over its limits in a run", () => {
     );
   });
 
+  it("in an artifact path, ends the run as refused instead of retrying a job", async () => {
+    const text = pipeline("Write about {{ issue.title }}").replace(
+      "    on_fail:",
+      `    output: { artifact: "docs/{% for i in (1..issue.number) %}{% for j in (1..issue.number) %}x{% endfor %}{% endfor %}.md" }\n    on_fail:`,
+    );
+    const result = await runWith(text, {
+      write: [{ agent: "Draft.", judge: { clarity: { score: 0.9, reason: "ok" } } }],
+    });
+    expect(result.state?.status).toBe("failed");
+    expect(result.state?.reason).toMatch(
+      /^refused: the artifact path does not render: the template ran over its (render time|memory) limit/,
+    );
+  });
+
   it("is a problem of the dry run, which ends", async () => {
     const { pipeline: resolved } = loadPipeline(pipeline(RUNAWAY, `Clear. ${RUNAWAY}`));
     const repo = { owner: "o", name: "r", defaultBranch: "main" };
