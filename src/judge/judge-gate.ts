@@ -46,12 +46,14 @@ export async function runJudgeGate(
   const scores: (CriterionScore & { reason: string })[] = [];
   let model = "";
   for (const [criterionIndex, criterion] of gate.criteria.entries()) {
-    const prompt = [
-      `## Criterion: ${criterion.name}`,
-      renderRubric(criterion.rubric),
-      "## The work",
-      workText(subject),
-    ].join("\n\n");
+    let rubric: string;
+    try {
+      rubric = renderRubric(criterion.rubric);
+    } catch (error) {
+      // A rubric that does not render grades nothing: a grader error, never a thrown job.
+      return graderError(`the rubric of "${criterion.name}" does not render: ${(error as Error).message}`);
+    }
+    const prompt = [`## Criterion: ${criterion.name}`, rubric, "## The work", workText(subject)].join("\n\n");
     const purpose = {
       kind: "judge" as const,
       phaseId: subject.phaseId,

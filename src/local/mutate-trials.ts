@@ -1,12 +1,11 @@
 import { outputText } from "../engine/output-text.js";
-import { promptContext } from "../engine/template-context.js";
+import { renderPrompt } from "../engine/template-context.js";
 import { parseFileEdit } from "../executors/llm.js";
 import { SENSITIVE_AREAS } from "../forge/sensitive-paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
 import type { HeuristicReference, JudgedWork } from "../judge/heuristic-judge.js";
 import type { JudgeCall } from "../judge/judge-gate.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
-import { renderTemplate } from "../pipeline/templates.js";
 import { type MutationKind, mutationsOf, type PhaseOutput } from "./mutations.js";
 import { agentPhases, gateLabels, type PipelineTarget, runScenario, type Scenario } from "./scenarios.js";
 
@@ -150,14 +149,14 @@ async function trial(kind: Trial["kind"], output: PhaseOutput, context: TrialCon
     phaseId: phase.id,
     attempt: 1,
   };
-  const rubricContext = promptContext({
+  const rubricInput = {
     issue: scenario.issue,
     repo: REPO,
     pipeline: target.pipeline,
     outputs: { ...context.outputs, [phase.id]: output.text },
     phase: { id: phase.id, name: phase.name },
-  });
-  const gates = { subject, renderRubric: (rubric: string) => renderTemplate(rubric, rubricContext) };
+  };
+  const gates = { subject, renderRubric: (rubric: string) => renderPrompt(rubric, rubricInput) };
   let verdict = await evaluateGates(phase.gates, { ...gates, judge: context.judge });
   // As in a run: a grader error is tried once more with fresh calls before it stands.
   if (verdict.results.some((result) => result.error))

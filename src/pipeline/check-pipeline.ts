@@ -1,10 +1,12 @@
+import { type ContextInput, renderPrompt } from "../engine/template-context.js";
 import { ForgeRefusal } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import { type AssertValue, jsonSchemaOf } from "./assert-value.js";
+import { untrustedUses } from "./check-untrusted-uses.js";
 import { type AgentPhase, isAgentPhase, type Pipeline } from "./schema.js";
 import type { RawProblem } from "./schema-problems.js";
 import { checkVariable, type VariableScope } from "./template-variables.js";
-import { analyzeTemplate, renderTemplate, type TemplateVariable } from "./templates.js";
+import { analyzeTemplate, renderTemplate, TemplateError, type TemplateVariable } from "./templates.js";
 
 /** A template found in the pipeline, and where its text lives. */
 export interface TemplateSite {
@@ -141,20 +143,39 @@ export function checkTemplate(site: TemplateSite, scope: VariableScope): Templat
     const message = checkVariable(variable.segments, scope);
     return message ? [templateProblem(site, message, { row: variable.row, col: variable.col })] : [];
   });
-  return [...problems, ...filteredUntrusted(site)];
+  for (const use of untrustedUses(site.text, variables)) {
+    const name = use.segments.join(".");
+    const message = `"${name}" is untrusted: a template can only output it as it is, {{ ${name} }}; a filter, tag or comparison sees a sealed placeholder, not the text`;
+    problems.push(templateProblem(site, message, { row: use.row, col: use.col }));
+  }
+  if (problems.length > 0 || scope.pathSafe) return problems;
+  return trialRender(site, scope);
 }
 
-/** Untrusted values reach templates wrapped in a data block; a filter could strip or cut the wrapping. */
-const FILTERED_UNTRUSTED = /\b(issue\.(?:title|body|author|labels)|phases\.[a-z0-9-]+\.output)\s*\|/g;
-
-function filteredUntrusted(site: TemplateSite): TemplateProblem[] {
-  return [...site.text.matchAll(FILTERED_UNTRUSTED)].map((match) => {
-    const before = site.text.slice(0, match.index);
-    const row = before.split("\n").length;
-    const col = match.index - before.lastIndexOf("\n");
-    const message = `"${match[1]}" is untrusted and arrives wrapped as data: use it without filters`;
-    return templateProblem(site, message, { row, col });
-  });
+/**
+ * Renders the template once against stand-in values, under the limits every render has: a
+ * template that runs over them whatever the issue says (nested loops, a huge literal range, a
+ * capture that doubles itself) or that cuts an untrusted value is refused before any run.
+ */
+function trialRender(site: TemplateSite, scope: VariableScope): TemplateProblem[] {
+  const input: ContextInput = {
+    issue: { number: 1, title: "title", body: "body", labels: ["label"], author: "author", url: "url" },
+    repo: { owner: "owner", name: "repo", defaultBranch: "main" },
+    pipeline: { name: "pipeline", description: "description", voiceStyle: "voice" },
+    outputs: Object.fromEntries([...scope.earlier].map((id) => [id, "output"])),
+    phase: { id: "phase", name: "phase" },
+  };
+  try {
+    renderPrompt(site.text, input);
+    return [];
+  } catch (error) {
+    // Other render errors may come from the stand-ins themselves (a number that is 1 here);
+    // limits and seals do not depend on the issue's text, which the template never sees.
+    if (!(error instanceof TemplateError) || error.kind === "render") return [];
+    const at = /at line (\d+), col (\d+)/.exec(error.message);
+    const position = at ? { row: Number(at[1]), col: Number(at[2]) } : undefined;
+    return [templateProblem(site, `template error: ${error.message}`, position)];
+  }
 }
 
 function templateProblem(

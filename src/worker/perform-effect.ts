@@ -1,7 +1,7 @@
 import type { Database } from "better-sqlite3";
 import { findRubricLeak, redactRubrics } from "../engine/holdout.js";
 import { outputText } from "../engine/output-text.js";
-import { type ContextInput, plainContext, promptContext } from "../engine/template-context.js";
+import { type ContextInput, renderPath, renderPrompt } from "../engine/template-context.js";
 import { phaseAt } from "../engine/transition.js";
 import type { AttemptOutput, Effect, RunEvent, Totals, Usage } from "../engine/types.js";
 import {
@@ -18,7 +18,7 @@ import { checkWritablePath } from "../forge/paths.js";
 import { evaluateGates } from "../judge/evaluate-gates.js";
 import type { JudgeCallTarget } from "../judge/judge-gate.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
-import { renderTemplate } from "../pipeline/templates.js";
+import { TemplateError } from "../pipeline/templates.js";
 import {
   estimateTokens,
   type ModelRequest,
@@ -202,7 +202,15 @@ async function callAgent(
           .forgeFor(run)
           .readContext({ branch: run.branch, globs: phase.context, ...deps.contextLimits })
       : { files: [], omitted: [] };
-  const rendered = renderTemplate(phase.prompt, promptContext(contextInput(run, phase)));
+  let rendered: string;
+  try {
+    rendered = renderPrompt(phase.prompt, contextInput(run, phase));
+  } catch (error) {
+    // Rendering is deterministic: the same prompt fails the same way on every attempt, so the
+    // phase fails now, with the reason, instead of the job being retried until it dies.
+    if (!(error instanceof TemplateError)) throw error;
+    return { type: "agent.failed", error: `the prompt does not render: ${error.message}`, fatal: true };
+  }
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
   const feedback = run.state.feedback ? redactRubrics(run.state.feedback, run.pipeline) : undefined;
   const { context, prompt } = agentUserPrompt({ rendered, context: read, feedback });
@@ -354,10 +362,10 @@ async function evaluate(
   const usage: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   let costUsd = 0;
   // Rubrics may quote the issue or the work: those values arrive wrapped, like in agent prompts.
-  const rubricContext = promptContext({
+  const rubricInput = {
     ...contextInput(run, phase),
     outputs: { ...run.state.outputs, [phase.id]: output.text },
-  });
+  };
   const previous = output.files ? await previousContents(deps, run, output.files) : undefined;
   const subject = {
     text: output.text,
@@ -406,7 +414,7 @@ async function evaluate(
       count(response, asked);
       return response;
     };
-  const context = { subject, renderRubric: (rubric: string) => renderTemplate(rubric, rubricContext) };
+  const context = { subject, renderRubric: (rubric: string) => renderPrompt(rubric, rubricInput) };
   let verdict = await evaluateGates(phase.gates, { ...context, judge: judgeRound("") });
   if (unavailable) throw judgeUnavailable(unavailable);
   // A grader error is retried once with fresh calls; a second one fails the phase as "could not be judged".
@@ -471,7 +479,15 @@ function contextInput(run: RunRecord, phase: ResolvedAgentPhase): ContextInput {
 
 function artifactPath(run: RunRecord, phase: ResolvedAgentPhase): string {
   if (!("artifact" in phase.output)) throw new Error(`phase "${phase.id}" writes files, not an artifact`);
-  const rendered = renderTemplate(phase.output.artifact, plainContext(contextInput(run, phase)));
+  let rendered: string;
+  try {
+    rendered = renderPath(phase.output.artifact, contextInput(run, phase));
+  } catch (error) {
+    // A refusal ends the run with the reason (performSafely): no retry renders it differently.
+    if (error instanceof TemplateError)
+      throw new ForgeRefusal(`the artifact path does not render: ${error.message}`);
+    throw error;
+  }
   return checkWritablePath(rendered.trim());
 }
 

@@ -141,13 +141,27 @@ describe("atomic-scrum validate", () => {
     expect(io.stderr[0]).toBe(`${bad}:1:1: missing required field "phases"`);
   });
 
-  it("refuses a filter on an untrusted value, which could strip its data wrapping", async () => {
+  it("refuses a prompt that runs over the render limits, at the loop's line and column", async () => {
+    const loop = "{% for a in (1..100000) %}{% for b in (1..100000) %}{% endfor %}{% endfor %}";
+    const result = await validate(
+      "runaway.yml",
+      `${HEAD}  - id: a\n    task: code\n    prompt: |\n      Read it.\n      ${loop}\n`,
+    );
+    expect(result.code).toBe(1);
+    expect(result.lines).toEqual([
+      expect.stringMatching(
+        /^runaway\.yml:7:\d+: phases\[0\]\.prompt: template error: the template ran over its (render time|memory) limit/,
+      ),
+    ]);
+  });
+
+  it("refuses a filter on an untrusted value, which would see a sealed placeholder, not the text", async () => {
     const result = await validate(
       "filter.yml",
       `${HEAD}  - id: a\n    task: code\n    prompt: |\n      Read {{ issue.body | strip_html }}\n`,
     );
     expect(result.lines).toEqual([
-      'filter.yml:6:15: phases[0].prompt: "issue.body" is untrusted and arrives wrapped as data: use it without filters',
+      'filter.yml:6:15: phases[0].prompt: "issue.body" is untrusted: a template can only output it as it is, {{ issue.body }}; a filter, tag or comparison sees a sealed placeholder, not the text',
     ]);
   });
 });

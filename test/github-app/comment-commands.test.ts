@@ -368,7 +368,8 @@ describe("slash commands > /dry-run", () => {
     expect(body).toContain(
       "Prompts, rendered against the issue and the files of branch master of Codertocat/Hello-World:",
     );
-    expect(body).toMatch(/ {2}plan +fast +\d+ +111 \(1 file\(s\)\)/);
+    // 114: the file's block tag is 16 hex characters (issue 11), 12 characters more than before.
+    expect(body).toMatch(/ {2}plan +fast +\d+ +114 \(1 file\(s\)\)/);
     expect(body).toContain("Gaps in the intent spec: 1 warning(s), 0 note(s)");
     expect(body).toContain("warning  no-gate");
     expect(body).toContain("Forecast, priced on anthropic");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { outputText } from "../../src/engine/output-text.js";
-import { promptContext } from "../../src/engine/template-context.js";
+import { renderPrompt } from "../../src/engine/template-context.js";
 import { parseFileEdit } from "../../src/executors/llm.js";
 import {
   createHeuristicJudge,
@@ -15,7 +15,6 @@ import { type MutationKind, mutationsOf, type PhaseOutput } from "../../src/loca
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import type { ResolvedAgentPhase, ResolvedPipeline } from "../../src/pipeline/resolved.js";
 import type { JudgeGate } from "../../src/pipeline/schema.js";
-import { renderTemplate } from "../../src/pipeline/templates.js";
 
 interface CleanRun {
   pipeline: ResolvedPipeline;
@@ -87,13 +86,13 @@ async function judge(run: CleanRun, id: string, output: PhaseOutput) {
       costUsd: 0,
     });
   }
-  const context = promptContext({
+  const input = {
     issue: { ...run.issue, labels: [], author: "maintainer", url: "" },
     repo: { owner: "local", name: "repo", defaultBranch: "main" },
     pipeline: run.pipeline,
     outputs: { ...earlier, [id]: output.text },
     phase: { id, name: phase.name },
-  });
+  };
   const subject = {
     text: output.text,
     ...(output.files ? { files: output.files } : {}),
@@ -103,7 +102,7 @@ async function judge(run: CleanRun, id: string, output: PhaseOutput) {
   return runJudgeGate(
     judgeGate(phase),
     subject,
-    (rubric) => renderTemplate(rubric, context),
+    (rubric) => renderPrompt(rubric, input),
     createHeuristicJudge(referenceFor(run, id)),
   );
 }

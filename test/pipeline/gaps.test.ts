@@ -224,3 +224,23 @@ phases:
     });
   });
 });
+
+describe("findGaps on hostile rubrics", () => {
+  it("reads a rubric full of unclosed tags in one pass, and still counts its words", () => {
+    const pipeline = load(SOUND);
+    const draft = pipeline.phases[1];
+    if (draft?.kind !== "agent" || !("judge" in (draft.gates[0] ?? {}))) throw new Error("SOUND changed");
+    const gate = draft.gates[0] as Extract<(typeof draft.gates)[number], { judge: unknown }>;
+    // A `{% raw %}` block lets unclosed `{{` through validate; each one restarted a lazy regex's scan.
+    const hostile = (words: string) => `${words} {% raw %}${"{{ ".repeat(33_000)}{% endraw %}`;
+    gate.judge.criteria = [
+      { ...(gate.judge.criteria[0] as (typeof gate.judge.criteria)[number]), rubric: hostile("") },
+      {
+        ...(gate.judge.criteria[1] as (typeof gate.judge.criteria)[number]),
+        rubric: hostile("Names {{ issue.title }} the function {% if true %}clearly{% endif %}"),
+      },
+    ];
+    const vague = findGaps(pipeline).filter((gap) => gap.kind === "vague-rubric");
+    expect(vague.map((gap) => gap.field)).toEqual(["draft.gates[0].judge.criteria[0].rubric"]);
+  }, 2_000);
+});

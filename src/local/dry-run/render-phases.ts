@@ -1,9 +1,9 @@
 import { findRubricLeak } from "../../engine/holdout.js";
 import {
   type ContextInput,
-  plainContext,
-  promptContext,
   type RepoInput,
+  renderPath,
+  renderPrompt,
   untrusted,
 } from "../../engine/template-context.js";
 import { agentSystemPrompt, agentUserPrompt } from "../../executors/llm.js";
@@ -12,7 +12,6 @@ import { checkWritablePath } from "../../forge/paths.js";
 import { JUDGE_SYSTEM } from "../../judge/judge-gate.js";
 import type { ResolvedAgentPhase } from "../../pipeline/resolved.js";
 import type { JudgeGate, Tier } from "../../pipeline/schema.js";
-import { renderTemplate } from "../../pipeline/templates.js";
 import { estimateTokens } from "../../providers/provider.js";
 import { ARTIFACT_TOKENS, FILES_TOKENS } from "./assumptions.js";
 import type { AgentPlan, DryRunOptions, PhasePlan } from "./report.js";
@@ -79,14 +78,10 @@ export async function renderPhases(
         return fallback;
       }
     };
-    const renderedPrompt = attempt("prompt", () => renderTemplate(phase.prompt, promptContext(input)), "");
+    const renderedPrompt = attempt("prompt", () => renderPrompt(phase.prompt, input), "");
     if ("artifact" in phase.output) {
       const artifact = phase.output.artifact;
-      attempt(
-        "output.artifact",
-        () => checkWritablePath(renderTemplate(artifact, plainContext(input)).trim()),
-        "",
-      );
+      attempt("output.artifact", () => checkWritablePath(renderPath(artifact, input).trim()), "");
     }
     const key = JSON.stringify(phase.context);
     const read = contexts.get(key) ?? readPhaseContext(readFiles, phase.context);
@@ -102,13 +97,13 @@ export async function renderPhases(
     }
     const output = outputTokens(phase);
     const own = placeholder(phase.id, output);
-    const judgeContext = promptContext({ ...input, outputs: { ...outputs, [phase.id]: own } });
+    const judgeInput = { ...input, outputs: { ...outputs, [phase.id]: own } };
     const judges = phase.gates.flatMap((gate, gateIndex) => {
       if (!("judge" in gate)) return [];
       const inputs = gate.judge.criteria.map((criterion, index) => {
         const rubric = attempt(
           `gates[${gateIndex}].judge.criteria[${index}].rubric`,
-          () => renderTemplate(criterion.rubric, judgeContext),
+          () => renderPrompt(criterion.rubric, judgeInput),
           "",
         );
         const prompt = [
