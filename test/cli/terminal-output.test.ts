@@ -1,11 +1,14 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { terminalSafe } from "../../src/render/terminal-text.js";
+import { saveBreaker } from "../../src/store/breakers.js";
+import { openDatabase } from "../../src/store/database.js";
 import { listRuns, saveRunState } from "../../src/store/runs.js";
 import { INSTALLATION_ID, labeledPayload, OWNER, REPO, startApp } from "../github-app/harness.js";
 import { runCli as cli } from "../helpers/cli.js";
 import { githubApi } from "../helpers/github/api.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
-import { tempFile, tempRepo } from "../helpers/temp.js";
+import { tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 /**
  * A title that would take over a terminal printed raw: clear the screen and home the cursor (CSI
@@ -132,6 +135,31 @@ describe("the CLI prints no terminal control from untrusted text", () => {
     expect(one.code).toBe(0);
     expectTerminalSafe(one);
     expect(one.out).toContain("provider said: Trim \\u001b[2J");
+  });
+
+  it("breakers lists a task type holding controls escaped, its columns still aligned", async () => {
+    const path = join(tempDir(), "app.db");
+    const db = openDatabase(path);
+    const now = Date.now();
+    // Task types are a closed list in pipelines; the table is what is tested, whatever its cells hold.
+    saveBreaker(
+      db,
+      `write${HOSTILE}` as "write",
+      "fast",
+      { state: "open", failures: [now], openedAt: now },
+      now,
+    );
+    saveBreaker(db, "code", "balanced", { state: "closed", failures: [now] }, now);
+    db.close();
+    const result = await cli("breakers", "--db", path);
+    expect(result.code).toBe(0);
+    expectTerminalSafe(result);
+    const lines = result.out.split("\n");
+    const header = lines.find((line) => line.startsWith("TASK")) ?? "";
+    const hostile = lines.find((line) => line.startsWith(`write${SHOWN}`)) ?? "";
+    const plain = lines.find((line) => line.startsWith("code ")) ?? "";
+    expect(hostile.indexOf(" fast ") + 1).toBe(header.indexOf("TIER"));
+    expect(plain.indexOf("balanced")).toBe(header.indexOf("TIER"));
   });
 
   it.each<[string, (repo: string) => string[]]>([
