@@ -25,6 +25,7 @@ import {
   PROVIDER_NAMES,
   serverSettingsJsonSchemaText,
 } from "./providers/settings.js";
+import { terminalSafeWriter } from "./render/terminal-text.js";
 
 interface RawFlags {
   repo: string;
@@ -68,7 +69,10 @@ function flags(raw: RawFlags): AppFlags {
 }
 
 /** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], output: Io): Promise<number> {
+  // Issue titles, model answers and file names reach what the CLI prints: every line, commander's
+  // own messages and the error handler's included, is made terminal-safe here (issue 11).
+  const io: Io = terminalSafeWriter(output);
   let code = 0;
   const program = new Command("atomic-scrum")
     .description(

@@ -1,4 +1,5 @@
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import { type FoldedWord, foldedWords } from "../util/folded-words.js";
 
 /**
  * A run of this many words shared with a rubric is the rubric showing through. Six words almost
@@ -8,18 +9,22 @@ import type { ResolvedPipeline } from "../pipeline/resolved.js";
  */
 const WINDOW = 6;
 
-function words(text: string): string[] {
-  return text
-    .toLowerCase()
-    .replace(/\{\{[^}]*\}\}|\{%[^%]*%\}/g, " ")
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
+const TEMPLATE_TAG = /\{\{[^}]*\}\}|\{%[^%]*%\}/g;
+
+/**
+ * The words compared, both sides folded the same way (issue 11: a rubric quoted with zero-width
+ * characters inside words or Cyrillic look-alike letters went through). Template tags are blanked
+ * with as many spaces, so offsets still point into the text as written.
+ */
+function words(text: string): FoldedWord[] {
+  return foldedWords(text.replace(TEMPLATE_TAG, (tag) => " ".repeat(tag.length)));
 }
 
-function windows(list: string[]): Set<string> {
-  const out = new Set<string>();
-  for (let i = 0; i + WINDOW <= list.length; i++) out.add(list.slice(i, i + WINDOW).join(" "));
-  return out;
+function windowKey(list: FoldedWord[], start: number): string {
+  return list
+    .slice(start, start + WINDOW)
+    .map((word) => word.text)
+    .join(" ");
 }
 
 /** Every rubric's word windows, with the criterion each belongs to. */
@@ -30,8 +35,9 @@ function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
     for (const gate of phase.gates) {
       if (!("judge" in gate)) continue;
       for (const criterion of gate.judge.criteria) {
-        for (const window of windows(words(criterion.rubric)))
-          out.set(window, `${phase.id}: ${criterion.name}`);
+        const list = words(criterion.rubric);
+        for (let i = 0; i + WINDOW <= list.length; i++)
+          out.set(windowKey(list, i), `${phase.id}: ${criterion.name}`);
       }
     }
   }
@@ -40,38 +46,54 @@ function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
 
 /**
  * The holdout principle, checked at run time: returns the criterion whose rubric shows through
- * an agent prompt (six words in a row), if any. Agents must never see what they are judged by.
+ * an agent prompt (six words in a row, however disguised), if any. Agents must never see what
+ * they are judged by.
  */
 export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): string | undefined {
   const rubrics = rubricWindows(pipeline);
-  for (const window of windows(words(prompt))) {
-    const criterion = rubrics.get(window);
+  if (rubrics.size === 0) return undefined;
+  const list = words(prompt);
+  for (let i = 0; i + WINDOW <= list.length; i++) {
+    const criterion = rubrics.get(windowKey(list, i));
     if (criterion) return criterion;
   }
   return undefined;
 }
 
+/** The text with every word run that a rubric window covers replaced by `[…]`; unchanged if none. */
+function cutRubricRuns(text: string, rubrics: Map<string, string>): string {
+  const list = words(text);
+  const hidden = new Array<boolean>(list.length).fill(false);
+  for (let i = 0; i + WINDOW <= list.length; i++) {
+    if (rubrics.has(windowKey(list, i))) hidden.fill(true, i, i + WINDOW);
+  }
+  if (!hidden.includes(true)) return text;
+  let out = "";
+  let copied = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (!hidden[i]) continue;
+    let last = i;
+    while (hidden[last + 1]) last++;
+    out += `${text.slice(copied, list[i]?.start)}[…]`;
+    copied = list[last]?.end ?? text.length;
+    i = last;
+  }
+  return out + text.slice(copied);
+}
+
 /**
- * A judge's critique goes back to the agent on a retry, but a judge may quote its rubric: any
- * six-word run the critique shares with a rubric is cut out before the agent sees it.
+ * A judge's critique (or any feedback) goes back to the agent on a retry, but a judge may quote
+ * its rubric, disguised or not: any six-word run the critique shares with a rubric is cut out of
+ * the critique as written, so the agent still reads the rest of it. Cutting can bring words
+ * together that make a rubric run of their own, so it repeats until nothing is left to cut.
  */
 export function redactRubrics(critique: string, pipeline: ResolvedPipeline): string {
   const rubrics = rubricWindows(pipeline);
   if (rubrics.size === 0) return critique;
-  const tokens = critique.split(/(\s+)/);
-  const wordAt: number[] = [];
-  tokens.forEach((token, index) => {
-    if (token.trim()) wordAt.push(index);
-  });
-  const hidden = new Set<number>();
-  for (let i = 0; i + WINDOW <= wordAt.length; i++) {
-    const slice = wordAt.slice(i, i + WINDOW);
-    const key = words(slice.map((index) => tokens[index]).join(" ")).join(" ");
-    if (rubrics.has(key)) for (const index of slice) hidden.add(index);
+  let text = critique;
+  for (;;) {
+    const cut = cutRubricRuns(text, rubrics);
+    if (cut === text) return text;
+    text = cut;
   }
-  if (hidden.size === 0) return critique;
-  return tokens
-    .map((token, index) => (hidden.has(index) ? "…" : token))
-    .join("")
-    .replace(/…(\s+…)+/g, "[…]");
 }

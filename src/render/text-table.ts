@@ -1,11 +1,19 @@
-/** The width of each column of `rows` (as many as the first row has): its longest cell. */
+import { terminalSafe } from "./terminal-text.js";
+
+/**
+ * The width of each column of `rows` (as many as the first row has): its longest cell, as the
+ * terminal shows it (a control character prints as a six-character escape, so columns stay
+ * aligned around a hostile cell).
+ */
 export function columnWidths(rows: string[][]): number[] {
-  return rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  return (
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => terminalSafe(row[column] ?? "").length))) ?? []
+  );
 }
 
 /** A row's cells padded to `widths`, two spaces apart; a cell past the last width is not padded. */
 export function padRow(row: string[], widths: number[]): string {
-  return row.map((text, column) => text.padEnd(widths[column] ?? 0)).join("  ");
+  return row.map((text, column) => terminalSafe(text).padEnd(widths[column] ?? 0)).join("  ");
 }
 
 /**

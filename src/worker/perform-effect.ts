@@ -212,6 +212,9 @@ async function callAgent(
     return { type: "agent.failed", error: `the prompt does not render: ${error.message}`, fatal: true };
   }
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
+  // Feedback (a judge quoting its rubric, however disguised; CI output; an earlier answer) has any
+  // rubric run cut out; what is left to find is a rubric in the pipeline's own prompt or the files
+  // it reads, the author's mistake, and the run stops (issue 11).
   const feedback = run.state.feedback ? redactRubrics(run.state.feedback, run.pipeline) : undefined;
   const { context, prompt } = agentUserPrompt({ rendered, context: read, feedback });
   const leak = findRubricLeak(`${system}\n${context ?? ""}\n${prompt}`, run.pipeline);

@@ -342,6 +342,32 @@ phases:
     expect(result.err).toContain("would stop this run");
   });
 
+  it.each([
+    [
+      "zero-width spaces",
+      "kee\u200bps nam\u200bing, mod\u200bule lay\u200bout, err\u200bor style and form\u200batting",
+    ],
+    [
+      "Cyrillic letters",
+      "k\u0435\u0435ps naming, m\u043edule lay\u043eut, \u0435rr\u043er style \u0430nd f\u043ermatting",
+    ],
+    [
+      "fullwidth letters",
+      "ｋｅｅｐｓ ｎａｍｉｎｇ， ｍｏｄｕｌｅ ｌａｙｏｕｔ， ｅｒｒｏｒ ｓｔｙｌｅ ａｎｄ ｆｏｒｍａｔｔｉｎｇ",
+    ],
+  ])(
+    "exits 1 on a rubric quoted in the issue in disguise (%s), as the worker would stop",
+    async (_name, quote) => {
+      const repo = tempRepo(REPO_FILES);
+      const leaky = issueFile(`Please make sure the change ${quote}.`);
+      const result = await cli("run", "coding", "--issue", leaky, "--repo", repo, "--dry-run");
+      expect(result.code).toBe(1);
+      expect(result.out).toContain(
+        "problem: requirements.prompt: holdout violated: the rendered prompt contains the rubric of implement: fits the codebase and stays in scope",
+      );
+    },
+  );
+
   it("exits 1 on a pipeline that does not validate or an issue file that does not load", async () => {
     const repo = tempRepo(REPO_FILES);
     const broken = tempFile(
