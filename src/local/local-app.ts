@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
 import type { Forge } from "../forge/forge.js";
 import { createLocalForge } from "../forge/local/local-forge.js";
@@ -56,7 +55,6 @@ export function createLocalApp(options: LocalAppOptions) {
   checkGitRepository(repoDir);
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
-  mkdirSync(dirname(dbPath), { recursive: true });
   const db: Database = openDatabase(dbPath);
   const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
   const now = options.now ?? Date.now;

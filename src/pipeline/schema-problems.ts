@@ -42,6 +42,18 @@ interface Input {
 function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[] {
   const { root } = input;
   const path = [...base, ...issue.path];
+  const found = valueAt(root, path);
+  // YAML's .nan and .inf are numbers JSON cannot hold; zod refuses them as "not a number", which
+  // read "expected number, got number null". Whatever the field wanted, say what is wrong.
+  if (typeof found === "number" && !Number.isFinite(found)) {
+    const wanted =
+      issue.code === "invalid_type" && issue.expected !== "number"
+        ? `expected ${issue.expected}, got`
+        : "expected a finite number, got";
+    const hint =
+      issue.code === "invalid_type" && issue.expected === "string" ? " (quote it to keep it as text)" : "";
+    return [{ path, message: `${wanted} ${yamlNumber(found)}${hint}` }];
+  }
   switch (issue.code) {
     case "invalid_union":
       return describeUnion(issue, path, input);
@@ -174,6 +186,12 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     node = (node as Record<PropertyKey, unknown>)[segment];
   }
   return node;
+}
+
+/** How YAML spells a number that is not finite. */
+function yamlNumber(value: number): string {
+  if (Number.isNaN(value)) return ".nan";
+  return value > 0 ? ".inf" : "-.inf";
 }
 
 function kindOf(value: unknown): string {

@@ -26,7 +26,7 @@ describe("reading an issue file for a local run", () => {
     const dir = join(tempDir(), "issues");
     mkdirSync(dir);
     expect(errorOf(join(dir, "."))).toMatch(
-      /^cannot read issue file .*issues.*: it is a directory; give --issue/,
+      /^cannot read issue file .*issues.*: it is a directory, not a file; give --issue/,
     );
   });
 
@@ -45,8 +45,7 @@ describe("reading an issue file for a local run", () => {
   it("names the file and keeps YAML's line for bad front matter, counted in the file", () => {
     const message = errorOf(tempFile("issue.md", "---\nnumber: 3\nlabels: [a, b\n---\n# T\n"));
     // Line 3 of the file is `labels: [a, b`; YAML alone would call it line 2 of the front matter.
-    expect(message).toMatch(/^issue\.md: front matter is not valid YAML: .* at line 3, column 14; /);
-    expect(message).toContain("fix the YAML between the --- lines");
+    expect(message).toMatch(/^issue\.md:3:14: YAML syntax error: .*; fix the YAML front matter between the --- lines$/);
   });
 
   it("refuses front matter that is not a mapping", () => {
@@ -63,7 +62,7 @@ describe("reading an issue file for a local run", () => {
   });
 
   it("names the file for JSON that does not parse", () => {
-    expect(errorOf(tempFile("i.json", "{"))).toMatch(/^i\.json: not valid JSON: /);
+    expect(errorOf(tempFile("i.json", "{"))).toMatch(/^i\.json:1:2: not valid JSON: /);
   });
 
   it("says which field is missing or wrong, with a did-you-mean for a misspelt one", () => {
