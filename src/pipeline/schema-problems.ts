@@ -76,7 +76,8 @@ function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[]
       const value = valueAt(root, path);
       if (value === undefined)
         return [{ path: path.slice(0, -1), message: `missing required field "${String(path.at(-1))}"` }];
-      return [{ path, message: `expected ${issue.expected}, got ${kindOf(value)} ${show(value)}` }];
+      const got = value === null ? "null (an empty value)" : `${kindOf(value)} ${show(value)}`;
+      return [{ path, message: `expected ${issue.expected}, got ${got}` }];
     }
     default:
       return [{ path, message: issue.message }];
