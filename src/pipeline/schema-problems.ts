@@ -65,6 +65,12 @@ function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[]
         message: `unknown field "${key}"${suggest(key, allowed)}`,
       }));
     }
+    case "invalid_key": {
+      // zod's own words are "Invalid key in record"; the key's checks say what is wrong with it.
+      const key = String(path.at(-1));
+      const why = issue.issues.map((inner) => inner.message).join("; ");
+      return [{ path: path.slice(0, -1), key, message: `key ${show(key)}: ${why}` }];
+    }
     case "invalid_value":
       return [
         {
