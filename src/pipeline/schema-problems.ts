@@ -170,6 +170,7 @@ function schemaAt(path: PropertyKey[], { root, schema: top }: Input): AnySchema 
     const segment = path[depth];
     if (def.type === "object") schema = (def as z.core.$ZodObjectDef).shape[String(segment)];
     else if (def.type === "array") schema = (def as z.core.$ZodArrayDef).element;
+    else if (def.type === "record") schema = (def as z.core.$ZodRecordDef).valueType;
     else schema = undefined;
   }
   return schema;
