@@ -6,6 +6,7 @@ import { locatePath } from "../pipeline/locate.js";
 import { parseYamlConfig } from "../pipeline/parse-config.js";
 import { formatPath, type Problem } from "../pipeline/problem.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import { LabelSchema } from "../pipeline/schema.js";
 import { PROVIDER_NAMES, TierModelsSchema } from "../providers/settings.js";
 
 /** Where a repository keeps its Atomic Scrum configuration. */
@@ -50,7 +51,7 @@ export const RepoConfigSchema = z.strictObject({
    * to a `.yml` pipeline (`.github/pipelines/docs.yml`). Replaces the defaults when given.
    */
   pipelines: z
-    .record(z.string().min(1), z.string().min(1, "name a built-in pipeline or a path to a .yml file"))
+    .record(LabelSchema, z.string().min(1, "name a built-in pipeline or a path to a .yml file"))
     .default({ ...DEFAULT_PIPELINES })
     .describe("Label -> built-in pipeline name or repository path to a .yml pipeline."),
   /** The model provider runs use; `simulated` spends nothing and needs no key. */
@@ -110,7 +111,8 @@ export function parseRepoConfig(text: string, file = CONFIG_PATH): RepoConfigRes
 /** Where a field sits in the config text, as the start of a problem about it. */
 export function configEntry(text: string, path: PropertyKey[], file = CONFIG_PATH): Omit<Problem, "message"> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
+  // Without the byte order mark, as parseRepoConfig reads it, so columns agree on line 1.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: lines });
   return { file, ...locatePath(doc, lines, path), path: formatPath(path) };
 }
 

@@ -11,6 +11,7 @@ import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
 import type { Provider } from "../providers/provider.js";
+import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
 import {
   breakerSettingsFrom,
@@ -58,9 +59,14 @@ function providerChoice(flags: AppFlags): ProviderChoice {
   }
   if (flags.provider === "recorded" && !flags.fixtures)
     throw new CommandError("the recorded provider needs --fixtures FILE");
-  return flags.fixtures
-    ? { name: flags.provider, fixtures: resolve(flags.fixtures) }
-    : { name: flags.provider };
+  if (!flags.fixtures) return { name: flags.provider };
+  // Read now, not at the first model call: by then the run and its branch would exist already.
+  const fixtures = readFixtures(flags.fixtures);
+  if (!fixtures.ok) {
+    const lines = fixtures.problems.map(formatProblem).join("\n");
+    throw new CommandError(`the --fixtures file has problems (nothing was run):\n${lines}`);
+  }
+  return { name: flags.provider, fixtures: resolve(flags.fixtures) };
 }
 
 /**

@@ -1,9 +1,10 @@
-import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parse } from "yaml";
 import { z } from "zod";
 import type { IssueInput } from "../engine/template-context.js";
+import { formatProblem, type Problem } from "../pipeline/problem.js";
+import { readInputFile } from "../pipeline/read-input.js";
 import { suggest } from "../pipeline/template-variables.js";
+import { parseYamlInput } from "../pipeline/yaml-input.js";
 import { slugify } from "../util/text.js";
 
 const IssueSchema = z.strictObject({
@@ -23,17 +24,10 @@ const FIELDS = Object.keys(IssueSchema.shape);
 
 const JSON_SHAPE = 'must be a JSON object such as {"number": 1, "title": "...", "body": "..."}';
 
-/** Why a read failed, in words, for the errors people hit by mistyping `--issue`. */
-const READ_FAILURES: Record<string, string> = {
-  ENOENT: "no such file",
-  EISDIR: "it is a directory",
-  EACCES: "permission denied",
-};
-
 /**
  * Reads an issue for a local run: JSON with the fields above, or Markdown whose first `# ` heading
  * is the title, with optional YAML front matter for number, labels and author. Every error names
- * the file and says what to change.
+ * the file (and the line and column, where there is one) and says what to change.
  */
 export function readIssueFile(file: string): IssueInput {
   const text = readIssueText(file);
@@ -45,16 +39,18 @@ export function readIssueFile(file: string): IssueInput {
   return parsed.data;
 }
 
+/** The file's text; a missing file, a directory, binary bytes or a huge file is the error. */
 function readIssueText(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    const reason = READ_FAILURES[code ?? ""] ?? message;
+  const read = readInputFile(file);
+  if (read.ok) return read.text;
+  const { message } = read.problem;
+  const reason = message.replace(/^cannot read: /, "");
+  if (reason !== message) {
     throw new Error(
       `cannot read issue file ${file}: ${reason}; give --issue a Markdown (.md) or JSON (.json) file`,
     );
   }
+  throw new Error(`${formatProblem(read.problem)}; give --issue a Markdown (.md) or JSON (.json) file`);
 }
 
 function parseJson(text: string, file: string): Record<string, unknown> {
@@ -62,10 +58,20 @@ function parseJson(text: string, file: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${file}: not valid JSON: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    // V8 says where as a character offset ("at position 12"); editors want a line and column.
+    const offset = /at position (\d+)/.exec(message)?.[1];
+    const where = offset === undefined ? file : `${file}:${positionIn(text, Number(offset))}`;
+    throw new Error(`${where}: not valid JSON: ${message}`);
   }
   if (!isRecord(value)) throw new Error(`${file}: ${JSON_SHAPE}, got ${kindOf(value)}`);
   return value;
+}
+
+function positionIn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return `${line}:${offset - before.lastIndexOf("\n")}`;
 }
 
 function parseMarkdown(text: string, file: string): Record<string, unknown> {
@@ -86,15 +92,13 @@ function parseMarkdown(text: string, file: string): Record<string, unknown> {
 }
 
 function parseFrontMatter(source: string, file: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    // The leading newline stands in for the opening `---`, so YAML's line numbers are the file's.
-    value = parse(`\n${source}`);
-  } catch (error) {
-    // YAML's first line says what and where ("... at line 3, column 14:"); the rest is a code frame.
-    const first = (error as Error).message.split("\n")[0]?.replace(/:$/, "");
-    throw new Error(`${file}: front matter is not valid YAML: ${first}; fix the YAML between the --- lines`);
+  // The leading newline stands in for the opening `---`, so YAML's line numbers are the file's.
+  const input = parseYamlInput(`\n${source}`, file);
+  if (!input.ok) {
+    const first = input.problems[0] as Problem;
+    throw new Error(`${formatProblem(first)}; fix the YAML front matter between the --- lines`);
   }
+  const value = input.value;
   if (value === null || value === undefined) return {};
   if (!isRecord(value)) {
     throw new Error(
@@ -109,9 +113,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): s
     return issue.keys.map((key) => `unknown field "${key}"${suggest(key, FIELDS)}`).join("; ");
   }
   const field = issue.path.join(".");
-  if (issue.code === "invalid_type" && raw[String(issue.path[0])] === undefined) {
+  const value = raw[String(issue.path[0])];
+  if (issue.code === "invalid_type" && value === undefined) {
     return `missing required field "${field}"`;
   }
+  // YAML's .nan and .inf, or JSON's 1e999: zod's own words are "expected number, received NaN".
+  if (typeof value === "number" && !Number.isFinite(value)) return `${field}: expected a finite number`;
   return `${field || "issue"}: ${issue.message}`;
 }
 

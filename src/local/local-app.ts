@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
 import type { Forge } from "../forge/forge.js";
 import { createLocalForge } from "../forge/local/local-forge.js";
@@ -57,7 +56,6 @@ export function createLocalApp(options: LocalAppOptions) {
   checkGitRepository(repoDir);
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
-  mkdirSync(dirname(dbPath), { recursive: true });
   const db: Database = openDatabase(dbPath);
   // A process killed mid-write leaves temp files (issue 11): whoever starts next clears those
   // whose owner is gone. A concurrent process's files carry its live pid and are kept.

@@ -1,14 +1,16 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
-import { type Document, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isScalar, type LineCounter } from "yaml";
 import { checkPipeline, type TemplateProblem, type TemplateSite } from "./check-pipeline.js";
 import { parseDuration } from "./duration.js";
 import { locatePath, toPosition } from "./locate.js";
 import { formatPath, type Problem } from "./problem.js";
+import { readInputFile } from "./read-input.js";
 import { DEFAULT_ARTIFACT, type ResolvedPhase, type ResolvedPipeline } from "./resolved.js";
 import { DEFAULT_TIER, isAgentPhase, isWaitPhase, type Pipeline, PipelineSchema } from "./schema.js";
 import { schemaProblems } from "./schema-problems.js";
+import { parseYamlInput } from "./yaml-input.js";
 
 export type LoadResult =
   | { ok: true; pipeline: ResolvedPipeline; hash: string; file: string }
@@ -19,22 +21,28 @@ const PROMPT_FILE = /^[^\s{}]+\.(md|txt|liquid)$/;
 
 /** Reads, validates and resolves a pipeline file. Never throws for a bad pipeline: it reports. */
 export function loadPipelineFile(file: string): LoadResult {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    return fail({ file, line: 1, col: 1, path: "", message: `cannot read: ${(error as Error).message}` });
-  }
-  return loadPipelineText(text, file);
+  const read = readInputFile(file);
+  if (!read.ok) return fail(read.problem);
+  return loadPipelineText(read.text, file);
 }
 
-export function loadPipelineText(text: string, file: string): LoadResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((error) => yamlProblem(file, error)) };
+/** {@link loadPipelineFile} on text already read (a repository's file, fetched). Never throws. */
+export function loadPipelineText(source: string, file: string): LoadResult {
+  const input = parseYamlInput(source, file);
+  if (!input.ok) return input;
+  const { doc, lines } = input;
+  // Positions are counted in the text YAML saw: without a byte order mark.
+  const text = source.startsWith("\uFEFF") ? source.slice(1) : source;
+  const raw: unknown = input.value;
+  if (raw === null || raw === undefined) {
+    return fail({
+      file,
+      line: 1,
+      col: 1,
+      path: "",
+      message: "the file is empty: a pipeline needs name: and phases:",
+    });
   }
-  const raw: unknown = doc.toJS();
   const locate = (path: PropertyKey[], key?: string): Problem => {
     const { line, col } = locatePath(doc, lines, path, key);
     return { file, line, col, path: formatPath(key ? [...path, key] : path), message: "" };
@@ -93,7 +101,18 @@ function readPrompts(
       });
       return;
     }
-    sites.set(index, { path, text: readFileSync(promptFile, "utf8"), file: promptFile });
+    const read = readInputFile(promptFile);
+    if (!read.ok) {
+      // The problem is where the prompt is named; the reason says what is wrong with the file.
+      const reason =
+        read.problem.line > 1 || read.problem.col > 1 ? ` at ${read.problem.line}:${read.problem.col}` : "";
+      problems.push({
+        ...locate(path),
+        message: `prompt file "${phase.prompt.trim()}" (${promptFile})${reason}: ${read.problem.message}`,
+      });
+      return;
+    }
+    sites.set(index, { path, text: read.text, file: promptFile });
   });
   return { sites, problems };
 }
@@ -176,17 +195,6 @@ function resolvePipeline(
     if (pipeline.budget.max_tokens !== undefined) out.budget.maxTokens = pipeline.budget.max_tokens;
   }
   return out;
-}
-
-function yamlProblem(
-  file: string,
-  error: { message: string; code: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
-): Problem {
-  const position = error.linePos?.[0] ?? { line: 1, col: 1 };
-  const first = error.message.split("\n")[0] ?? error.message;
-  const message = first.replace(/ at line \d+, column \d+:?$/, "");
-  const hint = error.code === "DUPLICATE_KEY" ? "duplicate key: " : "YAML syntax error: ";
-  return { file, line: position.line, col: position.col, path: "", message: `${hint}${message}` };
 }
 
 function fail(problem: Problem): LoadResult {

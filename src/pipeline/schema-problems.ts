@@ -42,6 +42,18 @@ interface Input {
 function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[] {
   const { root } = input;
   const path = [...base, ...issue.path];
+  const found = valueAt(root, path);
+  // YAML's .nan and .inf are numbers JSON cannot hold; zod refuses them as "not a number", which
+  // read "expected number, got number null". Whatever the field wanted, say what is wrong.
+  if (typeof found === "number" && !Number.isFinite(found)) {
+    const wanted =
+      issue.code === "invalid_type" && issue.expected !== "number"
+        ? `expected ${issue.expected}, got`
+        : "expected a finite number, got";
+    const hint =
+      issue.code === "invalid_type" && issue.expected === "string" ? " (quote it to keep it as text)" : "";
+    return [{ path, message: `${wanted} ${yamlNumber(found)}${hint}` }];
+  }
   switch (issue.code) {
     case "invalid_union":
       return describeUnion(issue, path, input);
@@ -52,6 +64,12 @@ function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[]
         key,
         message: `unknown field "${key}"${suggest(key, allowed)}`,
       }));
+    }
+    case "invalid_key": {
+      // zod's own words are "Invalid key in record"; the key's checks say what is wrong with it.
+      const key = String(path.at(-1));
+      const why = issue.issues.map((inner) => inner.message).join("; ");
+      return [{ path: path.slice(0, -1), key, message: `key ${show(key)}: ${why}` }];
     }
     case "invalid_value":
       return [
@@ -64,7 +82,8 @@ function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[]
       const value = valueAt(root, path);
       if (value === undefined)
         return [{ path: path.slice(0, -1), message: `missing required field "${String(path.at(-1))}"` }];
-      return [{ path, message: `expected ${issue.expected}, got ${kindOf(value)} ${show(value)}` }];
+      const got = value === null ? "null (an empty value)" : `${kindOf(value)} ${show(value)}`;
+      return [{ path, message: `expected ${issue.expected}, got ${got}` }];
     }
     default:
       return [{ path, message: issue.message }];
@@ -151,6 +170,7 @@ function schemaAt(path: PropertyKey[], { root, schema: top }: Input): AnySchema 
     const segment = path[depth];
     if (def.type === "object") schema = (def as z.core.$ZodObjectDef).shape[String(segment)];
     else if (def.type === "array") schema = (def as z.core.$ZodArrayDef).element;
+    else if (def.type === "record") schema = (def as z.core.$ZodRecordDef).valueType;
     else schema = undefined;
   }
   return schema;
@@ -174,6 +194,12 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     node = (node as Record<PropertyKey, unknown>)[segment];
   }
   return node;
+}
+
+/** How YAML spells a number that is not finite. */
+function yamlNumber(value: number): string {
+  if (Number.isNaN(value)) return ".nan";
+  return value > 0 ? ".inf" : "-.inf";
 }
 
 function kindOf(value: unknown): string {

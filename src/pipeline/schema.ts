@@ -25,10 +25,56 @@ export const DEFAULT_TIER: Record<Task, Tier> = {
   mechanical: "fast",
 };
 
+/**
+ * The longest phase id. An id names a check run (`Atomic Scrum / <id>`, which branch protection
+ * lists and GitHub's checks tab shows on one line), a file in the run folder (`NN-<id>-N.md`, under
+ * the 255-byte file name limit with room to spare), idempotency keys and template paths. Real ids
+ * are one to three words; 64 characters fits every place, where 20,000 validated and then fit none.
+ */
+export const MAX_PHASE_ID_LENGTH = 64;
+
 const phaseId = z
   .string()
   .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be kebab-case: lowercase letters, digits and single dashes")
-  .describe("Unique phase id, kebab-case. Later prompts read its output as {{ phases.<id>.output }}.");
+  .max(
+    MAX_PHASE_ID_LENGTH,
+    `must be at most ${MAX_PHASE_ID_LENGTH} characters: it names a check run and files`,
+  )
+  .describe(
+    `Unique phase id, kebab-case, at most ${MAX_PHASE_ID_LENGTH} characters. Later prompts read its output as {{ phases.<id>.output }}.`,
+  );
+
+/**
+ * The longest pipeline name. It heads status comments and names the folder of its scenario tests
+ * (`scenarios/<name>/`), so it is one line of plain characters: letters, digits, spaces, `.`, `_`
+ * and `-`, starting with a letter or digit (no `/`, so no path outside that folder).
+ */
+export const MAX_PIPELINE_NAME_LENGTH = 64;
+
+const pipelineName = z
+  .string()
+  .min(1)
+  .max(MAX_PIPELINE_NAME_LENGTH, `must be at most ${MAX_PIPELINE_NAME_LENGTH} characters`)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/,
+    "must start with a letter or digit and hold only letters, digits, spaces, . _ and -",
+  )
+  .describe(
+    `Pipeline name: letters, digits, spaces, . _ and -, at most ${MAX_PIPELINE_NAME_LENGTH} characters. Names the scenarios folder.`,
+  );
+
+/** GitHub refuses label names longer than 50 characters, so a longer one could never start a run. */
+export const MAX_LABEL_LENGTH = 50;
+
+/** An issue label, as GitHub allows it: 1 to 50 characters on one line. */
+export const LabelSchema = z
+  .string()
+  .min(1)
+  .max(MAX_LABEL_LENGTH, `must be at most ${MAX_LABEL_LENGTH} characters (GitHub's limit for a label)`)
+  .regex(/^[^\p{Cc}]+$/u, "must be one line without control characters");
+
+/** A phase's human-readable name: a commit message's subject and a table cell, so one line. */
+export const MAX_PHASE_NAME_LENGTH = 100;
 
 /** The longest wait a pipeline may ask for. Far past it, a wake-up time overflows the queue's clock. */
 export const MAX_DURATION_MS = 365 * 86_400_000;
@@ -183,7 +229,13 @@ export const OutputSchema = z.union([
 ]);
 export type Output = z.infer<typeof OutputSchema>;
 
-const phaseName = z.string().min(1).optional().describe("Human-readable name.");
+const phaseName = z
+  .string()
+  .min(1)
+  .max(MAX_PHASE_NAME_LENGTH, `must be at most ${MAX_PHASE_NAME_LENGTH} characters`)
+  .regex(/^[^\p{Cc}]+$/u, "must be one line without control characters: it is a commit message's subject")
+  .optional()
+  .describe(`Human-readable name, one line of at most ${MAX_PHASE_NAME_LENGTH} characters.`);
 
 export const AgentPhaseSchema = z
   .strictObject({
@@ -232,9 +284,9 @@ export type Phase = z.infer<typeof PhaseSchema>;
 export const PipelineSchema = z
   .strictObject({
     $schema: z.string().optional().describe("Editor hint; ignored."),
-    name: z.string().min(1).describe("Pipeline name."),
+    name: pipelineName,
     description: z.string().optional(),
-    labels: z.array(z.string().min(1)).default([]).describe("Issue labels that start this pipeline."),
+    labels: z.array(LabelSchema).default([]).describe("Issue labels that start this pipeline."),
     voice_style: z
       .string()
       .optional()

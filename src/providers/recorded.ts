@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
 import { z } from "zod";
+import { type ConfigResult, readYamlConfig } from "../pipeline/parse-config.js";
+import { formatProblem } from "../pipeline/problem.js";
+import { MAX_RECORDED_BYTES } from "../pipeline/read-input.js";
 import {
   type ModelRequest,
   type ModelResponse,
@@ -46,12 +47,17 @@ export function createRecordedProvider(fixtures: Fixtures, source = "fixtures"):
   };
 }
 
-/** Reads a fixture file (YAML or JSON) and validates its shape. */
+/**
+ * Reads a fixture file (YAML or JSON) and validates its shape. Never throws: a missing, binary or
+ * oversized file, bad YAML and a bad shape are problems located in the file.
+ */
+export function readFixtures(file: string): ConfigResult<Fixtures> {
+  return readYamlConfig(file, FixtureFileSchema, MAX_RECORDED_BYTES);
+}
+
+/** {@link readFixtures} for callers that stop at a bad file: throws one error listing every problem. */
 export function loadFixtures(file: string): Fixtures {
-  const parsed = FixtureFileSchema.safeParse(parse(readFileSync(file, "utf8")));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid fixture file ${file}: ${problems.join("; ")}`);
-  }
-  return parsed.data;
+  const result = readFixtures(file);
+  if (result.ok) return result.value;
+  throw new Error(`invalid fixture file ${file}:\n${result.problems.map(formatProblem).join("\n")}`);
 }

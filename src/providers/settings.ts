@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { BreakerSettings } from "../engine/breaker.js";
 import { EditsSchema } from "../forge/edit-policy.js";
 import { parseDuration } from "../pipeline/duration.js";
 import { jsonSchemaText } from "../pipeline/json-schema.js";
-import { parseYamlConfig } from "../pipeline/parse-config.js";
-import { formatProblem } from "../pipeline/problem.js";
+import { readYamlConfig } from "../pipeline/parse-config.js";
+import { formatProblem, type Problem } from "../pipeline/problem.js";
 import { DurationSchema } from "../pipeline/schema.js";
 
 /** Every provider a run can name. Which of them can run depends on the keys this machine has. */
@@ -130,18 +129,26 @@ export function defaultServerSettings(): ServerSettings {
   return ServerSettingsSchema.parse({});
 }
 
-/** Reads and validates a settings file; a bad file throws with every problem, located. */
+/**
+ * Reads and validates a settings file. A bad file (missing, a directory, not text, bad YAML or a
+ * bad field) throws one {@link SettingsError} with every problem, located: `file:line:col: ...`.
+ */
 export function loadServerSettings(file: string | undefined): ServerSettings {
   if (file === undefined || file === "") return defaultServerSettings();
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new Error(`cannot read the settings file ${file}: ${(error as Error).message}`);
-  }
-  const result = parseYamlConfig(text, ServerSettingsSchema, file);
+  const result = readYamlConfig(file, ServerSettingsSchema);
   if (result.ok) return result.value;
-  throw new Error(`${file} has problems:\n${result.problems.map(formatProblem).join("\n")}`);
+  throw new SettingsError(file, result.problems);
+}
+
+/** A settings file that cannot be used; its message lists each problem on a line of its own. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+  ) {
+    super(`the settings file ${file} has problems:\n${problems.map(formatProblem).join("\n")}`);
+  }
 }
 
 /** Milliseconds of an optional duration setting. */

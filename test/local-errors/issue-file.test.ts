@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readIssueFile } from "../../src/local/issue-file.js";
@@ -26,7 +26,7 @@ describe("reading an issue file for a local run", () => {
     const dir = join(tempDir(), "issues");
     mkdirSync(dir);
     expect(errorOf(join(dir, "."))).toMatch(
-      /^cannot read issue file .*issues.*: it is a directory; give --issue/,
+      /^cannot read issue file .*issues.*: it is a directory, not a file; give --issue/,
     );
   });
 
@@ -45,8 +45,9 @@ describe("reading an issue file for a local run", () => {
   it("names the file and keeps YAML's line for bad front matter, counted in the file", () => {
     const message = errorOf(tempFile("issue.md", "---\nnumber: 3\nlabels: [a, b\n---\n# T\n"));
     // Line 3 of the file is `labels: [a, b`; YAML alone would call it line 2 of the front matter.
-    expect(message).toMatch(/^issue\.md: front matter is not valid YAML: .* at line 3, column 14; /);
-    expect(message).toContain("fix the YAML between the --- lines");
+    expect(message).toMatch(
+      /^issue\.md:3:14: YAML syntax error: .*; fix the YAML front matter between the --- lines$/,
+    );
   });
 
   it("refuses front matter that is not a mapping", () => {
@@ -63,13 +64,31 @@ describe("reading an issue file for a local run", () => {
   });
 
   it("names the file for JSON that does not parse", () => {
-    expect(errorOf(tempFile("i.json", "{"))).toMatch(/^i\.json: not valid JSON: /);
+    expect(errorOf(tempFile("i.json", "{"))).toMatch(/^i\.json:1:2: not valid JSON: /);
   });
 
   it("says which field is missing or wrong, with a did-you-mean for a misspelt one", () => {
     expect(errorOf(tempFile("i.json", '{"number": 3}'))).toBe('i.json: missing required field "title"');
     expect(errorOf(tempFile("i.json", '{"title": "T", "lables": ["x"]}'))).toBe(
       'i.json: unknown field "lables" (did you mean "labels"?)',
+    );
+  });
+  it("names a binary file, at the first bad byte, and says what to give instead", () => {
+    const file = join(tempDir(), "shot.md");
+    writeFileSync(file, Buffer.concat([Buffer.from("# Title\n\n"), Buffer.from([0x89, 0x50, 0x4e, 0x47])]));
+    expect(errorOf(file)).toBe(
+      "shot.md:3:1: not UTF-8 text (a binary file, or another encoding): save it as UTF-8; give --issue a Markdown (.md) or JSON (.json) file",
+    );
+  });
+
+  it("refuses an issue file past 1 MiB before reading it all", () => {
+    const file = tempFile("big.md", `# Title\n\n${"x".repeat(1024 * 1024)}`);
+    expect(errorOf(file)).toMatch(/^big\.md:1:1: the file is larger than 1 MiB/);
+  });
+
+  it("locates JSON that does not parse on a later line (a trailing comma)", () => {
+    expect(errorOf(tempFile("i.json", '{\n  "title": "T",\n  "body": "x",\n}'))).toMatch(
+      /^i\.json:4:1: not valid JSON: Expected double-quoted property name/,
     );
   });
 });

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
 import { attemptStats } from "../../store/attempt-stats.js";
 import { type BreakerRecord, listBreakers } from "../../store/breakers.js";
-import type { Database } from "../../store/database.js";
+import { assertNotDirectory, type Database, openFailure } from "../../store/database.js";
 import { MIGRATIONS, schemaVersion } from "../../store/migrations.js";
 
 /** What the database has seen: graded attempts by `task/tier`, the breakers, and where that came from. */
@@ -20,9 +20,17 @@ export interface History {
 export function readHistory(path: string): History {
   const empty = { graded: new Map(), breakers: [] };
   if (!existsSync(path)) return { ...empty, note: `no database at ${path}: every rate is a default` };
-  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  let db: Database | undefined;
+  let version: number;
   try {
-    const version = schemaVersion(db);
+    assertNotDirectory(path);
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    version = schemaVersion(db);
+  } catch (error) {
+    db?.close();
+    throw openFailure(path, error);
+  }
+  try {
     if (version !== MIGRATIONS.length) {
       return {
         ...empty,

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { locatePath } from "../../pipeline/locate.js";
 import { parseYamlConfig } from "../../pipeline/parse-config.js";
 import { formatPath, type Problem } from "../../pipeline/problem.js";
+import { MAX_RECORDED_BYTES, readInputFile } from "../../pipeline/read-input.js";
 import type { ResolvedPipeline } from "../../pipeline/resolved.js";
 import type { Fixtures } from "../../providers/recorded.js";
 import { cassetteProblems, expectProblems, type Layer } from "./check.js";
@@ -47,16 +47,21 @@ export function loadScenario(file: string, pipeline: ResolvedPipeline): Scenario
   };
 }
 
-function readLayers(file: string, seen: string[]): Layers {
+/**
+ * Reads a scenario file and, first, the files it extends. A file that cannot be read is reported
+ * where it is named: at the `extends` that names it, or at the file itself when it was given.
+ */
+function readLayers(file: string, seen: string[], named?: (message: string) => Problem): Layers {
   const shown = displayPath(file);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    const message = `cannot read: ${(error as Error).message}`;
-    return { ok: false, problems: [{ file: shown, line: 1, col: 1, path: "", message }] };
+  const read = readInputFile(file, MAX_RECORDED_BYTES);
+  if (!read.ok) {
+    const problem = named
+      ? named(`${displayPath(file)}: ${read.problem.message}`)
+      : { ...read.problem, file: shown };
+    return { ok: false, problems: [problem] };
   }
-  const parsed = parseYamlConfig(text, ScenarioFileSchema, shown);
+  const text = read.text;
+  const parsed = parseYamlConfig(text, ScenarioFileSchema, shown, MAX_RECORDED_BYTES);
   if (!parsed.ok) return parsed;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
@@ -74,9 +79,6 @@ function readLayers(file: string, seen: string[]): Layers {
     const cycle = [...chain, base].map((f) => basename(f)).join(" -> ");
     return { ok: false, problems: [at(["extends"], `the extends chain loops: ${cycle}`)] };
   }
-  if (!existsSync(base)) {
-    return { ok: false, problems: [at(["extends"], `no scenario file at ${displayPath(base)}`)] };
-  }
-  const inner = readLayers(base, chain);
+  const inner = readLayers(base, chain, (message) => at(["extends"], message));
   return inner.ok ? { ok: true, layers: [...inner.layers, layer] } : inner;
 }
