@@ -126,9 +126,16 @@ function endedForGood(state: RunState): string | undefined {
  * and may still be retried.
  */
 function budgetRefusal(state: RunState, pipeline: ResolvedPipeline, index: number): string | undefined {
+  if (!pipeline.phases.slice(index).some((phase) => phase.kind === "agent")) return undefined;
+  const fix = "raise the pipeline's budget and start a new run";
   const spent = overBudget(state.totals, pipeline.budget);
-  if (!spent || !pipeline.phases.slice(index).some((phase) => phase.kind === "agent")) return undefined;
-  return `the run's budget is spent (${spent}), so a retry would stop before its first model call; raise the pipeline's budget and start a new run`;
+  if (spent)
+    return `the run's budget is spent (${spent}), so a retry would stop before its first model call; ${fix}`;
+  // Most runs end here: each call is checked against what is left before it is made.
+  const refused = state.status === "failed" && state.current?.budgetSpent ? state.current.error : undefined;
+  if (refused)
+    return `the run's budget refused its last call (${refused}), and would refuse a retry's the same way; ${fix}`;
+  return undefined;
 }
 
 /**

@@ -60,7 +60,8 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
   "agent.failed": (state, event, pipeline) => {
     expectStep(state, "call", "agent.failed");
     const totals = event.usage ? addCost(state.totals, event.usage, event.costUsd ?? 0) : state.totals;
-    const next = { ...state, totals, current: { error: event.error } };
+    const current = { error: event.error, ...(event.budgetSpent ? { budgetSpent: true } : {}) };
+    const next = { ...state, totals, current };
     if (event.fatal)
       return failPhase(next, `phase "${phaseAt(pipeline, state).id}" could not run: ${event.error}`);
     return retryOrFail(next, pipeline, event.error);

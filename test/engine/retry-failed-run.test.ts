@@ -284,6 +284,25 @@ describe("engine > retry of a run whose budget ran out", () => {
     );
   });
 
+  it("a call the run's own budget refused (it would overshoot) is refused again on a retry, saying so", () => {
+    const p = pipeline({ maxCostUsd: 0.05 });
+    const atCall = drive(p, initialState(), at("call_agent", "code")).state;
+    const error =
+      "budget: this call costs about $0.0400 and $0.0200 of $0.0500 are spent; raise budget.max_cost_usd to go on";
+    const failed = apply(
+      p,
+      atCall,
+      { type: "agent.failed", error, fatal: true, kind: "budget", budgetSpent: true },
+      { type: "phase.commented", commentId: "c-fail" },
+    );
+    expect(failed.status).toBe("failed");
+    const message = `the run's budget refused its last call (${error}), and would refuse a retry's the same way; raise the pipeline's budget and start a new run`;
+    expect(retryRefusal(failed, p)).toBe(message);
+    expect(() => transition(failed, { type: "phase.retry", phaseId: "plan", by: "@dev" }, p)).toThrow(
+      message,
+    );
+  });
+
   it("a call refused by a daily budget (the run's own budget not spent) may be retried: the worker checks the day's spending again", () => {
     const p = pipeline({ maxCostUsd: 1 });
     const atCall = drive(p, initialState(), at("call_agent", "code")).state;
