@@ -114,7 +114,8 @@ export function retryRefusal(state: RunState, pipeline: ResolvedPipeline): strin
   return index < 0 ? undefined : budgetRefusal(state, pipeline, index);
 }
 
-function endedForGood(state: RunState): string | undefined {
+/** Why the run can never be sent back, if it cannot: it succeeded (merged) or was cancelled. */
+export function endedForGood(state: RunState): string | undefined {
   if (state.status !== "succeeded" && state.status !== "cancelled") return undefined;
   return `the run has already ${state.status}, so no phase of it runs again`;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rerunTarget } from "../engine/rerun-phase.js";
+import { endedForGood, rerunTarget } from "../engine/rerun-phase.js";
 import type { IssueInput } from "../engine/template-context.js";
 import { InvalidTransition, initialState, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
@@ -123,6 +123,8 @@ export function retryRun(app: LocalApp, runId: string, phase: string | undefined
       const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
       if (newer && newer.id !== run.id) throw replaced(run, newer);
       const { state, pipeline } = run;
+      const ended = endedForGood(state);
+      if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
       const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
       if (!phaseId)
         throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
