@@ -79,6 +79,11 @@ describe("github e2e > /retry of a failed run", () => {
       `To try again, comment \`/retry\` (write access), or \`/retry <phase>\` for an earlier phase: it runs phase \`${failedPhase}\` and every phase after it again, on the same branch.`,
     );
     heal();
+    // `/status` says the same.
+    await app.deliver(commentPayload("/status", 9100), { event: "issue_comment" });
+    expect(replies(github, 1).at(-1)).toContain(
+      `To try again, comment \`/retry\` (write access), or \`/retry <phase>\` for an earlier phase: it runs phase \`${failedPhase}\``,
+    );
 
     // A reader is refused and nothing is queued.
     roles.Codertocat = "read";
