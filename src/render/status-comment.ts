@@ -136,9 +136,11 @@ function failedNext(input: StatusInput): string {
   const { state, pipeline, hints } = input;
   const failed = `the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
   if (!hints.retry) return `nothing: ${failed}`;
+  // The reason is a clause ("phase \"code\" failed after 2 attempt(s): …"): end it before what follows.
+  const ended = /[.!?]$/.test(failed) ? failed : `${failed}.`;
   const refusal = retryRefusal(state, pipeline);
-  if (refusal) return `nothing: ${failed} It cannot be retried: ${quietMarkdown(refusal)}.`;
+  if (refusal) return `nothing: ${ended} It cannot be retried: ${quietMarkdown(refusal)}.`;
   const phase = rerunTarget(state, pipeline, "phase.retry");
   const what = phase ? `phase \`${phase}\` and every phase after it` : "the run";
-  return `a retry: ${failed} To try again, ${hints.retry}: it runs ${what} again, on the same branch.`;
+  return `a retry: ${ended} To try again, ${hints.retry}: it runs ${what} again, on the same branch.`;
 }
