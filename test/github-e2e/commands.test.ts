@@ -64,9 +64,12 @@ describe("github e2e > slash commands", () => {
     expect((await abortRun(app, time, reached)).state.status).toBe("failed");
     const before = phasesCommitted(github);
 
-    const response = await app.deliver(commentPayload("The audit missed something.\n/retry security-audit", 9001), {
-      event: "issue_comment",
-    });
+    const response = await app.deliver(
+      commentPayload("The audit missed something.\n/retry security-audit", 9001),
+      {
+        event: "issue_comment",
+      },
+    );
     expect(response.status).toBe(200);
     expect(github.reactions).toEqual([
       { commentId: 9001, content: "eyes" },
