@@ -117,6 +117,7 @@ export function buildGitHubApp(options: {
       resume: () => "the app resumes it by itself; `/resume` (maintain or admin) ends it now",
       approve: () => "an approving review of the pull request",
       restart: () => "remove the pipeline's label from the issue and add it again",
+      retry: () => "comment `/retry` (write access), or `/retry <phase>` for an earlier phase",
     },
     // A slash command's author is checked again right before its event applies.
     authorize: async (run, steer) => {

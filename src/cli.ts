@@ -11,6 +11,7 @@ import {
   cancelCommand,
   type Io,
   resumeCommand,
+  retryCommand,
   runCommand,
   statusCommand,
   validateCommand,
@@ -147,6 +148,13 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .argument("<run-id>")
     .action(async (runId: string, raw: RawFlags) => {
       code = await cancelCommand(runId, process.env.USER ?? "local", flags(raw), io);
+    });
+  appOptions(program.command("retry"))
+    .description("send a failed run back to the phase it failed in (or [phase]) in a new round, and work it")
+    .argument("<run-id>")
+    .argument("[phase]", "the phase to run again, and every phase after it (default: where the run stopped)")
+    .action(async (runId: string, phase: string | undefined, raw: RawFlags) => {
+      code = await retryCommand(runId, phase, process.env.USER ?? "local", flags(raw), io);
     });
   appOptions(program.command("status"))
     .description("list runs, or show one run's phases")

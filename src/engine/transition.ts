@@ -1,4 +1,5 @@
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
+import { overBudget } from "./budget.js";
 import { checksGateOf, withChecksResult } from "./checks-gate.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
@@ -59,7 +60,8 @@ const HANDLERS: { [T in RunEventType]: Handler<T> } = {
   "agent.failed": (state, event, pipeline) => {
     expectStep(state, "call", "agent.failed");
     const totals = event.usage ? addCost(state.totals, event.usage, event.costUsd ?? 0) : state.totals;
-    const next = { ...state, totals, current: { error: event.error } };
+    const current = { error: event.error, ...(event.budgetSpent ? { budgetSpent: true } : {}) };
+    const next = { ...state, totals, current };
     if (event.fatal)
       return failPhase(next, `phase "${phaseAt(pipeline, state).id}" could not run: ${event.error}`);
     return retryOrFail(next, pipeline, event.error);
@@ -265,13 +267,15 @@ function approve(state: RunState, phase: ResolvedPhase, by: string[], pipeline: 
   return enterPhase({ ...rest, approval, status: "running" }, state.phaseIndex + 1, pipeline);
 }
 
-/** `/retry` and `/escalate`: back to the phase, then a new attempt there (the budget still applies). */
+/** `/retry` and `/escalate`: back to the phase, then (at an agent phase) a new attempt there. */
 function rerun(
   state: RunState,
   event: Extract<RunEvent, { type: "phase.retry" | "phase.escalate" }>,
   pipeline: ResolvedPipeline,
 ): RunState {
   const { state: base, tier, change } = rerunPhase(state, event, pipeline);
+  // No attempt to start: a failed run goes back to preparing its branch, or to a wait or approval phase.
+  if (!tier) return base;
   const next = startAttempt(base, pipeline, tier, 1);
   if (!change || next.status !== "running") return next;
   return withTierChange(next, event.phaseId, { attempt: next.attempt, ...change });
@@ -363,7 +367,10 @@ function reopenApproval(
 /** What the worker should do for a run in this state, if anything. */
 export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect | undefined {
   if (state.status !== "running") return undefined;
-  if (state.step === "prepare") return { kind: "prepare_branch", key: "prepare" };
+  // A run sent back (`/retry`, a new round) enters its steps afresh: its keys carry the round.
+  const round = state.round ? `/r${state.round}` : "";
+  // Prepared again only by a retry of a run that failed before its branch existed.
+  if (state.step === "prepare") return { kind: "prepare_branch", key: `prepare${round}` };
   if (state.step === "merge") {
     const method = pipeline.mergeAfterApproval;
     // Keyed by the state: after a refusal, a new commit and a new approval, merging is tried anew.
@@ -375,8 +382,6 @@ export function nextEffect(state: RunState, pipeline: ResolvedPipeline): Effect 
   if (!phase) return undefined;
   const base = `${phase.id}/${state.attempt}`;
   const at = { phaseId: phase.id, attempt: state.attempt };
-  // Wait and approval phases are entered once per round (a person may send the run back).
-  const round = state.round ? `/r${state.round}` : "";
   switch (state.step) {
     case "call":
       return { kind: "call_agent", key: `${base}/agent`, ...at, tier: state.tier ?? "balanced" };
@@ -490,16 +495,6 @@ function withTierChange(state: RunState, phaseId: string, change: TierChange): R
 function failPhase(state: RunState, reason: string, handOff = false): RunState {
   const current = { ...state.current, failure: reason, ...(handOff ? { handOff: true } : {}) };
   return { ...state, step: "comment", current };
-}
-
-function overBudget(totals: Totals, budget: ResolvedPipeline["budget"]): string | undefined {
-  if (budget?.maxTokens !== undefined && totals.tokens >= budget.maxTokens) {
-    return `budget exhausted: ${totals.tokens} tokens used of ${budget.maxTokens}`;
-  }
-  if (budget?.maxCostUsd !== undefined && totals.costUsd >= budget.maxCostUsd) {
-    return `budget exhausted: $${totals.costUsd.toFixed(4)} spent of $${budget.maxCostUsd}`;
-  }
-  return undefined;
 }
 
 function fail(state: RunState, reason: string): RunState {

@@ -93,6 +93,8 @@ export interface RunState {
     output?: AttemptOutput;
     verdict?: GatesVerdict;
     error?: string;
+    /** The run's own budget refused the attempt's call (`agent.failed`'s `budgetSpent`). */
+    budgetSpent?: boolean;
     commit?: string;
     failure?: string;
     /** The failure goes to a person (`on_fail.exhausted: human`) instead of ending the run. */
@@ -179,6 +181,12 @@ export type RunEvent =
       fatal: boolean;
       /** The provider error's kind (`unavailable`, `bad-output`...), when the call itself failed. */
       kind?: ProviderErrorKind;
+      /**
+       * The run's own budget (the pipeline's `max_tokens`/`max_cost_usd`, pinned to the run)
+       * refused the call, so it will refuse it again: a retry of the run is refused. Not set for a
+       * daily budget, which resets, nor for a model with no price, which can be added.
+       */
+      budgetSpent?: boolean;
       usage?: Usage;
       costUsd?: number;
     }

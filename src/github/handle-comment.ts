@@ -42,6 +42,7 @@ const STATUS_HINTS = {
   resume: "the app resumes it by itself, or `/resume` now (maintain or admin)",
   approve: "an approving review of the pull request",
   restart: "`/retry` the failed phase, or remove the pipeline's label from the issue and add it again",
+  retry: "comment `/retry` (write access), or `/retry <phase>` for an earlier phase",
 };
 
 /**

@@ -1,3 +1,4 @@
+import { rerunTarget } from "../engine/rerun-phase.js";
 import { InvalidTransition, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { RunRecord } from "../store/runs.js";
@@ -112,7 +113,8 @@ function planChange(
   const by = `@${input.login}`;
   switch (command.kind) {
     case "cancel":
-      if (TERMINAL.has(state.status))
+      // A failed run can still be retried; cancelling it is how a person says it is over for good.
+      if (TERMINAL.has(state.status) && state.status !== "failed")
         return refused(command, `\`/cancel\` was not run: the run has already ${state.status}.`);
       return { key: endKey("cancel", state), event: { type: "run.cancelled", by: `${by}, with /cancel` } };
     case "resume": {
@@ -141,7 +143,8 @@ function planChange(
           `\`/${command.kind}\` was not run: the run has already ${state.status}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
         );
       }
-      const phase = command.phase ?? defaultPhase(run, state);
+      const type = command.kind === "escalate" ? "phase.escalate" : "phase.retry";
+      const phase = command.phase ?? rerunTarget(state, run.pipeline, type);
       if (!phase)
         return refused(command, `\`/${command.kind}\` was not run: the run has no phase to run again.`);
       if (!run.pipeline.phases.some((p) => p.id === phase)) {
@@ -151,16 +154,9 @@ function planChange(
           `\`/${command.kind}\` was not run: the pipeline \`${run.pipeline.name}\` has no phase \`${phase}\`. Its phases: ${ids}.`,
         );
       }
-      const type = command.kind === "escalate" ? "phase.escalate" : "phase.retry";
       return { key: `comment/${input.commentId}/${index}`, event: { type, phaseId: phase, by }, phase };
     }
   }
-}
-
-/** The run's current phase when it runs an agent, else the last agent phase before it. */
-function defaultPhase(run: RunRecord, state: RunState): string | undefined {
-  const phases = run.pipeline.phases.slice(0, state.phaseIndex + 1);
-  return phases.reverse().find((phase) => phase.kind === "agent")?.id;
 }
 
 function refused(command: KnownCommand, reply: string): PlannedCommand {

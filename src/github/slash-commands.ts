@@ -87,7 +87,7 @@ const COMMANDS: Record<CommandKind, CommandSpec> = {
   },
   retry: {
     takesPhase: true,
-    help: "Runs the phase again, and every phase after it. Without a phase: the last failed one, else the current one.",
+    help: "Runs the phase again, and every phase after it; a failed run goes on from where it stopped. Without a phase: the phase it failed in, else the current one.",
     ack: (phase) =>
       phase
         ? `running phase \`${phase}\` again, then every phase after it`
@@ -103,7 +103,7 @@ const COMMANDS: Record<CommandKind, CommandSpec> = {
   },
   cancel: {
     takesPhase: false,
-    help: "Cancels the run: no further phase starts.",
+    help: "Cancels the run: no further phase starts. A failed run is then over for good: no `/retry` revives it.",
     ack: () => "cancelling the run",
   },
   resume: {

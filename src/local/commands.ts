@@ -31,7 +31,15 @@ import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile } from "./issue-file.js";
 import { createLocalApp, type LocalApp, stateDir } from "./local-app.js";
 import { progressLines, summaryLines } from "./progress-view.js";
-import { approveRun, CommandError, cancelRun, fastForward, requireRun, startRun } from "./run-commands.js";
+import {
+  approveRun,
+  CommandError,
+  cancelRun,
+  fastForward,
+  requireRun,
+  retryRun,
+  startRun,
+} from "./run-commands.js";
 
 export interface Io {
   out: (line: string) => void;
@@ -210,6 +218,25 @@ export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io
   });
 }
 
+/**
+ * `atomic-scrum retry <run-id> [phase]`: sends a failed run back where it stopped (or to `phase`)
+ * in a new round, then works it, like `/retry` on GitHub. A command of its own, not `resume`:
+ * resume only continues what is under way and is safe to type at any time, while a retry starts
+ * new attempts that cost tokens, so it should be asked for by name.
+ */
+export function retryCommand(
+  runId: string,
+  phase: string | undefined,
+  by: string,
+  flags: AppFlags,
+  io: Io,
+): Promise<number> {
+  return withApp(flags, io, (app) => {
+    retryRun(app, runId, phase, by);
+    return work(app, runId, io);
+  });
+}
+
 /** Opens the app for one command and closes it whatever happens. */
 async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T | Promise<T>): Promise<T> {
   const app = openApp(flags, io);
@@ -318,6 +345,7 @@ function statusBody(app: LocalApp, run: RunRecord): string {
       resume: `atomic-scrum resume ${run.id}`,
       approve: `\`atomic-scrum approve ${run.id}\``,
       restart: "run `atomic-scrum run` on the issue again",
+      retry: `run \`atomic-scrum retry ${run.id}\`, or \`atomic-scrum retry ${run.id} <phase>\` for an earlier phase`,
     },
   });
 }

@@ -82,6 +82,8 @@ export function createLocalApp(options: LocalAppOptions) {
       resume: (runId) => `atomic-scrum resume ${runId}`,
       approve: (runId) => `approve it with \`atomic-scrum approve ${runId}\``,
       restart: () => "run `atomic-scrum run` on the issue again",
+      retry: (runId) =>
+        `run \`atomic-scrum retry ${runId}\`, or \`atomic-scrum retry ${runId} <phase>\` for an earlier phase`,
     },
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),

@@ -1,3 +1,4 @@
+import { retryRefusal } from "../engine/rerun-phase.js";
 import type { ResolvedPhase } from "../pipeline/resolved.js";
 import { formatCost, formatTime, formatTokens } from "../render/format.js";
 import type { Progress } from "../worker/worker.js";
@@ -91,8 +92,17 @@ export function summaryLines(progress: Pick<Progress, "state" | "run">, runsDir:
   switch (state.status) {
     case "succeeded":
       return [`✔ run ${run.id} succeeded · ${totals}`, `  branch: ${run.branch}`, folder];
-    case "failed":
-      return [`✘ run ${run.id} failed: ${state.reason ?? "unknown reason"} · ${totals}`, folder];
+    case "failed": {
+      // A failed run is not final (issue 11): say how to send it back, or why that is refused.
+      const refusal = retryRefusal(state, run.pipeline);
+      return [
+        `✘ run ${run.id} failed: ${state.reason ?? "unknown reason"} · ${totals}`,
+        refusal
+          ? `  it cannot be retried: ${refusal}`
+          : `  try again with: atomic-scrum retry ${run.id}   (an earlier phase: atomic-scrum retry ${run.id} <phase>)`,
+        folder,
+      ];
+    }
     case "cancelled":
       return [`⛔ run ${run.id} ${state.reason ?? "cancelled"}`, folder];
     case "waiting":

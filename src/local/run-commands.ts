@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { endedForGood, rerunTarget } from "../engine/rerun-phase.js";
 import type { IssueInput } from "../engine/template-context.js";
-import { initialState, TERMINAL } from "../engine/transition.js";
+import { InvalidTransition, initialState, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import {
   findActiveRunForIssue,
+  findLatestRunForIssue,
   getRun,
   insertRun,
   isBranchUsed,
@@ -12,6 +14,7 @@ import {
   type RunRecord,
 } from "../store/runs.js";
 import { writeTransaction } from "../store/write-transaction.js";
+import { endKey } from "../worker/end-key.js";
 import { enqueueRunJob, enqueueRunStart } from "../worker/jobs.js";
 import { freshBranchFor } from "./issue-file.js";
 import type { LocalApp } from "./local-app.js";
@@ -95,14 +98,67 @@ export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
   enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}/${by}`, now: app.now() });
 }
 
+/** Stops a run; a failed one too, which makes it final (no `retry` revives a cancelled run). */
 export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
-  if (TERMINAL.has(run.state.status)) throw new CommandError(`run ${run.id} has already ${run.state.status}`);
+  if (TERMINAL.has(run.state.status) && run.state.status !== "failed")
+    throw new CommandError(`run ${run.id} has already ${run.state.status}`);
   enqueueRunJob(app.db, {
     runId: run.id,
     event: { type: "run.cancelled", by },
-    key: "cancel",
+    key: endKey("cancel", run.state),
     now: app.now(),
   });
+}
+
+/**
+ * `atomic-scrum retry`: sends a run back to `phase`, or to where it failed (the engine's
+ * `rerunTarget`), as `/retry` does on GitHub and with the engine's own rules: not a succeeded or
+ * cancelled run, not one whose budget is spent. Refused, too, for a run a newer run of its issue
+ * replaced, as a pull request's `/retry` is: two runs must never work one issue. Checked and
+ * queued in one transaction, so a run started meanwhile cannot slip in between. Returns the phase.
+ */
+export function retryRun(app: LocalApp, runId: string, phase: string | undefined, by: string): string {
+  return app.db
+    .transaction(() => {
+      const run = requireRun(app, runId);
+      const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
+      if (newer && newer.id !== run.id) throw replaced(run, newer);
+      const { state, pipeline } = run;
+      const ended = endedForGood(state);
+      if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
+      const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
+      if (!phaseId)
+        throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
+      if (!pipeline.phases.some((p) => p.id === phaseId)) {
+        const ids = pipeline.phases.map((p) => p.id).join(", ");
+        throw new CommandError(
+          `the pipeline ${pipeline.name} of run ${run.id} has no phase "${phaseId}"; its phases: ${ids}`,
+        );
+      }
+      const event: RunEvent = { type: "phase.retry", phaseId, by };
+      try {
+        transition(state, event, pipeline);
+      } catch (error) {
+        if (!(error instanceof InvalidTransition)) throw error;
+        throw new CommandError(`run ${run.id} cannot be retried: ${error.message}`);
+      }
+      // One retry per state: the same command twice before the worker takes it queues it once.
+      enqueueRunJob(app.db, { runId: run.id, event, key: `retry/${state.seq}`, now: app.now() });
+      return phaseId;
+    })
+    .immediate();
+}
+
+function replaced(run: RunRecord, newer: RunRecord): CommandError {
+  const status = newer.state.status;
+  const what = TERMINAL.has(status)
+    ? status === "failed"
+      ? `retry that one: \`atomic-scrum retry ${newer.id}\``
+      : "start a new run with `atomic-scrum run`"
+    : `continue that one (\`atomic-scrum resume ${newer.id}\`) or stop it (\`atomic-scrum cancel ${newer.id}\`)`;
+  return new CommandError(
+    `run ${run.id} was replaced by ${newer.id}, a newer run of issue #${run.issue.number} (it is ${status}); ${what}`,
+  );
 }
 
 function currentPhaseId(run: RunRecord): string {

@@ -1,3 +1,4 @@
+import { rerunTarget, retryRefusal } from "../engine/rerun-phase.js";
 import { NEEDS_HUMAN_LABEL } from "../engine/transition.js";
 import type { GatesVerdict, RunState } from "../engine/types.js";
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
@@ -11,7 +12,13 @@ export interface StatusInput {
   state: RunState;
   attempts: AttemptRecord[];
   /** How a person moves the run on from here, e.g. the CLI command or the slash command. */
-  hints: { resume: string; approve: string; restart: string };
+  hints: {
+    resume: string;
+    approve: string;
+    restart: string;
+    /** How a person sends a failed run back (`/retry`, `atomic-scrum retry <id>`); without it, none is offered. */
+    retry?: string;
+  };
 }
 
 /** The single status comment: a row per phase and what happens next. */
@@ -112,11 +119,28 @@ function next(input: StatusInput): string {
         ? `nothing: the run is complete (${quietMarkdown(state.reason)}).`
         : "nothing: the run is complete.";
     case "failed":
-      return `nothing: the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
+      return failedNext(input);
     case "needs_human":
       return `a person: ${quietMarkdown(state.reason ?? "a phase failed")}. The issue is labelled \`${NEEDS_HUMAN_LABEL}\`. Change the issue or the pipeline, then ${input.hints.restart}: this run is then cancelled and a new one starts.`;
     case "cancelled":
       // The reason says who: "cancelled by @someone, who closed pull request #2".
       return `nothing: the run was ${quietMarkdown(state.reason ?? "cancelled")}.`;
   }
+}
+
+/**
+ * A failed run is not final (issue 11): the status says how to send it back, and which phase that
+ * runs again, or why a retry would be refused (its budget is spent) and what to do instead.
+ */
+function failedNext(input: StatusInput): string {
+  const { state, pipeline, hints } = input;
+  const failed = `the run failed. ${quietMarkdown(state.reason ?? "")}`.trim();
+  if (!hints.retry) return `nothing: ${failed}`;
+  // The reason is a clause ("phase \"code\" failed after 2 attempt(s): …"): end it before what follows.
+  const ended = /[.!?]$/.test(failed) ? failed : `${failed}.`;
+  const refusal = retryRefusal(state, pipeline);
+  if (refusal) return `nothing: ${ended} It cannot be retried: ${quietMarkdown(refusal)}.`;
+  const phase = rerunTarget(state, pipeline, "phase.retry");
+  const what = phase ? `phase \`${phase}\` and every phase after it` : "the run";
+  return `a retry: ${ended} To try again, ${hints.retry}: it runs ${what} again, on the same branch.`;
 }

@@ -226,7 +226,16 @@ async function callAgent(
   }
   const inputTokens = estimateTokens(system) + estimateTokens(context ?? "") + estimateTokens(prompt);
   const overBudget = budgetCheck(deps, run, { provider: provider.name, model, inputTokens });
-  if (overBudget) return { type: "agent.failed", error: overBudget, fatal: true, kind: "budget" };
+  if (overBudget) {
+    const { reason, own: spent } = overBudget;
+    return {
+      type: "agent.failed",
+      error: reason,
+      fatal: true,
+      kind: "budget",
+      ...(spent ? { budgetSpent: true } : {}),
+    };
+  }
   const files = "files" in phase.output;
   const request: ModelRequest = {
     purpose: {
@@ -307,7 +316,7 @@ function budgetCheck(
   run: RunRecord,
   call: { provider: string; model: string; inputTokens: number },
   pending: Totals = { tokens: 0, costUsd: 0 },
-): string | undefined {
+): BudgetRefusal | undefined {
   const budget = run.pipeline.budget;
   // `pending`: what this effect has spent so far (earlier grades), not yet in the run or the store.
   const spent = {
@@ -316,7 +325,9 @@ function budgetCheck(
   };
   const tokens = call.inputTokens;
   if (budget?.maxTokens !== undefined && spent.tokens + tokens > budget.maxTokens) {
-    return `budget: this call needs about ${tokens} tokens and ${spent.tokens} of ${budget.maxTokens} are used; raise budget.max_tokens to go on`;
+    return own(
+      `budget: this call needs about ${tokens} tokens and ${spent.tokens} of ${budget.maxTokens} are used; raise budget.max_tokens to go on`,
+    );
   }
   const limits = [
     budget?.maxCostUsd === undefined ? undefined : "the pipeline's budget.max_cost_usd",
@@ -324,19 +335,25 @@ function budgetCheck(
     deps.dailyMaxCostUsd === undefined ? undefined : "the server's budget.daily_max_cost_usd",
   ].filter((limit) => limit !== undefined);
   if (limits.length > 0 && deps.isPriced?.(call.provider, call.model) === false) {
-    return `budget: no price for ${call.provider}/${call.model}, so ${limits.join(" and ")} cannot be checked; add it under \`prices:\` in the settings file (a local model: \`${call.model}: { input: 0, output: 0 }\`)`;
+    return other(
+      `budget: no price for ${call.provider}/${call.model}, so ${limits.join(" and ")} cannot be checked; add it under \`prices:\` in the settings file (a local model: \`${call.model}: { input: 0, output: 0 }\`)`,
+    );
   }
   const usage = { inputTokens: tokens, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
   const cost = deps.price({ provider: call.provider, model: call.model, usage });
   const usd = (n: number) => `$${n.toFixed(4)}`;
   if (budget?.maxCostUsd !== undefined && spent.costUsd + cost > budget.maxCostUsd) {
-    return `budget: this call costs about ${usd(cost)} and ${usd(spent.costUsd)} of ${usd(budget.maxCostUsd)} are spent; raise budget.max_cost_usd to go on`;
+    return own(
+      `budget: this call costs about ${usd(cost)} and ${usd(spent.costUsd)} of ${usd(budget.maxCostUsd)} are spent; raise budget.max_cost_usd to go on`,
+    );
   }
   const dayStart = Math.floor(deps.now() / DAY_MS) * DAY_MS;
   if (budget?.dailyMaxCostUsd !== undefined) {
     const today = spentSince(deps.db, dayStart, { repo: run.repo }) + pending.costUsd;
     if (today + cost > budget.dailyMaxCostUsd) {
-      return `daily budget: runs on ${run.repo.owner}/${run.repo.name} have spent ${usd(today)} of ${usd(budget.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in .github/atomic-scrum.yml, or wait for tomorrow`;
+      return other(
+        `daily budget: runs on ${run.repo.owner}/${run.repo.name} have spent ${usd(today)} of ${usd(budget.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in .github/atomic-scrum.yml, or wait for tomorrow`,
+      );
     }
   }
   if (deps.dailyMaxCostUsd !== undefined) {
@@ -346,11 +363,25 @@ function budgetCheck(
     if (today + cost > deps.dailyMaxCostUsd) {
       const scope =
         installationId === undefined ? "runs in this database" : `runs of installation ${installationId}`;
-      return `daily budget: ${scope} have spent ${usd(today)} of ${usd(deps.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in the server settings, or wait for tomorrow`;
+      return other(
+        `daily budget: ${scope} have spent ${usd(today)} of ${usd(deps.dailyMaxCostUsd)} today (UTC) and this call costs about ${usd(cost)}; raise budget.daily_max_cost_usd in the server settings, or wait for tomorrow`,
+      );
     }
   }
   return undefined;
 }
+
+/**
+ * A budget's refusal of a call. `own`: the run's own budget (the pipeline's, pinned to the run)
+ * refused it, so it stays refused and a retry of the run is refused too (issue 11); a daily budget
+ * resets and a missing price can be added, so those runs can be retried.
+ */
+interface BudgetRefusal {
+  reason: string;
+  own: boolean;
+}
+const own = (reason: string): BudgetRefusal => ({ reason, own: true });
+const other = (reason: string): BudgetRefusal => ({ reason, own: false });
 
 const DAY_MS = 86_400_000;
 
@@ -399,7 +430,7 @@ async function evaluate(
         { ...asked, inputTokens: estimateTokens(request.system) + estimateTokens(request.prompt) },
         { tokens: totalTokens(usage), costUsd },
       );
-      if (over) throw new ProviderError(over, "budget");
+      if (over) throw new ProviderError(over.reason, "budget");
       const response = await cachedCall(deps, run, key, () =>
         provider.complete({
           ...request,

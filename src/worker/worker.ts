@@ -85,6 +85,8 @@ export interface WorkerOptions extends PerformDeps {
     approve: (runId: string) => string;
     /** How a person starts the pipeline again on the issue (which cancels a run that needs one). */
     restart: (runId: string) => string;
+    /** How a person sends a failed run back; the status comment offers none without it. */
+    retry?: (runId: string) => string;
   };
   /** Crash points for tests: called after an effect is done, before and after it is recorded. */
   hooks?: {
@@ -477,6 +479,7 @@ export function createWorker(options: WorkerOptions) {
         resume: options.hints.resume(runId),
         approve: options.hints.approve(runId),
         restart: options.hints.restart(runId),
+        ...(options.hints.retry ? { retry: options.hints.retry(runId) } : {}),
       },
     });
     const forge = options.forgeFor(run);

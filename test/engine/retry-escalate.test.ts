@@ -211,12 +211,12 @@ describe("engine > phase.retry", () => {
     expect(() => transition(state, { type: "phase.retry", phaseId, by: "@x" }, p)).toThrow(message);
   });
 
-  it("a retry past the budget ends the run again, with the budget as the reason", () => {
+  it("a retry past the budget is refused, saying so, instead of ending the run again at once", () => {
     const p = pipeline({ budget: 0.02 });
     const failed = failedAtCode(p);
-    const state = apply(p, failed, { type: "phase.retry", phaseId: "code", by: "@x" });
-    expect(state).toMatchObject({ status: "failed" });
-    expect(state.reason).toMatch(/budget exhausted/);
+    expect(() => transition(failed, { type: "phase.retry", phaseId: "code", by: "@x" }, p)).toThrow(
+      /the run's budget is spent \(budget exhausted: \$0\.0200 spent of \$0\.02\)/,
+    );
   });
 
   it("a failed run takes no other event, except its pull request or issue ending it for good", () => {

@@ -55,7 +55,7 @@ const replies = (github: FakeGitHub, thread: number) =>
   github.comments.filter((c) => c.thread === thread && !c.body.startsWith("<!--")).map((c) => c.body);
 
 describe("github e2e > slash commands", () => {
-  it("/retry after the run failed runs the last agent phase again, commits on top, and waits for review again", async () => {
+  it("/retry <phase> after the run failed runs that agent phase again, commits on top, and waits for review again", async () => {
     const { github, app, time } = await setUp();
     await app.deliver(labeledPayload());
     const reached = await runToRest(app, time);
@@ -64,9 +64,12 @@ describe("github e2e > slash commands", () => {
     expect((await abortRun(app, time, reached)).state.status).toBe("failed");
     const before = phasesCommitted(github);
 
-    const response = await app.deliver(commentPayload("The audit missed something.\n/retry", 9001), {
-      event: "issue_comment",
-    });
+    const response = await app.deliver(
+      commentPayload("The audit missed something.\n/retry security-audit", 9001),
+      {
+        event: "issue_comment",
+      },
+    );
     expect(response.status).toBe(200);
     expect(github.reactions).toEqual([
       { commentId: 9001, content: "eyes" },
@@ -83,7 +86,7 @@ describe("github e2e > slash commands", () => {
     const retry = listEvents(app.db, after.id).find((e) => e.type === "phase.retry");
     expect(retry?.data).toEqual({ phaseId: "security-audit", by: "@Codertocat" });
     // A redelivery of the comment changes nothing and says nothing.
-    await app.deliver(commentPayload("The audit missed something.\n/retry", 9001), {
+    await app.deliver(commentPayload("The audit missed something.\n/retry security-audit", 9001), {
       event: "issue_comment",
     });
     expect(replies(github, 1)).toHaveLength(1);
