@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ApplicationFunction, createProbot, type Probot } from "probot";
+import { type ApplicationFunction, createProbot, type Logger, type Probot } from "probot";
 import type { AppEnv } from "./read-probot-env.js";
 import { createWebhookEndpoint } from "./webhook-endpoint.js";
 
@@ -34,12 +34,20 @@ export async function startAppServer(options: {
   appFn: ApplicationFunction;
   env: AppEnv;
   rawEnv: NodeJS.ProcessEnv;
+  /** Probot's logger; by default one from LOG_LEVEL and LOG_FORMAT, as Probot makes it. */
+  log?: Logger;
 }): Promise<AppServer> {
   const { env } = options;
   const probot = createProbot({
     // Probot's `run` logs at info unless LOG_LEVEL says otherwise; createProbot would say warn.
     env: { LOG_LEVEL: "info", ...options.rawEnv },
-    overrides: { appId: env.appId, privateKey: env.privateKey, secret: env.secret, baseUrl: env.baseUrl },
+    overrides: {
+      appId: env.appId,
+      privateKey: env.privateKey,
+      secret: env.secret,
+      baseUrl: env.baseUrl,
+      ...(options.log ? { log: options.log } : {}),
+    },
   });
   await probot.ready();
   const routes: Handler[] = [];
