@@ -103,6 +103,6 @@ export async function startAppServer(options: {
 /** Probot's health check route, kept: GET /ping answers PONG. */
 function ping(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== "GET" || req.url?.split("?")[0] !== "/ping") return false;
-  res.writeHead(200, { "content-type": "text/plain" }).end("PONG");
+  res.writeHead(200, { "content-type": "text/plain", "content-length": 4 }).end("PONG");
   return true;
 }
