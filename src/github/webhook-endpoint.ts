@@ -91,7 +91,7 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): RequestH
     ) => {
       const level = status >= 500 && status !== 503 ? "error" : refusal ? "warn" : "info";
       options.log[level]({ ...seen, ...fields, status }, refusal ? "webhook refused" : "webhook answered");
-      send(res, status, body, refusal?.unread === true);
+      send(req, res, status, body, refusal?.unread === true);
       return true;
     };
     const refuse = (refusal: Refusal, fields: Record<string, unknown> = {}) =>
@@ -279,24 +279,37 @@ function describe(error: unknown): Record<string, unknown> {
   };
 }
 
-/** How long a refused request's socket stays open after the answer, so the client reads it. */
-const LINGER_MS = 200;
+/**
+ * How long a refused request's connection is kept after the answer, its further body read and
+ * dropped (never kept). Closing at once made clients still sending get a reset before they read
+ * the answer (EPIPE in the bench); a client that reads it stops sending, and one that does not is
+ * cut off after this.
+ */
+const LINGER_MS = 2_000;
 
-function send(res: ServerResponse, status: number, body: string | { error: string }, close: boolean): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: string | { error: string },
+  unread: boolean,
+): void {
   if (res.headersSent || res.destroyed) return;
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, {
     "content-type": typeof body === "string" ? "text/plain" : "application/json",
     "content-length": Buffer.byteLength(text),
-    ...(close ? { connection: "close" } : {}),
   });
-  const socket = res.socket;
-  res.end(text, () => {
-    // An unread body is not drained (that would read the 30 MB the refusal avoided): the socket
-    // goes shortly after the answer. At once would often reset the connection before the client
-    // read the answer, since it is still sending.
-    if (close && socket) setTimeout(() => socket.destroy(), LINGER_MS).unref();
-  });
+  res.end(text);
+  if (!unread) return;
+  const socket = req.socket;
+  // No `connection: close` header: with it, Node destroys the socket the moment the answer is
+  // written, while the client is still sending. The rest of the body is drained instead (read
+  // and dropped, as Node drains any unread body), for LINGER_MS at most.
+  req.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
 }
 
 /** A header value fit for a log line: printable token characters only, at most 64 of them. */

@@ -49,7 +49,6 @@ export function post(
     const chunked = !Object.keys(options.headers).some((name) => name.toLowerCase() === "content-length");
     const head = Object.entries({
       host: "127.0.0.1",
-      connection: "close",
       ...options.headers,
       ...(chunked ? { "transfer-encoding": "chunked" } : {}),
     })
