@@ -3,15 +3,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { parseEnv } from "node:util";
-import type { Server } from "probot";
 import { type ApplicationFunction, type Probot, run as runProbot } from "probot";
 import { TERMINAL } from "./engine/transition.js";
 import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
+import { startAppServer } from "./github/app-server.js";
 import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
+import { readProbotEnv } from "./github/read-probot-env.js";
 import { startGitHubRun } from "./github/start-run.js";
 import type { Provider } from "./providers/provider.js";
 import { createProviderRegistry } from "./providers/registry.js";
@@ -192,10 +193,18 @@ function readDotEnv(file: string): Record<string, string> {
   }
 }
 
+/** The HTTP side of a running `atomic-scrum serve`. */
+export interface ServedServer {
+  /** Where webhooks are received (PORT; a free one when PORT is 0). */
+  readonly port: number;
+  readonly host: string;
+  stop: () => Promise<void>;
+}
+
 /** A running `atomic-scrum serve`. */
 export interface Served {
-  /** Probot's server: its `port` is where webhooks are received. */
-  server: Server;
+  /** The webhook server; in setup mode, Probot's own (its setup pages). */
+  server: ServedServer;
   /**
    * Stops taking webhooks, lets the worker finish the effect it is on, then closes the database.
    * A phase cut short by a harder stop is safe too: its job's lease expires and it is done again.
@@ -204,22 +213,18 @@ export interface Served {
 }
 
 /**
- * The composition root of `atomic-scrum serve`: one SQLite file, Probot's webhook server and a
- * worker loop, in one process. Probot reads its own settings from the environment (GHE_HOST
- * included, for GitHub Enterprise Server) and, with no credentials, starts its setup flow to
- * register the app from `app.yml`.
+ * The composition root of `atomic-scrum serve`: one SQLite file, the webhook server and a worker
+ * loop, in one process. Probot's settings (APP_ID, PRIVATE_KEY, GHE_HOST for GitHub Enterprise
+ * Server...) are checked before anything starts, and a wrong one stops it naming the variable.
+ * With no credentials at all Probot's setup flow registers the app from `app.yml`.
  */
 export async function serve(options: ServeOptions): Promise<Served> {
   // Probot copies .env into process.env when it starts, its values winning. Do the same first, so
   // the checks below and the settings file see what Probot will (APP_ID only in .env, say).
   if (options.env === process.env) Object.assign(process.env, readDotEnv(resolve(".env")));
-  // Without a secret Probot falls back to a well-known one, and anyone could forge a webhook.
-  if (options.env.APP_ID && !options.env.WEBHOOK_SECRET) {
-    throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App (see .env)");
-  }
+  const probotEnv = readProbotEnv(options.env, process.cwd());
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
-  const appId = Number(options.env.APP_ID);
   // A bad settings file stops the server before it takes a webhook, with every problem listed.
   const settings = loadServerSettings(options.env.ATOMIC_SCRUM_SETTINGS);
   const db = openDatabase(dbPath);
@@ -227,7 +232,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     db,
     settings,
     env: options.env,
-    ...(Number.isInteger(appId) && appId > 0 ? { appId } : {}),
+    ...(probotEnv.mode === "app" ? { appId: probotEnv.appId } : {}),
   });
   // The loop starts when Probot loads the app: in setup mode (no credentials) it never does,
   // so stored runs are not failed for want of an installation token.
@@ -237,7 +242,17 @@ export async function serve(options: ServeOptions): Promise<Served> {
     loop = parts.startLoop();
     return loaded;
   };
-  const server = await runProbot(appFn, { env: options.env });
+  let server: ServedServer;
+  try {
+    server =
+      probotEnv.mode === "app"
+        ? await startAppServer({ appFn, env: probotEnv, rawEnv: options.env })
+        : await runProbot(appFn, { env: options.env });
+  } catch (error) {
+    await loop?.stop();
+    db.close();
+    throw error;
+  }
   let stopping: Promise<void> | undefined;
   return {
     server,

@@ -1,4 +1,4 @@
-import type { ApplicationFunction } from "probot";
+import type { ApplicationFunction, Context } from "probot";
 import type { ServerSettings } from "../providers/settings.js";
 import type { Database } from "../store/database.js";
 import { handleCheckSuite } from "./handle-check-suite.js";
@@ -7,6 +7,7 @@ import { handleIssueClosed } from "./handle-issue-closed.js";
 import { handleLabeled } from "./handle-labeled.js";
 import { handlePullClosed } from "./handle-pull-closed.js";
 import { handleReview } from "./handle-review.js";
+import type { HandledEvent } from "./payload-schemas.js";
 import { type GitHubStartInput, type StartOutcome, startGitHubRun } from "./start-run.js";
 
 export interface AtomicScrumAppDeps {
@@ -32,9 +33,10 @@ export interface AtomicScrumAppDeps {
 }
 
 /**
- * The Probot face of Atomic Scrum: verifies (Probot checks the signature), dedupes, checks
- * permission and enqueues. Load it with `probot.load(createAtomicScrumApp(deps))` or
- * `createNodeMiddleware(createAtomicScrumApp(deps), { probot })`.
+ * The Probot face of Atomic Scrum: dedupes, checks permission and enqueues. `atomic-scrum serve`
+ * puts it behind src/github/webhook-endpoint.ts, which checks the signature, the event name and
+ * the payload fields (src/github/payload-schemas.ts) first; loaded any other way
+ * (`probot.load`, `createNodeMiddleware`), payloads reach the handlers unchecked.
  */
 export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunction {
   const startRun = deps.startRun ?? ((input: GitHubStartInput) => startGitHubRun(deps.db, deps.now(), input));
@@ -45,51 +47,44 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
     ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
     ...(deps.providers ? { providers: deps.providers } : {}),
   };
-  return (app) => {
-    app.on("issues.labeled", async (context) => {
-      await handleLabeled(context, labeledDeps);
-    });
+  const commentDeps = {
+    db: deps.db,
+    now: deps.now,
+    ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+    ...(deps.wake ? { wake: deps.wake } : {}),
+    ...(deps.settings ? { settings: deps.settings } : {}),
+  };
+  const endDeps = { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) };
+  const reviewDeps = {
+    db: deps.db,
+    now: deps.now,
+    ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
+    ...(deps.wake ? { wake: deps.wake } : {}),
+  };
+  // One handler per key of PAYLOAD_SCHEMAS: the webhook endpoint checks each payload against its
+  // schema before Probot dispatches it, so a handler added here without one does not compile.
+  const handlers: { [E in HandledEvent]: (context: Context<E>) => Promise<unknown> | unknown } = {
+    "issues.labeled": (context) => handleLabeled(context, labeledDeps),
     // Only `created`: an edited comment is never run again (docs/commands.md).
-    app.on("issue_comment.created", async (context) => {
-      await handleComment(context, {
-        db: deps.db,
-        now: deps.now,
-        ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
-        ...(deps.wake ? { wake: deps.wake } : {}),
-        ...(deps.settings ? { settings: deps.settings } : {}),
-      });
-    });
-    app.on("issues.closed", async (context) => {
-      await handleIssueClosed(context, {
-        db: deps.db,
-        now: deps.now,
-        ...(deps.wake ? { wake: deps.wake } : {}),
-      });
-    });
-    app.on("pull_request.closed", async (context) => {
-      handlePullClosed(context, { db: deps.db, now: deps.now, ...(deps.wake ? { wake: deps.wake } : {}) });
-    });
+    "issue_comment.created": (context) => handleComment(context, commentDeps),
+    "issues.closed": (context) => handleIssueClosed(context, endDeps),
+    "pull_request.closed": (context) => handlePullClosed(context, endDeps),
     // The checks gate: a suite of another app completed on the commit a run waits on (docs/gates.md).
-    app.on("check_suite.completed", async (context) => {
+    "check_suite.completed": (context) =>
       handleCheckSuite(context, {
-        db: deps.db,
-        now: deps.now,
+        ...endDeps,
         ...(deps.appId === undefined ? {} : { appId: deps.appId }),
         ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
-        ...(deps.wake ? { wake: deps.wake } : {}),
-      });
-    });
+      }),
     // The human approval gate: reviews and new commits on a run's pull request (docs/commands.md).
-    app.on(
-      ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request.synchronize"],
-      async (context) => {
-        await handleReview(context, {
-          db: deps.db,
-          now: deps.now,
-          ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
-          ...(deps.wake ? { wake: deps.wake } : {}),
-        });
-      },
-    );
+    "pull_request_review.submitted": (context) => handleReview(context, reviewDeps),
+    "pull_request_review.dismissed": (context) => handleReview(context, reviewDeps),
+    "pull_request.synchronize": (context) => handleReview(context, reviewDeps),
+  };
+  return (app) => {
+    for (const [name, handler] of Object.entries(handlers) as [HandledEvent, (context: Context) => unknown][])
+      app.on(name, async (context) => {
+        await handler(context);
+      });
   };
 }

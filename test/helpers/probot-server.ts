@@ -2,7 +2,8 @@ import { createHmac, generateKeyPairSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import nock from "nock";
-import { type ApplicationFunction, createNodeMiddleware, Probot, ProbotOctokit } from "probot";
+import { type ApplicationFunction, Probot, ProbotOctokit } from "probot";
+import { createWebhookEndpoint } from "../../src/github/webhook-endpoint.js";
 
 export const SECRET = "webhook-secret-for-tests";
 
@@ -24,7 +25,7 @@ export interface ServedProbot {
 }
 
 /**
- * A real Probot with `appFn` behind its real HTTP middleware, on a free port of 127.0.0.1.
+ * A real Probot with `appFn` behind serve's webhook endpoint, on a free port of 127.0.0.1.
  * Probot's retry and throttling plugins are off: an injected 5xx reaches the app at once, and
  * writes are not spaced out by seconds. They are turned off with a function, not an object:
  * Probot puts its own throttle options over object defaults, which would leave throttling on.
@@ -44,11 +45,17 @@ export async function serveProbot(
       throttle: { ...(instance.throttle as object), enabled: false },
     })),
   });
-  const middleware = await createNodeMiddleware(appFn, { probot });
+  await probot.load(appFn, { cwd: process.cwd(), addHandler: () => {} });
+  // The webhook entry `atomic-scrum serve` uses (signature, event name and payload checks), so
+  // every delivery a test makes goes through what production runs.
+  const endpoint = createWebhookEndpoint({
+    path: "/api/github/webhooks",
+    secret: SECRET,
+    receive: (delivery) => probot.receive(delivery as Parameters<Probot["receive"]>[0]),
+    log: probot.log,
+  });
   const server: Server = createServer((req, res) => {
-    void middleware(req, res, () => {
-      res.writeHead(404).end();
-    });
+    void endpoint(req, res).then((handled) => handled || res.writeHead(404).end());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   nock.enableNetConnect("127.0.0.1");

@@ -1,0 +1,108 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ApplicationFunction, createProbot, type Logger, type Probot } from "probot";
+import type { AppEnv } from "./read-probot-env.js";
+import { createWebhookEndpoint } from "./webhook-endpoint.js";
+
+/**
+ * A whole request, headers and body, must arrive within this: GitHub gives a delivery 10 s, and a
+ * client that drips a body byte by byte must not hold a connection and its buffer for Node's
+ * default five minutes.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The webhook server `atomic-scrum serve` runs once the app has credentials. */
+export interface AppServer {
+  readonly port: number;
+  readonly host: string;
+  readonly probot: Probot;
+  /** Stops taking requests and closes open connections. */
+  stop: () => Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/**
+ * Probot's own server (`run`) reads a webhook's whole body before checking its signature and logs
+ * a refused one with its payload (issue 11, class 5), so this serves the app on a plain Node
+ * server instead: GET /ping for health checks, the webhook path through our endpoint
+ * (src/github/webhook-endpoint.ts), then any route the app added with `addHandler`, then 404.
+ * Probot still logs (LOG_LEVEL, LOG_FORMAT), authenticates and dispatches. `rawEnv` is the
+ * environment Probot reads its logging settings from.
+ */
+export async function startAppServer(options: {
+  appFn: ApplicationFunction;
+  env: AppEnv;
+  rawEnv: NodeJS.ProcessEnv;
+  /** Probot's logger; by default one from LOG_LEVEL and LOG_FORMAT, as Probot makes it. */
+  log?: Logger;
+}): Promise<AppServer> {
+  const { env } = options;
+  const probot = createProbot({
+    // Probot's `run` logs at info unless LOG_LEVEL says otherwise; createProbot would say warn.
+    env: { LOG_LEVEL: "info", ...options.rawEnv },
+    overrides: {
+      appId: env.appId,
+      privateKey: env.privateKey,
+      secret: env.secret,
+      baseUrl: env.baseUrl,
+      ...(options.log ? { log: options.log } : {}),
+    },
+  });
+  await probot.ready();
+  const routes: Handler[] = [];
+  await probot.load(options.appFn, { cwd: process.cwd(), addHandler: (handler) => routes.push(handler) });
+  const log = probot.log.child({ name: "webhook" });
+  const webhooks = createWebhookEndpoint({
+    path: env.webhookPath,
+    secret: env.secret,
+    log,
+    receive: (delivery) => probot.receive(delivery as Parameters<Probot["receive"]>[0]),
+  });
+  const handlers: Handler[] = [ping, webhooks, ...routes];
+  const server = createServer(async (req, res) => {
+    try {
+      for (const handler of handlers) if (await handler(req, res)) return;
+      if (!res.headersSent) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    } catch (error) {
+      log.error({ path: req.url?.split("?")[0], message: (error as Error).message }, "request failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("internal error\n");
+    }
+  });
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = Math.min(server.headersTimeout, REQUEST_TIMEOUT_MS);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`PORT ${env.port} is in use on ${env.host}: set PORT to a free port`)
+          : error,
+      ),
+    );
+    server.listen(env.port, env.host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  log.info(`Listening on http://${env.host}:${address.port}`);
+  if (options.rawEnv.WEBHOOK_PROXY_URL)
+    log.warn(
+      `WEBHOOK_PROXY_URL is set, but atomic-scrum serve does not forward from it: run \`npx smee-client --url ${options.rawEnv.WEBHOOK_PROXY_URL} --target http://localhost:${address.port}${env.webhookPath}\`, or unset it`,
+    );
+  return {
+    port: address.port,
+    host: address.address,
+    probot,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive connections would hold close() open until they time out.
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** Probot's health check route, kept: GET /ping answers PONG. */
+function ping(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== "GET" || req.url?.split("?")[0] !== "/ping") return false;
+  res.writeHead(200, { "content-type": "text/plain", "content-length": 4 }).end("PONG");
+  return true;
+}
