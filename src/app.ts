@@ -10,6 +10,7 @@ import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
+import { AtomicScrumOctokit, RateLimitGate } from "./github/octokit.js";
 import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
 import { startGitHubRun } from "./github/start-run.js";
@@ -72,6 +73,8 @@ export function buildGitHubApp(options: {
   let loop: WorkerLoop | undefined;
 
   const forges = new Map<string, Forge>();
+  // One per process: a rate limit on one run's request holds back every run of that installation.
+  const rateLimits = new RateLimitGate(now);
   const forgeFor = (run: RunRecord): Forge => {
     const known = forges.get(run.id);
     if (known) return known;
@@ -81,7 +84,7 @@ export function buildGitHubApp(options: {
       throw new Error(`run ${run.id} has no GitHub installation to work in`);
     const forge = lazyForge(async () =>
       createGitHubForge({
-        octokit: await app.auth(installationId),
+        octokit: rateLimits.guard(await app.auth(installationId), installationId),
         owner: run.repo.owner,
         repo: run.repo.name,
         issueNumber: run.issue.number,
@@ -236,7 +239,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
     loop = parts.startLoop();
     return loaded;
   };
-  const server = await runProbot(appFn, { env: options.env });
+  // Rate limits and lost answers to writes are the worker's to handle (src/github/octokit.ts).
+  const server = await runProbot(appFn, { env: options.env, Octokit: AtomicScrumOctokit });
   let stopping: Promise<void> | undefined;
   return {
     server,

@@ -67,6 +67,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const where = { owner: repo.owner, repo: repo.name, ref: repo.defaultBranch };
   const target = { owner: repo.owner, repo: repo.name, issue_number: payload.issue.number };
   const octokit = context.octokit;
+  const claims = { db: deps.db, now: deps.now };
 
   const loaded = await loadRepoConfig(octokit, where);
   if (!loaded.ok) {
@@ -76,6 +77,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
         target,
         marker(`config-problems ${loaded.version}`),
         problemsComment(`\`${CONFIG_PATH}\` has problems, so no pipeline was started.`, loaded.problems),
+        claims,
       );
     }
     return done(context, deps, "config-problems");
@@ -90,6 +92,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       target,
       marker(`refused issue=${payload.issue.number} user=${sender.login}`),
       `Thanks, @${sender.login}! Only people with ${config.allowed_permissions.join(", ")} access to this repository can start a pipeline, so \`${label}\` did not start one. A maintainer can add the label instead.`,
+      claims,
     );
     return done(context, deps, "refused");
   }
@@ -119,6 +122,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
         `The pipeline for \`${label}\` has problems, so it was not started.`,
         pipeline.problems,
       ),
+      claims,
     );
     return done(context, deps, "pipeline-problems");
   }
@@ -128,6 +132,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       target,
       marker(`provider-unavailable ${config.provider}`),
       `\`.github/atomic-scrum.yml\` asks for the \`${config.provider}\` provider, which this Atomic Scrum server does not offer (it offers: ${deps.providers.join(", ")}; a real provider is offered once its API key is set on the server). Nothing was started.`,
+      claims,
     );
     return done(context, deps, "provider-unavailable");
   }
