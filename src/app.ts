@@ -128,7 +128,8 @@ export function buildGitHubApp(options: {
       // No client yet is not a refusal: the job fails and is tried again.
       if (!app || installationId === undefined)
         throw new Error(`run ${run.id} has no GitHub installation to check @${steer.login}'s role with`);
-      const octokit = await app.auth(installationId);
+      // Behind the same gate as the forges: a rate limit here puts the job off too.
+      const octokit = rateLimits.guard(await app.auth(installationId), installationId);
       const role = await repoRole(octokit, run.repo.owner, run.repo.name, steer.login);
       return roleAdmits(role, steer.needs);
     },
