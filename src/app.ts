@@ -10,6 +10,7 @@ import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
 import { startAppServer } from "./github/app-server.js";
+import { AtomicScrumOctokit, RateLimitGate } from "./github/octokit.js";
 import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
 import { readProbotEnv } from "./github/read-probot-env.js";
@@ -73,6 +74,8 @@ export function buildGitHubApp(options: {
   let loop: WorkerLoop | undefined;
 
   const forges = new Map<string, Forge>();
+  // One per process: a rate limit on one run's request holds back every run of that installation.
+  const rateLimits = new RateLimitGate(now);
   const forgeFor = (run: RunRecord): Forge => {
     const known = forges.get(run.id);
     if (known) return known;
@@ -82,7 +85,7 @@ export function buildGitHubApp(options: {
       throw new Error(`run ${run.id} has no GitHub installation to work in`);
     const forge = lazyForge(async () =>
       createGitHubForge({
-        octokit: await app.auth(installationId),
+        octokit: rateLimits.guard(await app.auth(installationId), installationId),
         owner: run.repo.owner,
         repo: run.repo.name,
         issueNumber: run.issue.number,
@@ -127,7 +130,8 @@ export function buildGitHubApp(options: {
       // No client yet is not a refusal: the job fails and is tried again.
       if (!app || installationId === undefined)
         throw new Error(`run ${run.id} has no GitHub installation to check @${steer.login}'s role with`);
-      const octokit = await app.auth(installationId);
+      // Behind the same gate as the forges: a rate limit here puts the job off too.
+      const octokit = rateLimits.guard(await app.auth(installationId), installationId);
       const role = await repoRole(octokit, run.repo.owner, run.repo.name, steer.login);
       return roleAdmits(role, steer.needs);
     },
@@ -242,12 +246,13 @@ export async function serve(options: ServeOptions): Promise<Served> {
     loop = parts.startLoop();
     return loaded;
   };
+  // Rate limits and lost answers to writes are the worker's to handle (src/github/octokit.ts).
   let server: ServedServer;
   try {
     server =
       probotEnv.mode === "app"
-        ? await startAppServer({ appFn, env: probotEnv, rawEnv: options.env })
-        : await runProbot(appFn, { env: options.env });
+        ? await startAppServer({ appFn, env: probotEnv, rawEnv: options.env, Octokit: AtomicScrumOctokit })
+        : await runProbot(appFn, { env: options.env, Octokit: AtomicScrumOctokit });
   } catch (error) {
     await loop?.stop();
     db.close();

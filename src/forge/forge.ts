@@ -216,3 +216,19 @@ export class ForgeRefusal extends Error {
 export class ForgeUnreachable extends Error {
   override name = "ForgeUnreachable";
 }
+
+/**
+ * The forge was told to wait (GitHub's rate limits): nothing is wrong with the run, and nothing
+ * may be sent before `until` (epoch ms). The worker puts the job off until then without counting
+ * the attempt; it never ends a run.
+ */
+export class ForgeRateLimited extends Error {
+  override name = "ForgeRateLimited";
+  constructor(
+    message: string,
+    readonly until: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

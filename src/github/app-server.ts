@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ApplicationFunction, createProbot, type Logger, type Probot } from "probot";
+import { type ApplicationFunction, createProbot, type Logger, type Probot, type ProbotOctokit } from "probot";
 import type { AppEnv } from "./read-probot-env.js";
 import { createWebhookEndpoint } from "./webhook-endpoint.js";
 
@@ -36,6 +36,8 @@ export async function startAppServer(options: {
   rawEnv: NodeJS.ProcessEnv;
   /** Probot's logger; by default one from LOG_LEVEL and LOG_FORMAT, as Probot makes it. */
   log?: Logger;
+  /** The Octokit class Probot authenticates with (the app's own: no blind retries of writes). */
+  Octokit?: typeof ProbotOctokit;
 }): Promise<AppServer> {
   const { env } = options;
   const probot = createProbot({
@@ -47,6 +49,7 @@ export async function startAppServer(options: {
       secret: env.secret,
       baseUrl: env.baseUrl,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.Octokit ? { Octokit: options.Octokit } : {}),
     },
   });
   await probot.ready();

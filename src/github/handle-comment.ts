@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import { foldBody } from "../forge/github/fold-body.js";
 import { defaultServerSettings, type ServerSettings } from "../providers/settings.js";
 import { renderStatus } from "../render/status-comment.js";
 import type { Database } from "../store/database.js";
@@ -115,11 +116,18 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
     { runId: found.run?.id, commands: plan.map((item) => `${item.kind}:${item.outcome}`) },
     "slash commands handled",
   );
+  // One reply per comment: `taken` above claimed it in the same transaction that queued its
+  // events, so a delivery sent twice at once replies once (issue 11, class 15). Not re-sent after
+  // a lost answer (class 13), and fitted to GitHub's 65,536 characters (class 14).
   await octokit.rest.issues.createComment({
     owner: repo.owner,
     repo: repo.name,
     issue_number: payload.issue.number,
-    body: plan.map((item) => item.reply).join("\n\n"),
+    body: foldBody(
+      plan.map((item) => item.reply).join("\n\n"),
+      "no other place: send fewer commands in one comment",
+    ),
+    request: { retries: 0 },
   });
   if (plan.some((item) => item.outcome === "done")) await react(octokit, context, "+1");
   if (plan.some((item) => item.outcome === "refused")) await react(octokit, context, "confused");

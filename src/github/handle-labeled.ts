@@ -68,6 +68,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const where = { owner: repo.owner, repo: repo.name, ref: repo.defaultBranch };
   const target = { owner: repo.owner, repo: repo.name, issue_number: payload.issue.number };
   const octokit = context.octokit;
+  const claims = { db: deps.db, now: deps.now };
 
   const loaded = await loadRepoConfig(octokit, where);
   if (!loaded.ok) {
@@ -77,6 +78,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
         target,
         marker(`config-problems ${loaded.version}`),
         problemsComment(`\`${CONFIG_PATH}\` has problems, so no pipeline was started.`, loaded.problems),
+        claims,
       );
     }
     return done(context, deps, "config-problems");
@@ -91,6 +93,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       target,
       marker(`refused issue=${payload.issue.number} user=${sender.login}`),
       `Thanks, @${sender.login}! Only people with ${config.allowed_permissions.join(", ")} access to this repository can start a pipeline, so \`${label}\` did not start one. A maintainer can add the label instead.`,
+      claims,
     );
     return done(context, deps, "refused");
   }
@@ -120,6 +123,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
         `The pipeline for \`${label}\` has problems, so it was not started.`,
         pipeline.problems,
       ),
+      claims,
     );
     return done(context, deps, "pipeline-problems");
   }
@@ -129,6 +133,7 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
       target,
       marker(`provider-unavailable ${config.provider}`),
       `\`.github/atomic-scrum.yml\` asks for the \`${config.provider}\` provider, which this Atomic Scrum server does not offer (it offers: ${deps.providers.join(", ")}; a real provider is offered once its API key is set on the server). Nothing was started.`,
+      claims,
     );
     return done(context, deps, "provider-unavailable");
   }

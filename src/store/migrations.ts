@@ -193,12 +193,25 @@ ALTER TABLE runs ADD COLUMN projected_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE runs SET projected_seq = json_extract(state, '$.seq');
 `;
 
+/**
+ * One row per reply a webhook handler decided to post, keyed by thread and marker: the claim is
+ * taken in the same statement that decides, so two deliveries at once (two labels, a delivery
+ * sent twice) cannot both post (issue 11, class 15).
+ */
+const replyClaims = `
+CREATE TABLE reply_claims (
+  key        TEXT PRIMARY KEY,
+  claimed_at INTEGER NOT NULL
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: initialSchema },
   { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
   { version: 3, name: "breaker failure windows and trials", sql: breakerWindows },
   { version: 4, name: "who started a run", sql: runStarters },
   { version: 5, name: "check runs and projected states", sql: checkRuns },
+  { version: 6, name: "reply claims", sql: replyClaims },
 ];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */

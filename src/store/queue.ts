@@ -306,6 +306,27 @@ export function release(
 }
 
 /**
+ * Puts a held job off until `runAt` without counting this attempt, noting why: for a job GitHub
+ * told to wait (a rate limit, issue 11 class 12). Waiting is not failing, so however often a run
+ * is rate limited it never runs out of attempts, and the time survives a restart.
+ *
+ * @throws LeaseLostError on a stale token; nothing changes.
+ */
+export function postpone(
+  db: Database,
+  input: { jobId: number; token: number; runAt: number; reason: string; now: number },
+): void {
+  db.transaction(() => {
+    heldRow(db, input.jobId, input.token);
+    db.prepare(
+      `UPDATE jobs SET state = 'queued', run_at = @runAt, attempts = max(attempts - 1, 0), last_error = @reason,
+         lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+       WHERE id = @jobId`,
+    ).run({ jobId: input.jobId, runAt: input.runAt, reason: input.reason, now: input.now });
+  }).immediate();
+}
+
+/**
  * Queues again every running job whose lease has expired, keeping its fencing token so the old
  * holder stays locked out; one that expired on its last attempt is dead-lettered. Call on worker
  * start.

@@ -8,7 +8,7 @@ import {
   transition,
 } from "../engine/transition.js";
 import type { Effect, RunEvent, RunState } from "../engine/types.js";
-import { ForgeRefusal, ForgeUnreachable } from "../forge/forge.js";
+import { ForgeRateLimited, ForgeRefusal, ForgeUnreachable } from "../forge/forge.js";
 import { desiredChecks, fingerprint } from "../render/check-runs.js";
 import { renderStatus } from "../render/status-comment.js";
 import { admitAttempt, countOutcome } from "../store/breakers.js";
@@ -24,6 +24,7 @@ import {
   LeaseLostError,
   listGroupJobs,
   nextRunAt,
+  postpone,
   reclaimExpired,
   release,
   resetAttempts,
@@ -208,8 +209,32 @@ export function createWorker(options: WorkerOptions) {
         release(db, { jobId: job.id, token: job.token, runAt: now, now });
         return;
       }
+      if (error instanceof ForgeRateLimited) {
+        onRateLimited(job, payload.runId, error);
+        return;
+      }
       onJobError(job, payload.runId, error as Error);
     }
+  }
+
+  /**
+   * GitHub said to wait: the job is put off until then, its attempt not counted (issue 11, class
+   * 12). A rate limit is GitHub's load, not the run's fault, so it never ends the run.
+   */
+  function onRateLimited(job: ClaimedJob, runId: string, error: ForgeRateLimited): void {
+    const now = options.now();
+    const runAt = Math.max(error.until, now);
+    try {
+      db.transaction(() => {
+        postpone(db, { jobId: job.id, token: job.token, runAt, reason: error.message, now });
+        const note = { type: "job.postponed", until: runAt, reason: error.message };
+        appendEvent(db, runId, note, now);
+      }).immediate();
+    } catch (failure) {
+      if (failure instanceof LeaseLostError) return;
+      throw failure;
+    }
+    options.warn?.(`run ${runId}: ${error.message}`);
   }
 
   /** Backs the job off, or dead-letters it and ends the run, in one transaction. */
@@ -490,7 +515,8 @@ export function createWorker(options: WorkerOptions) {
     try {
       await syncChecks(run, forge);
     } catch (error) {
-      if (error instanceof ForgeUnreachable) throw error;
+      // Rate limited: the status comment would be refused too; the job waits instead.
+      if (error instanceof ForgeUnreachable || error instanceof ForgeRateLimited) throw error;
       checksWritten = false;
       options.warn?.(
         `run ${runId}: writing its checks failed, to be tried again: ${(error as Error).message}`,
@@ -513,7 +539,7 @@ export function createWorker(options: WorkerOptions) {
     try {
       await forge.removeLabel({ runId: run.id, label: NEEDS_HUMAN_LABEL });
     } catch (error) {
-      if (error instanceof ForgeUnreachable) throw error;
+      if (error instanceof ForgeUnreachable || error instanceof ForgeRateLimited) throw error;
       // Tried again at the next status write; it does not hold the status comment back.
       options.warn?.(`run ${run.id}: taking ${NEEDS_HUMAN_LABEL} off failed: ${(error as Error).message}`);
       return;

@@ -199,7 +199,9 @@ describe("github e2e > check runs", () => {
       expect(done.state).toMatchObject({ status: "succeeded", step: "done" });
       expect(done.state.reason).toBe(`merged by Atomic Scrum (squash, after approval by @${REVIEWER})`);
       expect(done.state.approval).toBeUndefined();
-      expect(github.merges).toEqual([{ number: github.pulls[0]?.number, sha: head, method: "squash" }]);
+      expect(github.merges).toMatchObject([
+        { number: github.pulls[0]?.number, sha: head, method: "squash", closes: [1] },
+      ]);
       expect(github.pulls[0]?.draft).toBe(false);
       // The approval check was passed before the merge, so a protection requiring it lets it through.
       expect(shownOn(github, head)[APPROVAL_CHECK]).toBe("completed success");

@@ -83,7 +83,21 @@ export interface Fault {
   fired?: boolean;
 }
 
-type Answer = [number, unknown];
+/**
+ * A rate limit GitHub answers instead of carrying the request out: `status` 403 or 429 with the
+ * headers GitHub documents (`retry-after` seconds; `x-ratelimit-remaining: 0` with
+ * `x-ratelimit-reset` in epoch seconds). Fires `times` times (default once).
+ */
+export interface RateLimitFault {
+  when: (request: FakeRequest, github: FakeGitHub) => boolean;
+  status: 403 | 429;
+  headers: Record<string, string>;
+  message: string;
+  times?: number;
+  fired?: number;
+}
+
+type Answer = [number, unknown] | [number, unknown, Record<string, string>];
 type Handler = (match: RegExpExecArray, request: FakeRequest) => Answer;
 
 export interface FakeGitHubOptions {
@@ -123,9 +137,20 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   const pulls: FakePull[] = [];
   const comments: FakeComment[] = [];
   const faults: Fault[] = [];
+  const rateLimits: RateLimitFault[] = [];
+  /** Every request that reached the fake, in order (token requests included). */
+  const requests: FakeRequest[] = [];
   const reactions: FakeReaction[] = [];
   /** Pull requests merged through the API, in order. */
-  const merges: { number: number; sha: string; method: string }[] = [];
+  const merges: {
+    number: number;
+    sha: string;
+    method: string;
+    commit_title?: string;
+    commit_message?: string;
+    /** Issues of this repository GitHub would close: keywords in the merged messages and the PR body. */
+    closes: number[];
+  }[] = [];
   /** While set, every merge is refused with this message (405), as branch protection would. */
   let mergeRefusal: string | undefined;
   /** Check runs in the order they were created: newest last. */
@@ -258,7 +283,12 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   route("PUT", `${repoPath}/pulls/(\\d+)/merge`, (match, request) => {
     const pull = pulls.find((p) => p.number === Number(match[1]));
     if (pull === undefined) return notFound();
-    const body = request.body as { sha?: string; merge_method?: string };
+    const body = request.body as {
+      sha?: string;
+      merge_method?: string;
+      commit_title?: string;
+      commit_message?: string;
+    };
     const head = refs.get(pull.head) ?? "";
     if (pull.state !== "open" || pull.draft || mergeRefusal !== undefined) {
       return [405, { message: mergeRefusal ?? "Pull Request is not mergeable" }];
@@ -268,13 +298,43 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     }
     pull.state = "closed";
     pull.mergedSha = head;
-    merges.push({ number: pull.number, sha: head, method: body.merge_method ?? "merge" });
+    const method = body.merge_method ?? "merge";
+    // What lands on the base branch, as GitHub writes it when the request leaves it out.
+    const merged = branchCommits(pull.head).map((c) => c.message);
+    // A merge commit brings the branch's commits along; a squash leaves only its own message.
+    const landed =
+      method === "rebase"
+        ? merged
+        : [
+            ...(method === "merge" ? merged : []),
+            `${body.commit_title ?? (method === "squash" ? `${pull.title} (#${pull.number})` : `Merge pull request #${pull.number} from ${options.owner}/${pull.head}`)}\n\n${
+              body.commit_message ??
+              (method === "squash" ? merged.map((m) => `* ${m}`).join("\n\n") : pull.title)
+            }`,
+          ];
+    merges.push({
+      number: pull.number,
+      sha: head,
+      method,
+      ...(body.commit_title === undefined ? {} : { commit_title: body.commit_title }),
+      ...(body.commit_message === undefined ? {} : { commit_message: body.commit_message }),
+      closes: closedBy([...landed, pull.body], options.owner, options.repo),
+    });
     return [200, { sha: "m".repeat(40), merged: true, message: "Pull Request successfully merged" }];
   });
 
   route("POST", `${repoPath}/pulls`, (_match, request) => {
     const body = request.body as { title: string; head: string; base: string; body: string; draft: boolean };
     if (!refs.has(body.head)) return [422, { message: "Validation Failed", errors: [{ field: "head" }] }];
+    // GitHub counts characters (code points), as it does for an issue title, whose maximum is 256.
+    if (tooLong(body.title, PULL_TITLE_MAX) || tooLong(body.body ?? "", BODY_MAX))
+      return [
+        422,
+        {
+          message: "Validation Failed",
+          errors: [{ resource: "PullRequest", code: "custom", message: "title or body is too long" }],
+        },
+      ];
     if (pulls.some((pull) => pull.head === body.head && pull.state === "open")) {
       return [
         422,
@@ -322,6 +382,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   route("POST", `${repoPath}/issues/(\\d+)/comments`, (match, request) => {
     const thread = Number(match[1]);
     if (thread !== 1 && !pulls.some((pull) => pull.number === thread)) return notFound();
+    if (tooLong((request.body as { body: string }).body, BODY_MAX)) return bodyTooLong();
     const comment: FakeComment = {
       id: nextCommentId++,
       thread,
@@ -336,6 +397,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
   route("PATCH", `${repoPath}/issues/comments/(\\d+)`, (match, request) => {
     const comment = comments.find((c) => c.id === Number(match[1]));
     if (comment === undefined) return notFound();
+    if (tooLong((request.body as { body: string }).body, BODY_MAX)) return bodyTooLong();
     comment.body = (request.body as { body: string }).body;
     comment.edits.push(comment.body);
     return [200, commentJson(comment)];
@@ -343,6 +405,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
 
   route("POST", `${repoPath}/check-runs`, (_match, request) => {
     if (refuseCheckWrites) return [502, { message: "Server Error" }];
+    if (outputTooLong(request.body)) return bodyTooLong();
     const body = request.body as Partial<FakeCheckRun> & { name: string; head_sha: string };
     const run: FakeCheckRun = {
       id: nextCheckRunId++,
@@ -362,6 +425,7 @@ export function fakeGitHub(options: FakeGitHubOptions) {
 
   route("PATCH", `${repoPath}/check-runs/(\\d+)`, (match, request) => {
     if (refuseCheckWrites) return [502, { message: "Server Error" }];
+    if (outputTooLong(request.body)) return bodyTooLong();
     const run = checkRuns.find((r) => r.id === Number(match[1]));
     if (run === undefined) return notFound();
     const body = request.body as Partial<FakeCheckRun>;
@@ -489,6 +553,14 @@ export function fakeGitHub(options: FakeGitHubOptions) {
     return [200, { data: { createCommitOnBranch: { commit: { oid } } } }];
   }
 
+  function branchCommits(branch: string): FakeCommit[] {
+    const base = new Set(history(refs.get(options.defaultBranch) ?? "", 1000).map((c) => c.oid));
+    return history(refs.get(branch) ?? "", 1000)
+      .filter((c) => !base.has(c.oid))
+      .reverse()
+      .map((c) => commits.get(c.oid) as FakeCommit);
+  }
+
   function history(head: string, count: number): { oid: string; message: string }[] {
     const nodes: { oid: string; message: string }[] = [];
     for (let oid: string | undefined = head; oid !== undefined && nodes.length < count; ) {
@@ -570,6 +642,19 @@ export function fakeGitHub(options: FakeGitHubOptions) {
       query: Object.fromEntries(url.searchParams),
       body: typeof rawBody === "string" && rawBody !== "" ? JSON.parse(rawBody) : rawBody,
     };
+    requests.push(request);
+    const limit = rateLimits.find((f) => (f.fired ?? 0) < (f.times ?? 1) && f.when(request, github));
+    if (limit) {
+      limit.fired = (limit.fired ?? 0) + 1;
+      return [
+        limit.status,
+        {
+          message: limit.message,
+          documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        },
+        limit.headers,
+      ];
+    }
     const fault = faults.find((f) => !f.fired && f.when(request, github));
     if (fault) fault.fired = true;
     if (fault && !fault.lost) return [502, { message: "Server Error" }];
@@ -667,18 +752,19 @@ export function fakeGitHub(options: FakeGitHubOptions) {
       refuseCheckWrites = on;
     },
     /** Commits on `branch` made after it left the default branch, oldest first. */
-    branchCommits(branch: string): FakeCommit[] {
-      const base = new Set(history(refs.get(options.defaultBranch) ?? "", 1000).map((c) => c.oid));
-      return history(refs.get(branch) ?? "", 1000)
-        .filter((c) => !base.has(c.oid))
-        .reverse()
-        .map((c) => commits.get(c.oid) as FakeCommit);
-    },
+    branchCommits,
     /** A person closes pull request `number` (what GitHub does before it sends pull_request.closed). */
     closePull(number: number): void {
       const pull = pulls.find((p) => p.number === number);
       if (pull === undefined) throw new Error(`no pull request #${number}`);
       pull.state = "closed";
+    },
+    requests,
+    /** Answers the requests `when` picks with a rate limit (once, or `times` times) instead. */
+    rateLimit(fault: Omit<RateLimitFault, "fired">): RateLimitFault {
+      const added: RateLimitFault = { ...fault };
+      rateLimits.push(added);
+      return added;
     },
     /** Breaks one request (the first that `when` picks) with a 502. */
     failOnce(fault: Omit<Fault, "fired">): Fault {
@@ -698,6 +784,42 @@ function argumentsOf(field: FieldNode, variables: Record<string, unknown>): Reco
   return Object.fromEntries(
     (field.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value, variables)]),
   );
+}
+
+/** GitHub's documented limits the fake enforces (issue 11, class 14). */
+export const PULL_TITLE_MAX = 256;
+/** Issue, pull request and comment bodies: "maximum is 65536 characters". */
+export const BODY_MAX = 65_536;
+/** A check run's output.summary and output.text: "Maximum length: 65535 characters". */
+export const CHECK_OUTPUT_MAX = 65_535;
+
+function tooLong(text: string, max: number): boolean {
+  return [...text].length > max;
+}
+
+function outputTooLong(body: unknown): boolean {
+  const output = (body as { output?: { summary?: string; text?: string; title?: string } }).output;
+  return tooLong(output?.summary ?? "", CHECK_OUTPUT_MAX) || tooLong(output?.text ?? "", CHECK_OUTPUT_MAX);
+}
+
+function bodyTooLong(): Answer {
+  return [422, { message: "Validation Failed", errors: [{ code: "custom", message: "body is too long" }] }];
+}
+
+/**
+ * The issues of `owner/repo` that GitHub closes for these texts (commit messages, a PR body):
+ * a closing keyword, an optional colon, spaces, then `#N`, `owner/repo#N` or the issue's URL
+ * (docs.github.com: "Linking a pull request to an issue using a keyword"). Case does not matter.
+ */
+export function closedBy(texts: string[], owner: string, repo: string): number[] {
+  const keyword = "(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)";
+  const repoPart = `${owner}/${repo}`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const ref = `(?:#(\\d+)|${repoPart}#(\\d+)|https?://github\\.com/${repoPart}/(?:issues|pull)/(\\d+))`;
+  const pattern = new RegExp(`(?<![\\w])${keyword}:?\\s+${ref}`, "gi");
+  const closed = new Set<number>();
+  for (const text of texts)
+    for (const match of text.matchAll(pattern)) closed.add(Number(match[1] ?? match[2] ?? match[3]));
+  return [...closed].sort((a, b) => a - b);
 }
 
 function notFound(): Answer {

@@ -9,6 +9,8 @@ export interface ServeExtras {
   appId?: number;
   /** Where API keys and model server URLs come from. */
   env?: NodeJS.ProcessEnv;
+  /** The Octokit class Probot builds clients from, and whether plugin-retry stays on (off by default). */
+  client?: Parameters<typeof serveProbot>[2];
 }
 
 export interface ServedApp {
@@ -34,9 +36,9 @@ export async function serveApp(
   } & ServeExtras,
 ): Promise<ServedApp> {
   const db = openDatabase(options.dbPath);
-  const { dbPath: _path, ...rest } = options;
+  const { dbPath: _path, client, ...rest } = options;
   const parts = buildGitHubApp({ db, ...rest });
-  const served = await serveProbot(parts.appFn, `${options.owner}-delivery`);
+  const served = await serveProbot(parts.appFn, `${options.owner}-delivery`, client);
   return {
     db,
     worker: parts.worker,

@@ -42,8 +42,60 @@ describe("GitHub forge > merging the approved commit", () => {
       .put(`${R}/pulls/7/merge`, (body) => sent.push(body) > 0)
       .reply(200, { sha: "d".repeat(40), merged: true, message: "Pull Request successfully merged" });
     await expect(forge().mergePull({ sha: APPROVED, method: "squash" })).resolves.toEqual({ merged: true });
-    expect(sent).toEqual([{ sha: APPROVED, merge_method: "squash" }]);
+    expect(sent).toEqual([
+      {
+        sha: APPROVED,
+        merge_method: "squash",
+        commit_title: "Add login (#42) (#7)",
+        commit_message: `Closes #42\n\nMerged by Atomic Scrum at ${APPROVED} after approval.`,
+      },
+    ]);
     expect(requestLog().map((r) => r.operation)).toEqual(["pulls/list", "AtomicScrumReady", "pulls/merge"]);
+  });
+
+  describe("an issue title with a closing keyword closes nothing but the run's issue (issue 11, class 7)", () => {
+    const titles: [string, string][] = [
+      ["Add subtract (closes #1) (#42)", "Add subtract (closes ref #1) (#42)"],
+      ["Fixes #3 and RESOLVED #4 (#42)", "Fixes ref #3 and RESOLVED ref #4 (#42)"],
+      ["fix: octo/other#1 crash (#42)", "fix: ref octo/other#1 crash (#42)"],
+      [
+        "Closed\thttps://github.com/octo/hello/issues/9 (#42)",
+        "Closed ref https://github.com/octo/hello/issues/9 (#42)",
+      ],
+      ["resolves:   GH-12 (#42)", "resolves: ref GH-12 (#42)"],
+    ];
+    for (const method of ["merge", "squash"] as const) {
+      it.each(titles)(`${method}: %j is sent as an explicit, defused commit title`, async (title, safe) => {
+        pulls({ head: APPROVED });
+        const sent: { commit_title?: string; commit_message?: string }[] = [];
+        githubApi()
+          .put(`${R}/pulls/7/merge`, (body) => sent.push(body) > 0)
+          .reply(200, { sha: "d".repeat(40), merged: true, message: "Pull Request successfully merged" });
+        const titled = createGitHubForge({
+          octokit: testOctokit(),
+          owner: OWNER,
+          repo: REPO,
+          issueNumber: ISSUE,
+          title,
+          branch: BRANCH,
+        });
+        await expect(titled.mergePull({ sha: APPROVED, method })).resolves.toEqual({ merged: true });
+        expect(sent[0]?.commit_title).toBe(`${safe} (#7)`);
+        expect(sent[0]?.commit_message).toBe(
+          `Closes #42\n\nMerged by Atomic Scrum at ${APPROVED} after approval.`,
+        );
+      });
+    }
+
+    it("rebase sends no title (GitHub writes no commit of its own); the commits carry the app's messages", async () => {
+      pulls({ head: APPROVED });
+      const sent: Record<string, unknown>[] = [];
+      githubApi()
+        .put(`${R}/pulls/7/merge`, (body) => sent.push(body) > 0)
+        .reply(200, { sha: "d".repeat(40), merged: true, message: "Pull Request successfully merged" });
+      await forge().mergePull({ sha: APPROVED, method: "rebase" });
+      expect(sent).toEqual([{ sha: APPROVED, merge_method: "rebase" }]);
+    });
   });
 
   it("refuses, without trying, when the branch moved past the approved commit", async () => {

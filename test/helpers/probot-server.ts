@@ -33,15 +33,18 @@ export interface ServedProbot {
 export async function serveProbot(
   appFn: ApplicationFunction,
   deliveryPrefix = "delivery",
+  client: { Octokit?: typeof ProbotOctokit; retry?: boolean } = {},
 ): Promise<ServedProbot> {
+  // `client` picks the Octokit class (the app's own, say) and keeps plugin-retry on when asked:
+  // what GitHub's limits and lost answers do to the app depends on both.
   const probot = new Probot({
     appId: 1,
     privateKey,
     secret: SECRET,
     logLevel: "fatal",
-    Octokit: ProbotOctokit.defaults((instance: Record<string, unknown>) => ({
+    Octokit: (client.Octokit ?? ProbotOctokit).defaults((instance: Record<string, unknown>) => ({
       ...instance,
-      retry: { enabled: false },
+      retry: client.retry ? { ...(instance.retry as object) } : { enabled: false },
       throttle: { ...(instance.throttle as object), enabled: false },
     })),
   });

@@ -78,6 +78,7 @@ describe("database", () => {
         "events",
         "jobs",
         "phase_attempts",
+        "reply_claims",
         "runs",
       ]);
     });

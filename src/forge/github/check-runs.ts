@@ -1,9 +1,11 @@
+import { fitText } from "../../render/fit-text.js";
 import type { CheckInput, CheckResult, FindCheckInput, FoundCheck } from "../forge.js";
 import { callGitHub } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 
-/** GitHub refuses a check run's output summary past 65,535 characters. */
-const SUMMARY_LIMIT = 60_000;
+/** GitHub refuses a check run's output summary past 65,535 characters ("Maximum length"). */
+const SUMMARY_LIMIT = 65_535;
+/** No documented maximum; the title is one line in the checks list, so keep it short. */
 const TITLE_LIMIT = 200;
 
 /**
@@ -35,6 +37,9 @@ export async function setCheck(gh: GitHubRepo, input: CheckInput): Promise<Check
       name: input.name,
       head_sha: input.headSha,
       external_id: input.runId,
+      // A create answered 502 may have made the check: a re-send would make a second. The worker
+      // finds it by name, commit and external_id next time instead (issue 11, class 13).
+      request: { retries: 0 },
     }),
   );
   return { id: String(data.id) };
@@ -65,6 +70,5 @@ export async function findCheck(gh: GitHubRepo, input: FindCheckInput): Promise<
   return newest ? { id: String(newest.id), completed: newest.status === "completed" } : undefined;
 }
 
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
+/** Cut at a grapheme boundary, counted in code points as GitHub counts (class 14). */
+const clip = fitText;

@@ -1,11 +1,12 @@
 import { checkEdit, checkMessage } from "../check-commit.js";
-import type { CommitInput, CommitResult, FileChange } from "../forge.js";
+import { type CommitInput, type CommitResult, type FileChange, ForgeRateLimited } from "../forge.js";
 import { checkKey } from "../local/check-key.js";
 import { withTrailer } from "../local/commit-changes.js";
 import { keyTrailer } from "../local/find-keyed-commit.js";
 import type { WritablePathOptions } from "../paths.js";
 import { readHead } from "./branch-head.js";
 import { checkBranchName } from "./check-branch-name.js";
+import { defuseClosingKeywords } from "./closing-keywords.js";
 import { callGitHub, GitHubAccessLost } from "./github-errors.js";
 import type { BranchHead, GitHubRepo } from "./github-repo.js";
 
@@ -26,7 +27,8 @@ export async function commitOnBranch(
 ): Promise<CommitResult> {
   const changes = checkEdit(input.changes, { ...options, ...input.edits });
   const key = checkKey(input.key);
-  const message = checkMessage(input.message);
+  // Untrusted text must not close an issue when this commit reaches the default branch (class 7).
+  const message = defuseClosingKeywords(checkMessage(input.message));
   const branch = checkBranchName(input.branch);
   // Used once: a retry, or the commit after this one, reads the branch again.
   const fresh = gh.state.freshHeads.get(branch);
@@ -71,12 +73,15 @@ async function commitOn(
     const answer = await callGitHub(`committing to ${branch}`, () =>
       gh.octokit.graphql<{ createCommitOnBranch: { commit: { oid: string } } }>(COMMIT_MUTATION, {
         input: input_,
+        // expectedHeadOid refuses a re-send anyway; not re-sending saves a doomed request (class 13).
+        request: { retries: 0 },
       }),
     );
     gh.state.heads.set(branch, answer.createCommitOnBranch.commit.oid);
     return { sha: answer.createCommitOnBranch.commit.oid, created: true };
   } catch (error) {
-    if (error instanceof GitHubAccessLost) throw error;
+    // Neither says anything about this commit: the run ends, or the job waits, as they say.
+    if (error instanceof GitHubAccessLost || error instanceof ForgeRateLimited) throw error;
     throw new Error(
       `committing to ${JSON.stringify(branch)} on top of ${head} failed: ${describe(error)} ` +
         "(if the branch moved, read it again and retry: the key check will find a commit that landed)",

@@ -99,7 +99,7 @@ export function createGitHubForge(options: GitHubForgeOptions): GitHubForge {
     findCheck: (input) => findCheck(gh, input),
     mergePull: async (input) => {
       if (branch === undefined) return { merged: false, reason: "the run has no branch yet" };
-      return mergePull(gh, branch, input);
+      return mergePull(gh, branch, input, text.title);
     },
     ciStatus: (input) => ciStatus(gh, input),
     approvalsOnHead: async (input) => {

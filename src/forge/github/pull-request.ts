@@ -1,4 +1,6 @@
+import { fitKeepingTail, fitText } from "../../render/fit-text.js";
 import { ForgeRefusal } from "../forge.js";
+import { defuseClosingKeywords } from "./closing-keywords.js";
 import { callGitHub, statusOf } from "./github-errors.js";
 import type { GitHubRepo } from "./github-repo.js";
 import { defaultBranch } from "./prepare-branch.js";
@@ -46,11 +48,14 @@ async function openPullRequest(gh: GitHubRepo, branch: string, base: string, tex
       gh.octokit.request("POST /repos/{owner}/{repo}/pulls", {
         owner: gh.owner,
         repo: gh.repo,
-        title: draft ? text.title : `[not ready] ${text.title}`,
+        title: pullRequestTitle(text.title, draft),
         head: branch,
         base,
         body: pullRequestBody(gh.issueNumber, text.pipelineUrl),
         draft,
+        // A pull request answered 502 may exist: a re-send would be refused (422, one exists) at
+        // best. The job's next attempt lists the branch's pull requests first (issue 11, class 13).
+        request: { retries: 0 },
       }),
     );
   try {
@@ -74,6 +79,8 @@ export async function ensurePullRequest(
   const existing = await findPullRequest(gh, branch);
   if (existing !== undefined) return existing;
   const base = await defaultBranch(gh);
+  // Whatever happens next, the list is asked again: a pull request whose answer was lost may exist.
+  gh.state.pullRequests.delete(branch);
   try {
     const { data } = await openPullRequest(gh, branch, base, text);
     gh.state.pullRequests.set(branch, data.number);
@@ -90,12 +97,31 @@ export async function ensurePullRequest(
   }
 }
 
+/** GitHub refuses a pull request title past 256 characters, the maximum of the issue title it copies. */
+export const PULL_TITLE_MAX = 256;
+
+/**
+ * The pull request's title: the run's title (`<issue title> (#N)`) with closing keywords defused
+ * (GitHub's default squash commit title is the PR title, issue 11 class 7) and cut to
+ * {@link PULL_TITLE_MAX}, keeping the `(#N)` and a `[not ready] ` prefix whole.
+ */
+export function pullRequestTitle(title: string, draft: boolean): string {
+  const prefix = draft ? "" : "[not ready] ";
+  const safe = defuseClosingKeywords(title.replace(/\s+/g, " ").trim());
+  const issue = / \(#\d+\)$/.exec(safe)?.[0] ?? "";
+  const head = safe.slice(0, safe.length - issue.length);
+  return prefix + fitKeepingTail(head, issue, PULL_TITLE_MAX - prefix.length);
+}
+
+/**
+ * The app's own `Closes #N` for the run's issue, first; everything after it is defused, so
+ * nothing else the body carries (a pipeline path from the repository) can close another issue.
+ */
 export function pullRequestBody(issueNumber: number, pipelineUrl: string | undefined): string {
   const pipeline = pipelineUrl === undefined ? "" : ` Pipeline: [run](${pipelineUrl}).`;
-  return [
-    `Closes #${issueNumber}`,
-    "",
+  const rest = [
     `Opened by Atomic Scrum as a draft: each phase adds one commit and one comment.${pipeline}`,
     "It merges only after a person with write access approves the current head.",
   ].join("\n");
+  return fitText(`Closes #${issueNumber}\n\n${defuseClosingKeywords(rest)}`, 65_536);
 }
