@@ -118,35 +118,33 @@ export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
  * queued in one transaction, so a run started meanwhile cannot slip in between. Returns the phase.
  */
 export function retryRun(app: LocalApp, runId: string, phase: string | undefined, by: string): string {
-  return app.db
-    .transaction(() => {
-      const run = requireRun(app, runId);
-      const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
-      if (newer && newer.id !== run.id) throw replaced(run, newer);
-      const { state, pipeline } = run;
-      const ended = endedForGood(state);
-      if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
-      const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
-      if (!phaseId)
-        throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
-      if (!pipeline.phases.some((p) => p.id === phaseId)) {
-        const ids = pipeline.phases.map((p) => p.id).join(", ");
-        throw new CommandError(
-          `the pipeline ${pipeline.name} of run ${run.id} has no phase "${phaseId}"; its phases: ${ids}`,
-        );
-      }
-      const event: RunEvent = { type: "phase.retry", phaseId, by };
-      try {
-        transition(state, event, pipeline);
-      } catch (error) {
-        if (!(error instanceof InvalidTransition)) throw error;
-        throw new CommandError(`run ${run.id} cannot be retried: ${error.message}`);
-      }
-      // One retry per state: the same command twice before the worker takes it queues it once.
-      enqueueRunJob(app.db, { runId: run.id, event, key: `retry/${state.seq}`, now: app.now() });
-      return phaseId;
-    })
-    .immediate();
+  return writeTransaction(app.db, () => {
+    const run = requireRun(app, runId);
+    const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
+    if (newer && newer.id !== run.id) throw replaced(run, newer);
+    const { state, pipeline } = run;
+    const ended = endedForGood(state);
+    if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
+    const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
+    if (!phaseId)
+      throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
+    if (!pipeline.phases.some((p) => p.id === phaseId)) {
+      const ids = pipeline.phases.map((p) => p.id).join(", ");
+      throw new CommandError(
+        `the pipeline ${pipeline.name} of run ${run.id} has no phase "${phaseId}"; its phases: ${ids}`,
+      );
+    }
+    const event: RunEvent = { type: "phase.retry", phaseId, by };
+    try {
+      transition(state, event, pipeline);
+    } catch (error) {
+      if (!(error instanceof InvalidTransition)) throw error;
+      throw new CommandError(`run ${run.id} cannot be retried: ${error.message}`);
+    }
+    // One retry per state: the same command twice before the worker takes it queues it once.
+    enqueueRunJob(app.db, { runId: run.id, event, key: `retry/${state.seq}`, now: app.now() });
+    return phaseId;
+  });
 }
 
 function replaced(run: RunRecord, newer: RunRecord): CommandError {
