@@ -83,8 +83,12 @@ export function requireRun(app: LocalApp, id: string): RunRecord {
 export function fastForward(app: LocalApp, run: RunRecord): void {
   if (run.state.status !== "waiting" || run.state.step !== "wait") return;
   const phaseId = currentPhaseId(run);
-  const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true };
-  enqueueRunJob(app.db, { runId: run.id, event, key: `wait/${phaseId}/fast-forward`, now: app.now() });
+  // A run sent back (`retry`) waits again in a new round: the event and its key name the round, or
+  // the engine drops it as the old round's timer, and the queue as the old round's fast-forward.
+  const round = run.state.round ?? 0;
+  const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true, ...(round ? { round } : {}) };
+  const key = `wait/${phaseId}/fast-forward${round ? `/r${round}` : ""}`;
+  enqueueRunJob(app.db, { runId: run.id, event, key, now: app.now() });
 }
 
 /** Gives the human approval a local run waits for. */
