@@ -99,7 +99,9 @@ export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
   const phaseId = currentPhaseId(run);
   if (run.state.approvals?.includes(by)) throw new CommandError(`${by} has already approved run ${run.id}`);
   const event: RunEvent = { type: "approval.granted", phaseId, by };
-  enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}/${by}`, now: app.now() });
+  // A retried run asks again in a new round: the key names it, or it dedupes against the old round's approval.
+  const round = run.state.round ? `/r${run.state.round}` : "";
+  enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}${round}/${by}`, now: app.now() });
 }
 
 /** Stops a run; a failed one too, which makes it final (no `retry` revives a cancelled run). */
