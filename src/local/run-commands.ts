@@ -83,8 +83,12 @@ export function requireRun(app: LocalApp, id: string): RunRecord {
 export function fastForward(app: LocalApp, run: RunRecord): void {
   if (run.state.status !== "waiting" || run.state.step !== "wait") return;
   const phaseId = currentPhaseId(run);
-  const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true };
-  enqueueRunJob(app.db, { runId: run.id, event, key: `wait/${phaseId}/fast-forward`, now: app.now() });
+  // A run sent back (`retry`) waits again in a new round: the event and its key name the round, or
+  // the engine drops it as the old round's timer, and the queue as the old round's fast-forward.
+  const round = run.state.round ?? 0;
+  const event: RunEvent = { type: "wait.elapsed", phaseId, fastForwarded: true, ...(round ? { round } : {}) };
+  const key = `wait/${phaseId}/fast-forward${round ? `/r${round}` : ""}`;
+  enqueueRunJob(app.db, { runId: run.id, event, key, now: app.now() });
 }
 
 /** Gives the human approval a local run waits for. */
@@ -95,7 +99,9 @@ export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
   const phaseId = currentPhaseId(run);
   if (run.state.approvals?.includes(by)) throw new CommandError(`${by} has already approved run ${run.id}`);
   const event: RunEvent = { type: "approval.granted", phaseId, by };
-  enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}/${by}`, now: app.now() });
+  // A retried run asks again in a new round: the key names it, or it dedupes against the old round's approval.
+  const round = run.state.round ? `/r${run.state.round}` : "";
+  enqueueRunJob(app.db, { runId: run.id, event, key: `approval/${phaseId}${round}/${by}`, now: app.now() });
 }
 
 /** Stops a run; a failed one too, which makes it final (no `retry` revives a cancelled run). */
@@ -118,35 +124,33 @@ export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
  * queued in one transaction, so a run started meanwhile cannot slip in between. Returns the phase.
  */
 export function retryRun(app: LocalApp, runId: string, phase: string | undefined, by: string): string {
-  return app.db
-    .transaction(() => {
-      const run = requireRun(app, runId);
-      const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
-      if (newer && newer.id !== run.id) throw replaced(run, newer);
-      const { state, pipeline } = run;
-      const ended = endedForGood(state);
-      if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
-      const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
-      if (!phaseId)
-        throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
-      if (!pipeline.phases.some((p) => p.id === phaseId)) {
-        const ids = pipeline.phases.map((p) => p.id).join(", ");
-        throw new CommandError(
-          `the pipeline ${pipeline.name} of run ${run.id} has no phase "${phaseId}"; its phases: ${ids}`,
-        );
-      }
-      const event: RunEvent = { type: "phase.retry", phaseId, by };
-      try {
-        transition(state, event, pipeline);
-      } catch (error) {
-        if (!(error instanceof InvalidTransition)) throw error;
-        throw new CommandError(`run ${run.id} cannot be retried: ${error.message}`);
-      }
-      // One retry per state: the same command twice before the worker takes it queues it once.
-      enqueueRunJob(app.db, { runId: run.id, event, key: `retry/${state.seq}`, now: app.now() });
-      return phaseId;
-    })
-    .immediate();
+  return writeTransaction(app.db, () => {
+    const run = requireRun(app, runId);
+    const newer = findLatestRunForIssue(app.db, run.repo, run.issue.number);
+    if (newer && newer.id !== run.id) throw replaced(run, newer);
+    const { state, pipeline } = run;
+    const ended = endedForGood(state);
+    if (ended) throw new CommandError(`run ${run.id} cannot be retried: ${ended}`);
+    const phaseId = phase ?? rerunTarget(state, pipeline, "phase.retry");
+    if (!phaseId)
+      throw new CommandError(`run ${run.id} has no phase to run again (it is ${describe(state)})`);
+    if (!pipeline.phases.some((p) => p.id === phaseId)) {
+      const ids = pipeline.phases.map((p) => p.id).join(", ");
+      throw new CommandError(
+        `the pipeline ${pipeline.name} of run ${run.id} has no phase "${phaseId}"; its phases: ${ids}`,
+      );
+    }
+    const event: RunEvent = { type: "phase.retry", phaseId, by };
+    try {
+      transition(state, event, pipeline);
+    } catch (error) {
+      if (!(error instanceof InvalidTransition)) throw error;
+      throw new CommandError(`run ${run.id} cannot be retried: ${error.message}`);
+    }
+    // One retry per state: the same command twice before the worker takes it queues it once.
+    enqueueRunJob(app.db, { runId: run.id, event, key: `retry/${state.seq}`, now: app.now() });
+    return phaseId;
+  });
 }
 
 function replaced(run: RunRecord, newer: RunRecord): CommandError {

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { migrate, SchemaTooNewError } from "./migrations.js";
@@ -27,6 +27,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   try {
     if (path !== ":memory:") {
       assertNotDirectory(path);
+      assertSqliteOrEmpty(path);
       mkdirSync(dirname(path), { recursive: true });
     }
     db = new BetterSqlite3(path);
@@ -47,6 +48,28 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
 export function assertNotDirectory(path: string): void {
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
+  }
+}
+
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+/**
+ * Throws SQLITE_NOTADB for an existing, non-empty regular file that does not start with SQLite's
+ * header. SQLite itself refuses most such files, but takes some short ones (a 1-byte file) for an
+ * empty database and writes a new one over them: a mistyped `--db` would destroy the file.
+ */
+export function assertSqliteOrEmpty(path: string): void {
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (!info?.isFile() || info.size === 0) return;
+  const head = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(SQLITE_HEADER)) {
+    throw Object.assign(new Error(`${path} is not a SQLite database`), { code: "SQLITE_NOTADB" });
   }
 }
 

@@ -32,6 +32,7 @@ import {
 import {
   appendEvent,
   countEffects,
+  findLatestRunForIssue,
   getEffect,
   getRun,
   listAttempts,
@@ -368,12 +369,21 @@ export function createWorker(options: WorkerOptions) {
   ): Promise<void> {
     const now = options.now();
     const state = db
-      .transaction(() => {
+      .transaction((): RunState | undefined => {
         assertLease(db, job.id, job.token);
         const fresh = getRun(db, run.id);
         if (!fresh || fresh.state.seq !== run.state.seq)
           throw new LeaseLostError(job.id, job.token, "the run moved on");
         const next = transition(fresh.state, event, fresh.pipeline).state;
+        // Checked in the transaction that would save it: a start commits before or after, never between.
+        const why = revivesReplaced(fresh, next);
+        if (why) {
+          const note = { type: "event.dropped", dropped: event.type, why };
+          appendEvent(db, run.id, note, now);
+          if (appliedKey)
+            putEffect(db, appliedKey, run.id, "job_event", { type: event.type, refused: true }, now);
+          return undefined;
+        }
         const phaseId = fresh.pipeline.phases[fresh.state.phaseIndex]?.id;
         if (!saveRunState(db, run.id, next, fresh.state.seq, now)) {
           throw new LeaseLostError(job.id, job.token, "the run was saved by someone else");
@@ -396,8 +406,25 @@ export function createWorker(options: WorkerOptions) {
         return next;
       })
       .immediate();
+    if (!state) return;
     options.onProgress?.({ runId: run.id, event, state, run });
     if (STATUS_EVENTS.has(event.type) || TERMINAL.has(state.status)) await refreshStatus(run.id);
+  }
+
+  /**
+   * Why `next` must not be saved, if it must not: it brings an ended run (a failed one, by
+   * `/retry` or `atomic-scrum retry`) back to work while a newer run of its issue exists. The
+   * retry was checked when it was asked for, but the old run stays inactive until the worker
+   * applies it, so a run started in between (the label added again) is allowed; reviving the old
+   * one then would leave two runs working one issue (issue 11, class 10).
+   */
+  function revivesReplaced(fresh: RunRecord, next: RunState): string | undefined {
+    if (!TERMINAL.has(fresh.state.status) || TERMINAL.has(next.status)) return undefined;
+    const newer = findLatestRunForIssue(db, fresh.repo, fresh.issue.number);
+    if (!newer || newer.id === fresh.id) return undefined;
+    return `run ${newer.id}, a newer run of issue #${fresh.issue.number}, replaced it before the ${
+      fresh.state.status
+    } run could be sent back`;
   }
 
   /**

@@ -89,7 +89,12 @@ describe("write transactions", () => {
   });
 
   it("no transaction in src/ is deferred: each takes the write lock at BEGIN (writeTransaction or .immediate())", () => {
-    const found = sourceFiles(SRC).flatMap((path) =>
+    const files = sourceFiles(SRC);
+    // The scan must reach every folder: a wrong root would find nothing and pass.
+    const relativeFiles = files.map((path) => relative(SRC, path));
+    for (const known of ["store/write-transaction.ts", "worker/worker.ts", "local/run-commands.ts", "cli.ts"])
+      expect(relativeFiles).toContain(known);
+    const found = files.flatMap((path) =>
       deferredTransactions(relative(join(SRC, ".."), path), readFileSync(path, "utf8")),
     );
     expect(found).toEqual([]);

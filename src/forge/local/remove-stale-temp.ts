@@ -17,6 +17,8 @@ export interface RemoveStaleTempOptions {
    * tree build takes seconds.
    */
   maxUnknownAgeMs?: number;
+  /** Told of a stale file that could not be removed (another user's, in a shared TMPDIR). */
+  warn?: (text: string) => void;
 }
 
 const DEFAULT_MAX_UNKNOWN_AGE_MS = 60 * 60 * 1000;
@@ -24,7 +26,8 @@ const DEFAULT_MAX_UNKNOWN_AGE_MS = 60 * 60 * 1000;
 /**
  * Removes the temporary index folders and atomic-write temp files that a killed process left:
  * those whose owner is a process on this host that has died, and those of an owner we cannot
- * check once they are old. A live process's files, here or on another host, are left alone.
+ * check once they are old. A live process's files, here or on another host, are left alone. One
+ * that cannot be removed is skipped (and passed to `warn`).
  *
  * @returns the paths removed.
  */
@@ -40,7 +43,14 @@ export function removeStaleTempFiles(options: RemoveStaleTempOptions): string[] 
   };
   const removed: string[] = [];
   const remove = (path: string): void => {
-    rmSync(path, { recursive: true, force: true });
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch (error) {
+      // TMPDIR is shared with every user of the host (sticky bit): another user's leftovers are
+      // theirs to remove. Clean-up is a courtesy; it must never stop the app from starting.
+      options.warn?.(`could not remove the stale temporary ${path}: ${(error as Error).message}`);
+      return;
+    }
     removed.push(path);
   };
   const tmp = options.tmpDir ?? tmpdir();

@@ -8,8 +8,9 @@ export const OWNED_REF_PREFIX = "refs/heads/atomic-scrum/";
 
 export interface StaleLockOptions {
   /**
-   * A ref lock at least this old (by its mtime) is held by no live git: `update-ref` holds one
-   * for the milliseconds between creating it and renaming it over the ref. Default 2 000 ms.
+   * A ref lock at least this old (by its mtime, or by how long we have watched it) is held by no
+   * live git: `update-ref` holds one for the milliseconds between creating it and renaming it over
+   * the ref. Default 2 000 ms.
    */
   staleMs?: number;
   /** How often to look again while a younger lock may still belong to a running git. Default 50 ms. */
@@ -79,11 +80,16 @@ async function lockPath(repo: Repo, ref: string): Promise<string> {
 async function waitForLock(lock: string, options: StaleLockOptions): Promise<"none" | "gone" | "stale"> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const started = Date.now();
   for (let first = true; ; first = false) {
     const age = await lockAge(lock);
     if (age === undefined) return first ? "none" : "gone";
-    if (age >= staleMs) return "stale";
-    await new Promise((done) => setTimeout(done, Math.min(pollMs, staleMs - age)));
+    // Watched for staleMs ourselves, it is stale whatever its mtime says: an mtime ahead of our
+    // clock (the clock set back after the crash, another host's file system) would keep it
+    // "young" until the clock caught up, the job waiting silently all that while.
+    const watched = Date.now() - started;
+    if (Math.max(age, watched) >= staleMs) return "stale";
+    await new Promise((done) => setTimeout(done, Math.min(pollMs, staleMs - Math.max(age, watched))));
   }
 }
 
