@@ -126,10 +126,29 @@ describe("webhook endpoint > body size", () => {
     expect(answer.sent).toBeLessThan(40_000_000);
   });
 
-  it("takes a body just under the cap (a large valid delivery is not refused for its size)", async () => {
+  it("takes a 2 MB body (a large valid delivery is not refused for its size)", async () => {
     const body = json({ ...example("issues", "opened"), padding: "x".repeat(2_000_000) });
     const answer = await deliver(body);
     expect(answer).toMatchObject({ status: 200, body: "ignored\n" });
+  });
+});
+
+describe("webhook endpoint > a body of exactly 25 MiB", () => {
+  /** A signed, ignored delivery of exactly `bytes` bytes. */
+  function exactly(bytes: number): Buffer {
+    const base = json({ ...example("issues", "opened"), padding: "" });
+    const body = json({ ...example("issues", "opened"), padding: "x".repeat(bytes - base.length) });
+    expect(body.length).toBe(bytes);
+    return body;
+  }
+
+  it("is taken, declared or chunked; one byte more is refused", async () => {
+    const body = exactly(MAX_BODY_BYTES);
+    expect(await deliver(body)).toMatchObject({ status: 200, body: "ignored\n" });
+    expect(await post(app.port, { headers: headers(body), body })).toMatchObject({ status: 200 });
+    const over = exactly(MAX_BODY_BYTES + 1);
+    expect((await deliver(over)).status).toBe(413);
+    expect((await post(app.port, { headers: headers(over), body: over })).status).toBe(413);
   });
 });
 
