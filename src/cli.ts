@@ -27,6 +27,7 @@ import {
   serverSettingsJsonSchemaText,
 } from "./providers/settings.js";
 import { terminalSafeWriter } from "./render/terminal-text.js";
+import { stopOnSignals } from "./util/stop-on-signals.js";
 
 interface RawFlags {
   repo: string;
@@ -202,17 +203,8 @@ export async function main(argv: string[], output: Io): Promise<number> {
       // Loaded only here, so local commands never load Probot (start-up time on a small machine).
       const { serve } = await import("./app.js");
       const served = await serve({ dbPath: raw.db, env: process.env });
-      // Containers and process managers stop with SIGTERM: finish the current effect, then exit.
-      // (Probot handles SIGINT itself and exits at once; the queue's leases make that safe too.)
-      process.once("SIGTERM", () => {
-        served.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            io.err(`atomic-scrum serve: ${(error as Error).message}`);
-            process.exit(1);
-          },
-        );
-      });
+      // SIGTERM (containers) and SIGINT (Ctrl-C) both let the worker finish its effect first.
+      stopOnSignals(served, process, io.err);
       code = 0;
     });
   program

@@ -40,17 +40,23 @@ export async function startAppServer(options: {
   Octokit?: typeof ProbotOctokit;
 }): Promise<AppServer> {
   const { env } = options;
-  const probot = createProbot({
+  const settings = {
     // Probot's `run` logs at info unless LOG_LEVEL says otherwise; createProbot would say warn.
-    env: { LOG_LEVEL: "info", ...options.rawEnv },
+    env: { LOG_LEVEL: "info" as const, ...options.rawEnv },
     overrides: {
       appId: env.appId,
       privateKey: env.privateKey,
       secret: env.secret,
       baseUrl: env.baseUrl,
-      ...(options.log ? { log: options.log } : {}),
       ...(options.Octokit ? { Octokit: options.Octokit } : {}),
     },
+  };
+  // Probot makes its logger (LOG_LEVEL, LOG_FORMAT) only in ready(): one is made to take it.
+  const maker = options.log ? undefined : createProbot(settings);
+  await maker?.ready();
+  const probot = createProbot({
+    ...settings,
+    overrides: { ...settings.overrides, log: withoutPayloads((options.log ?? maker?.log) as Logger) },
   });
   await probot.ready();
   const routes: Handler[] = [];
@@ -108,4 +114,59 @@ function ping(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== "GET" || req.url?.split("?")[0] !== "/ping") return false;
   res.writeHead(200, { "content-type": "text/plain", "content-length": 4 }).end("PONG");
   return true;
+}
+
+const LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
+
+/**
+ * `log`, except that no line holds a webhook payload. @octokit/webhooks attaches the whole event
+ * to every handler error (`error.event`), and Probot logs each such error with it, so with
+ * LOG_FORMAT=json a failed delivery put its payload in the log (issue 11, class 5); its debug
+ * line "Webhook received" holds the event too. Each is logged with the event's id and name only.
+ */
+export function withoutPayloads(log: Logger): Logger {
+  return new Proxy(log, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      if (key === "child")
+        return (...args: unknown[]) =>
+          withoutPayloads((value as (...a: unknown[]) => Logger).apply(target, args));
+      if (typeof key === "string" && LEVELS.has(key))
+        return (first: unknown, ...rest: unknown[]) =>
+          (value as (...a: unknown[]) => void).call(target, strip(first), ...rest);
+      return value;
+    },
+  });
+}
+
+function strip(value: unknown): unknown {
+  if (value instanceof Error) return hasPayload(value) ? errorWithoutEvent(value) : value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const fields = value as Record<string, unknown>;
+  if (!hasPayload(fields) && !(fields.err instanceof Error && hasPayload(fields.err))) return value;
+  const copy: Record<string, unknown> = { ...fields };
+  if (hasPayload(fields)) copy.event = eventRef(copy.event);
+  if (copy.err instanceof Error) copy.err = strip(copy.err);
+  return copy;
+}
+
+/** Whether `holder.event` is a webhook event (a payload with it), not an event's name. */
+function hasPayload(holder: object): boolean {
+  const event = (holder as { event?: unknown }).event;
+  return typeof event === "object" && event !== null && "payload" in event;
+}
+
+function errorWithoutEvent(error: Error): Error {
+  const copy = Object.create(Object.getPrototypeOf(error)) as Error & Record<string, unknown>;
+  for (const [key, field] of Object.entries(error)) if (key !== "event") copy[key] = field;
+  Object.defineProperty(copy, "message", { value: error.message, enumerable: false });
+  Object.defineProperty(copy, "stack", { value: error.stack, enumerable: false });
+  copy.event = eventRef((error as { event?: unknown }).event);
+  return copy;
+}
+
+function eventRef(event: unknown): unknown {
+  const e = event as { id?: unknown; name?: unknown } | null;
+  return typeof e === "object" && e !== null ? { id: e.id, name: e.name } : undefined;
 }

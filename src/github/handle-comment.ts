@@ -3,6 +3,7 @@ import { foldBody } from "../forge/github/fold-body.js";
 import { defaultServerSettings, type ServerSettings } from "../providers/settings.js";
 import { renderStatus } from "../render/status-comment.js";
 import type { Database } from "../store/database.js";
+import { claimReply, releaseReply } from "../store/replies.js";
 import {
   findLatestRunForIssue,
   findRunForBranch,
@@ -100,6 +101,7 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
       }
     }
   }
+  const replyKey = `${repo.owner}/${repo.name}#${payload.issue.number} reply:comment:${payload.comment.id}`;
   const taken = writeTransaction(deps.db, () => {
     if (!recordDelivery(deps.db, `comment:${payload.comment.id}`, "issue_comment.created", deps.now()))
       return false;
@@ -107,28 +109,38 @@ export async function handleComment(context: CommentContext, deps: CommentDeps):
       if (item.queue && found.run)
         enqueueRunJob(deps.db, { runId: found.run.id, now: deps.now(), ...item.queue });
     }
+    claimReply(deps.db, replyKey, deps.now());
     return true;
   });
-  if (!taken) return "duplicate-delivery";
-  if (plan.some((item) => item.queue)) deps.wake?.();
-  for (const item of plan) if (item.dryRun) await answerDryRun(context, deps, item, found.run);
+  // A redelivery runs nothing again, but answers a comment whose reply failed to post (its claim
+  // was given back below); while the first delivery is still posting, the claim is held.
+  if (!taken && !claimReply(deps.db, replyKey, deps.now())) return "duplicate-delivery";
+  if (taken && plan.some((item) => item.queue)) deps.wake?.();
+  try {
+    for (const item of plan) if (item.dryRun) await answerDryRun(context, deps, item, found.run);
+    // One reply per comment: claimed in the same transaction that queued its events, so a
+    // delivery sent twice at once replies once (issue 11, class 15). Not re-sent after a lost
+    // answer (class 13), and fitted to GitHub's 65,536 characters (class 14).
+    await octokit.rest.issues.createComment({
+      owner: repo.owner,
+      repo: repo.name,
+      issue_number: payload.issue.number,
+      body: foldBody(
+        plan.map((item) => item.reply).join("\n\n"),
+        "no other place: send fewer commands in one comment",
+      ),
+      request: { retries: 0 },
+    });
+  } catch (error) {
+    // Not posted, or not known to be: a redelivery of the comment may answer it (a post whose
+    // answer was lost is then posted twice, which beats a command never answered).
+    releaseReply(deps.db, replyKey);
+    throw error;
+  }
   context.log.info(
     { runId: found.run?.id, commands: plan.map((item) => `${item.kind}:${item.outcome}`) },
     "slash commands handled",
   );
-  // One reply per comment: `taken` above claimed it in the same transaction that queued its
-  // events, so a delivery sent twice at once replies once (issue 11, class 15). Not re-sent after
-  // a lost answer (class 13), and fitted to GitHub's 65,536 characters (class 14).
-  await octokit.rest.issues.createComment({
-    owner: repo.owner,
-    repo: repo.name,
-    issue_number: payload.issue.number,
-    body: foldBody(
-      plan.map((item) => item.reply).join("\n\n"),
-      "no other place: send fewer commands in one comment",
-    ),
-    request: { retries: 0 },
-  });
   if (plan.some((item) => item.outcome === "done")) await react(octokit, context, "+1");
   if (plan.some((item) => item.outcome === "refused")) await react(octokit, context, "confused");
   return "handled";

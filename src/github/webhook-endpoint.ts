@@ -12,8 +12,8 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /**
  * The bodies all deliveries being read may hold together before their signature is checked. A
  * forged body is refused only once read, so without this fifty 25 MB bodies at once would hold
- * 1.25 GB; past it a delivery is answered 503 at once. GitHub's real payloads are mostly under
- * 100 kB, so only a flood reaches it.
+ * 1.25 GB; a delivery whose next chunk would pass it is answered 503 at once. Counted in bytes
+ * received, not declared. GitHub's real payloads are mostly under 100 kB, so only a flood reaches it.
  */
 export const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
 
@@ -102,11 +102,10 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): RequestH
     if ("status" in head) return refuse(head, { delivery, bytes: clean(req.headers["content-length"]) });
     const hold = budget.hold();
     res.once("close", hold);
-    // A declared length is taken whole before reading, so a flood leaves the first bodies whole
-    // rather than every body cut short; a chunked body takes its chunks as they come.
-    if (head.length !== undefined && !hold.take(head.length))
-      return refuse(busy(), { delivery, bytes: head.length });
-    const body = await readBody(req, maxBody, head.length === undefined ? hold : undefined);
+    // Bytes are taken as they arrive, never as declared: a declared Content-Length costs the
+    // sender nothing, so taking it up front let three connections that declared 25 MiB and sent
+    // no byte answer every real delivery 503 until their request timeout.
+    const body = await readBody(req, maxBody, hold);
     if ("status" in body) return refuse(body, { delivery, bytes: body.bytes });
     const fields = { delivery, bytes: body.data.length };
     if (!signatureMatches(secret, body.data, head.signature))
@@ -180,7 +179,7 @@ function tooLarge(maxBody: number): Refusal {
 function readBody(
   req: IncomingMessage,
   maxBody: number,
-  hold: { take: (bytes: number) => boolean } | undefined,
+  hold: { take: (bytes: number) => boolean },
 ): Promise<{ data: Buffer } | (Refusal & { bytes: number })> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -194,7 +193,7 @@ function readBody(
     const onData = (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > maxBody) return stop(tooLarge(maxBody));
-      if (hold && !hold.take(chunk.length)) return stop(busy());
+      if (!hold.take(chunk.length)) return stop(busy());
       chunks.push(chunk);
     };
     req.on("data", onData);

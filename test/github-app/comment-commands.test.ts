@@ -215,6 +215,31 @@ describe("slash commands > once and only once", () => {
     expect(reactions()).toEqual(["eyes", "+1", "eyes"]);
   });
 
+  it("a reply that failed to post is posted when the comment is redelivered, and nothing runs twice", async () => {
+    startRun(app);
+    token();
+    permission("Codertocat", "write", 4);
+    githubApi()
+      .post(`${repoPath}/issues/comments/${COMMENT_ID}/reactions`)
+      .times(3)
+      .reply(201, (_uri, body) => ({ id: 1, content: (body as { content: string }).content }));
+    githubApi().post(`${repoPath}/issues/1/comments`).reply(502, { message: "Server Error" });
+    githubApi().post(`${repoPath}/issues/1/comments`).reply(201, { id: 77 });
+    const payload = commentPayload({ body: "/retry plan" });
+    expect((await app.deliver(payload, { event: "issue_comment", id: "d-1" })).status).toBe(500);
+    expect((await app.deliver(payload, { event: "issue_comment", id: "d-2" })).status).toBe(200);
+    expect(queued(app)).toEqual([{ type: "phase.retry", phaseId: "plan", by: "@Codertocat" }]);
+    const replies = requestLog().filter((r) => r.path.endsWith("/issues/1/comments"));
+    expect(replies).toHaveLength(2);
+    expect(JSON.stringify(replies[1]?.body)).toMatch(/retry/i);
+    expect(reactions()).toEqual(["eyes", "eyes", "+1"]);
+    // Answered now: a third delivery neither runs nor replies.
+    permission("Codertocat", "write", 2);
+    githubApi().post(`${repoPath}/issues/comments/${COMMENT_ID}/reactions`).reply(201, { id: 1 });
+    expect((await app.deliver(payload, { event: "issue_comment", id: "d-3" })).status).toBe(200);
+    expect(requestLog().filter((r) => r.path.endsWith("/issues/1/comments"))).toHaveLength(2);
+  });
+
   it("an edited comment is not run again", async () => {
     startRun(app);
     const edited = commentPayload({ body: "/cancel" }, "edited");

@@ -5,7 +5,7 @@ import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Served, serve } from "../../src/app.js";
 import { openDatabase } from "../../src/store/database.js";
-import { listRuns } from "../../src/store/runs.js";
+import { listEvents, listRuns } from "../../src/store/runs.js";
 import { privateKey } from "../helpers/probot-server.js";
 import { tempDir } from "../helpers/temp.js";
 import { INSTALLATION_ID, labeledPayload, OWNER, REPO, SECRET } from "./harness.js";
@@ -112,5 +112,98 @@ describe("atomic-scrum serve", () => {
     } finally {
       db.close();
     }
+  });
+
+  // Issue 11, class 12, through the real start-up: Probot's own Octokit waits a rate limit out
+  // in-process (60 s here) and sends again; the app's (src/github/octokit.ts) must be the class
+  // both the webhook handlers' and the worker's clients are built from.
+  describe("GitHub's clients are the app's Octokit, which waits out no rate limit in-process", () => {
+    const limited = { message: "You have exceeded a secondary rate limit." };
+    function gheRepo() {
+      const ghe = nock(GHE);
+      ghe
+        .post(`/api/v3/app/installations/${INSTALLATION_ID}/access_tokens`)
+        .reply(201, { token: "ghs_ghe", expires_at: "2999-01-01T00:00:00Z", permissions: {} });
+      return ghe;
+    }
+    const repo = `/api/v3/repos/${OWNER}/${REPO}`;
+
+    it("a webhook handler's rate-limited read is sent once and the delivery is answered at once", async () => {
+      const port = await freePort();
+      nock.enableNetConnect("127.0.0.1");
+      let sent = 0;
+      const ghe = gheRepo();
+      ghe
+        .get(`${repo}/contents/.github%2Fatomic-scrum.yml`)
+        .query({ ref: "master" })
+        .times(2)
+        .optionally()
+        .reply(() => {
+          sent++;
+          return [429, limited, { "retry-after": "60" }];
+        });
+      ghe
+        .get(`${repo}/collaborators/Codertocat/permission`)
+        .optionally()
+        .reply(200, { permission: "write", role_name: "write", user: { login: "Codertocat" } });
+      served = await serve({
+        dbPath: join(tempDir(), "store.db"),
+        env: env(port, { GHE_HOST: "ghe.example.com" }),
+      });
+      const started = Date.now();
+      const answer = await deliver(port, labeledPayload());
+      expect(answer.status).toBe(500);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(sent).toBe(1);
+    });
+
+    it("the worker's rate-limited request is sent once and its job is put off until GitHub's time", async () => {
+      const dbPath = join(tempDir(), "store.db");
+      const port = await freePort();
+      nock.enableNetConnect("127.0.0.1");
+      const ghe = gheRepo();
+      ghe
+        .get(`${repo}/contents/.github%2Fatomic-scrum.yml`)
+        .query({ ref: "master" })
+        .reply(404, { message: "Not Found" });
+      ghe
+        .get(`${repo}/collaborators/Codertocat/permission`)
+        .reply(200, { permission: "write", role_name: "write", user: { login: "Codertocat" } });
+      let sent = 0;
+      const workerReached = new Promise<void>((resolve) => {
+        ghe
+          .get(repo)
+          .times(2)
+          .optionally()
+          .reply(() => {
+            sent++;
+            resolve();
+            return [429, limited, { "retry-after": "60" }];
+          });
+      });
+      served = await serve({ dbPath, env: env(port, { GHE_HOST: "ghe.example.com" }) });
+      const started = Date.now();
+      expect((await deliver(port, labeledPayload())).status).toBe(200);
+      await workerReached;
+      await served.stop();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(sent).toBe(1);
+      const db = openDatabase(dbPath);
+      try {
+        const [run] = listRuns(db);
+        const postponed = listEvents(db, run?.id ?? "").filter((e) => e.type === "job.postponed");
+        expect(postponed).toHaveLength(1);
+        const job = db
+          .prepare<[], { state: string; run_at: number; attempts: number }>(
+            "SELECT state, run_at, attempts FROM jobs",
+          )
+          .get();
+        expect(job?.state).toBe("queued");
+        expect(job?.attempts).toBe(0);
+        expect(job?.run_at).toBeGreaterThanOrEqual(started + 59_000);
+      } finally {
+        db.close();
+      }
+    });
   });
 });

@@ -808,14 +808,14 @@ function bodyTooLong(): Answer {
 
 /**
  * The issues of `owner/repo` that GitHub closes for these texts (commit messages, a PR body):
- * a closing keyword, an optional colon, spaces, then `#N`, `owner/repo#N` or the issue's URL
+ * a closing keyword, then spaces or a colon (spaces optional), then `#N`, `owner/repo#N` or the issue's URL
  * (docs.github.com: "Linking a pull request to an issue using a keyword"). Case does not matter.
  */
 export function closedBy(texts: string[], owner: string, repo: string): number[] {
   const keyword = "(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)";
   const repoPart = `${owner}/${repo}`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const ref = `(?:#(\\d+)|${repoPart}#(\\d+)|https?://github\\.com/${repoPart}/(?:issues|pull)/(\\d+))`;
-  const pattern = new RegExp(`(?<![\\w])${keyword}:?\\s+${ref}`, "gi");
+  const pattern = new RegExp(`(?<![\\w])${keyword}(?::\\s*|\\s+)${ref}`, "gi");
   const closed = new Set<number>();
   for (const text of texts)
     for (const match of text.matchAll(pattern)) closed.add(Number(match[1] ?? match[2] ?? match[3]));

@@ -135,6 +135,42 @@ describe("the app's Octokit (src/github/octokit.ts)", () => {
   });
 
   describe("the per-installation gate", () => {
+    // plugin-throttling turns the 200 into an error inside the request hook, where the gate sees it.
+    it("a GraphQL answer of type RATE_LIMITED (HTTP 200) pauses the installation like a 429", async () => {
+      const gate = new RateLimitGate(() => NOW);
+      const octokit = gate.guard(appOctokit(), 7);
+      githubApi()
+        .post("/graphql")
+        .reply(200, {
+          data: null,
+          errors: [{ type: "RATE_LIMITED", message: "API rate limit exceeded for installation ID 7." }],
+        });
+      const mutation = octokit.graphql(
+        "mutation AtomicScrumReady($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }",
+        { id: "PR_1" },
+      );
+      await expect(mutation).rejects.toBeInstanceOf(ForgeRateLimited);
+      await expect(mutation).rejects.toMatchObject({ until: NOW + 60_000 });
+      // Nothing more of the installation is sent until then.
+      await expect(octokit.rest.pulls.list(where)).rejects.toBeInstanceOf(ForgeRateLimited);
+      expect(gate.pausedUntil(7)).toBe(NOW + 60_000);
+      expect(requestLog()).toHaveLength(1);
+    });
+
+    it("a GraphQL answer with errors of another kind is left to the caller", async () => {
+      const gate = new RateLimitGate(() => NOW);
+      githubApi()
+        .post("/graphql")
+        .reply(200, { data: null, errors: [{ type: "NOT_FOUND", path: ["repository"], message: "nope" }] });
+      const error = await gate
+        .guard(appOctokit(), 7)
+        .graphql('query { repository(owner: "o", name: "r") { id } }')
+        .catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(ForgeRateLimited);
+      expect(error).toMatchObject({ errors: [{ type: "NOT_FOUND" }] });
+      expect(gate.pausedUntil(7)).toBeUndefined();
+    });
+
     it("after a rate limit, no request of the installation is sent until GitHub's time, then they are", async () => {
       let now = NOW;
       const gate = new RateLimitGate(() => now);

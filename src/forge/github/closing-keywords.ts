@@ -10,13 +10,17 @@ const KEYWORD = "(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)";
 /** Every form of reference, to any repository: defusing one too many is harmless. */
 const REFERENCE = String.raw`(?:#\d|[\w.-]+\/[\w.-]+#\d|gh-\d|https?:\/\/\S+\/(?:issues|pull)\/\d)`;
 // No word boundary before the keyword on purpose: `prefixes #1` is not one to GitHub, but being
-// broader than GitHub's parser only ever defuses more. Any whitespace counts, Unicode's included.
-const CLOSING = new RegExp(`(${KEYWORD}:?)(\\s+)(?=${REFERENCE})`, "giu");
+// broader than GitHub's parser only ever defuses more. Any whitespace counts, Unicode's included,
+// and after a colon none is needed (`fixes:#1`).
+const CLOSING = new RegExp(`(${KEYWORD})(:\\s*|\\s+)(?=${REFERENCE})`, "giu");
 
 /**
  * `text` with every closing keyword that is followed by a reference made inert: "closes #1"
  * becomes "closes ref #1", which GitHub still links but never acts on. The words stay readable.
  */
 export function defuseClosingKeywords(text: string): string {
-  return text.replace(CLOSING, (_match, keyword: string, space: string) => `${keyword}${space}ref `);
+  return text.replace(
+    CLOSING,
+    (_match, keyword: string, gap: string) => `${keyword}${gap}${/\s$/u.test(gap) ? "" : " "}ref `,
+  );
 }
