@@ -98,6 +98,18 @@ describe("holdout > a rubric quoted in disguise", () => {
     expect(findRubricLeak(redacted, pipeline)).toBeUndefined();
   });
 
+  it.each([
+    ["{{", "}}"],
+    ["{%", "%}"],
+  ])(
+    "is found and cut inside template-tag braces %s %s: only a rubric's own tags are blanked",
+    (open, close) => {
+      const quoted = `Not done: ${open} ${QUOTE} ${close} at all.`;
+      expect(findRubricLeak(quoted, pipeline)).toBe("implement: fits");
+      expect(redactRubrics(quoted, pipeline)).toBe(`Not done: ${open} […] ${close} at all.`);
+    },
+  );
+
   it("is found however the words are split by spaces, tabs, newlines or punctuation", () => {
     for (const gap of [" ", "\t", "\n", " - ", ", ", "\u00a0", "\u3000"]) {
       const prompt = QUOTE.split(" ").join(gap);
