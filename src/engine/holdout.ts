@@ -12,12 +12,14 @@ const WINDOW = 6;
 const TEMPLATE_TAG = /\{\{[^}]*\}\}|\{%[^%]*%\}/g;
 
 /**
- * The words compared, both sides folded the same way (issue 11: a rubric quoted with zero-width
- * characters inside words or Cyrillic look-alike letters went through). Template tags are blanked
- * with as many spaces, so offsets still point into the text as written.
+ * A rubric's words, folded as the text it is compared with (issue 11: a rubric quoted with
+ * zero-width characters inside words or Cyrillic look-alike letters went through). Its template
+ * tags are not words a judge reads, so they are blanked; only here: in a prompt or critique, text
+ * between braces is text the agent reads, and blanking it there let a judge's quote of its rubric
+ * through as `{{ … }}`.
  */
-function words(text: string): FoldedWord[] {
-  return foldedWords(text.replace(TEMPLATE_TAG, (tag) => " ".repeat(tag.length)));
+function rubricWords(rubric: string): FoldedWord[] {
+  return foldedWords(rubric.replace(TEMPLATE_TAG, " "));
 }
 
 function windowKey(list: FoldedWord[], start: number): string {
@@ -35,7 +37,7 @@ function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
     for (const gate of phase.gates) {
       if (!("judge" in gate)) continue;
       for (const criterion of gate.judge.criteria) {
-        const list = words(criterion.rubric);
+        const list = rubricWords(criterion.rubric);
         for (let i = 0; i + WINDOW <= list.length; i++)
           out.set(windowKey(list, i), `${phase.id}: ${criterion.name}`);
       }
@@ -52,7 +54,7 @@ function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
 export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): string | undefined {
   const rubrics = rubricWindows(pipeline);
   if (rubrics.size === 0) return undefined;
-  const list = words(prompt);
+  const list = foldedWords(prompt);
   for (let i = 0; i + WINDOW <= list.length; i++) {
     const criterion = rubrics.get(windowKey(list, i));
     if (criterion) return criterion;
@@ -62,7 +64,7 @@ export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): stri
 
 /** The text with every word run that a rubric window covers replaced by `[…]`; unchanged if none. */
 function cutRubricRuns(text: string, rubrics: Map<string, string>): string {
-  const list = words(text);
+  const list = foldedWords(text);
   const hidden = new Array<boolean>(list.length).fill(false);
   for (let i = 0; i + WINDOW <= list.length; i++) {
     if (rubrics.has(windowKey(list, i))) hidden.fill(true, i, i + WINDOW);
@@ -91,9 +93,20 @@ export function redactRubrics(critique: string, pipeline: ResolvedPipeline): str
   const rubrics = rubricWindows(pipeline);
   if (rubrics.size === 0) return critique;
   let text = critique;
-  for (;;) {
+  for (let pass = 0; pass < MAX_CUT_PASSES; pass++) {
     const cut = cutRubricRuns(text, rubrics);
     if (cut === text) return text;
     text = cut;
   }
+  return WITHHELD;
 }
+
+/**
+ * Cuts in a row before the feedback is withheld whole. A judge's quote needs one, two when a cut
+ * joins the words around it; a text built to need one pass per six words (rubric runs nested in
+ * each other) took 14 s for 78 KB of feedback when passes were unbounded, blocking the worker.
+ */
+const MAX_CUT_PASSES = 8;
+
+/** What the agent reads instead of feedback that kept quoting a rubric after every cut. */
+export const WITHHELD = "[…] (this feedback is withheld: it quotes the rubrics it was graded by)";

@@ -76,10 +76,12 @@ export function renderPrompt(template: string, input: ContextInput): string {
       "sealed",
     );
   }
-  const nonce = randomBytes(8).toString("hex");
-  const sealed: { source: string; text: string }[] = [];
+  const sealed: Sealed[] = [];
   const seal = (source: string, text: string): string => {
-    sealed.push({ source, text });
+    // A nonce per value, not per render: a filter that rewrites one placeholder's index into
+    // another's (`replace: "0:", "1:"`) then breaks it instead of moving a text into another block.
+    const nonce = randomBytes(8).toString("hex");
+    sealed.push({ source, text, nonce });
     // The index first, so a value cut short (slice, truncate) can still be named in the error.
     return `${OPEN}${sealed.length - 1}:${nonce}${CLOSE}`;
   };
@@ -99,15 +101,26 @@ export function renderPrompt(template: string, input: ContextInput): string {
     },
     phases,
   };
-  return unseal(renderTemplate(template, context), nonce, sealed);
+  return unseal(renderTemplate(template, context), sealed);
 }
 
+interface Sealed {
+  source: string;
+  text: string;
+  nonce: string;
+}
+
+const PLACEHOLDER = new RegExp(`${OPEN}(\\d+):([0-9a-f]{16})${CLOSE}`, "g");
+
 /** Replaces each intact placeholder with its block; anything left of one means a template changed it. */
-function unseal(rendered: string, nonce: string, sealed: { source: string; text: string }[]): string {
-  const placeholder = new RegExp(`${OPEN}(\\d+):${nonce}${CLOSE}`, "g");
-  const rest = rendered.replace(placeholder, "");
-  if (rest.includes(OPEN) || rest.includes(CLOSE) || rest.includes(nonce)) {
-    const index = (new RegExp(`${OPEN}(\\d+)`).exec(rest) ?? new RegExp(`(\\d+):${nonce}`).exec(rest))?.[1];
+function unseal(rendered: string, sealed: Sealed[]): string {
+  const intact = (index: string, nonce: string) => sealed[Number(index)]?.nonce === nonce;
+  const rest = rendered.replace(PLACEHOLDER, (match, index: string, nonce: string) =>
+    intact(index, nonce) ? "" : match,
+  );
+  const cut = sealed.findIndex((value) => rest.includes(value.nonce));
+  if (rest.includes(OPEN) || rest.includes(CLOSE) || cut >= 0) {
+    const index = cut >= 0 ? String(cut) : new RegExp(`${OPEN}(\\d+)`).exec(rest)?.[1];
     const source = index === undefined ? undefined : sealed[Number(index)]?.source;
     const what = source ? `"${source}"` : "an untrusted value";
     throw new TemplateError(
@@ -115,8 +128,8 @@ function unseal(rendered: string, nonce: string, sealed: { source: string; text:
       "sealed",
     );
   }
-  return rendered.replace(placeholder, (_match, index: string) => {
-    const value = sealed[Number(index)] as { source: string; text: string };
+  return rendered.replace(PLACEHOLDER, (_match, index: string) => {
+    const value = sealed[Number(index)] as Sealed;
     return untrusted(value.source, value.text);
   });
 }

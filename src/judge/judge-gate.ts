@@ -45,14 +45,19 @@ export async function runJudgeGate(
 ): Promise<GateResult> {
   const scores: (CriterionScore & { reason: string })[] = [];
   let model = "";
-  for (const [criterionIndex, criterion] of gate.criteria.entries()) {
-    let rubric: string;
+  // Every rubric is rendered before any call: a rubric that does not render grades nothing (a
+  // grader error, never a thrown job), and finding that out after paying for the criteria before
+  // it would pay for them again on the grader error's retry, for the same error.
+  const rubrics: string[] = [];
+  for (const criterion of gate.criteria) {
     try {
-      rubric = renderRubric(criterion.rubric);
+      rubrics.push(renderRubric(criterion.rubric));
     } catch (error) {
-      // A rubric that does not render grades nothing: a grader error, never a thrown job.
       return graderError(`the rubric of "${criterion.name}" does not render: ${(error as Error).message}`);
     }
+  }
+  for (const [criterionIndex, criterion] of gate.criteria.entries()) {
+    const rubric = rubrics[criterionIndex] as string;
     const prompt = [`## Criterion: ${criterion.name}`, rubric, "## The work", workText(subject)].join("\n\n");
     const purpose = {
       kind: "judge" as const,

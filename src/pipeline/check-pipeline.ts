@@ -28,6 +28,7 @@ export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateS
   const all = new Set(pipeline.phases.map((phase) => phase.id));
   const seen = new Set<string>();
   const earlier = new Set<string>();
+  const trialBudget = { msLeft: TRIAL_BUDGET_MS };
   pipeline.phases.forEach((phase, index) => {
     if (seen.has(phase.id)) {
       problems.push({ path: ["phases", index, "id"], message: `duplicate phase id "${phase.id}"` });
@@ -37,7 +38,7 @@ export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateS
     const optional = new Set<string>();
     if (pipeline.voice_style !== undefined) optional.add("voice_style");
     if (pipeline.description !== undefined) optional.add("description");
-    const scope: VariableScope = { earlier, all, optional };
+    const scope: VariableScope = { earlier, all, optional, trialBudget };
     problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index), pipeline.name));
     earlier.add(phase.id);
   });
@@ -106,6 +107,13 @@ function checkArtifact(
 ): TemplateProblem[] {
   const problems = checkTemplate(site, { ...scope, pathSafe: true });
   if (problems.length > 0) return problems;
+  return withinTrialBudget(site, scope, () => checkArtifactPath(site, owner));
+}
+
+function checkArtifactPath(
+  site: TemplateSite,
+  owner: { phase: AgentPhase; pipelineName: string },
+): TemplateProblem[] {
   try {
     // Trimmed as the worker trims it before writing (perform-effect.ts `artifactPath`).
     checkWritablePath(renderTemplate(site.text, placeholderContext(owner.phase, owner.pipelineName)).trim());
@@ -153,11 +161,48 @@ export function checkTemplate(site: TemplateSite, scope: VariableScope): Templat
 }
 
 /**
+ * How long the trial renders of one pipeline may take together. Each render stops at 500 ms, but
+ * a 1 MiB pipeline holds thousands of templates (more with YAML aliases), and pipelines are
+ * checked inside webhook handlers, which GitHub gives 10 s, on a server other installations
+ * share. Real templates render in well under a millisecond each.
+ */
+export const TRIAL_BUDGET_MS = 2_000;
+
+/**
  * Renders the template once against stand-in values, under the limits every render has: a
  * template that runs over them whatever the issue says (nested loops, a huge literal range, a
  * capture that doubles itself) or that cuts an untrusted value is refused before any run.
+ * Once the pipeline's {@link TRIAL_BUDGET_MS} is spent, the rest are refused unrendered.
  */
 function trialRender(site: TemplateSite, scope: VariableScope): TemplateProblem[] {
+  return withinTrialBudget(site, scope, () => trialRenderOnce(site, scope));
+}
+
+function withinTrialBudget(
+  site: TemplateSite,
+  scope: VariableScope,
+  render: () => TemplateProblem[],
+): TemplateProblem[] {
+  const budget = scope.trialBudget;
+  if (budget && budget.msLeft <= 0) {
+    if (budget.spent) return [];
+    budget.spent = true;
+    return [
+      templateProblem(
+        site,
+        `the pipeline's templates took over ${TRIAL_BUDGET_MS} ms together to render once on sample values, and this one and any after it were not tried: bound their loops`,
+      ),
+    ];
+  }
+  const started = performance.now();
+  try {
+    return render();
+  } finally {
+    if (budget) budget.msLeft -= performance.now() - started;
+  }
+}
+
+function trialRenderOnce(site: TemplateSite, scope: VariableScope): TemplateProblem[] {
   const input: ContextInput = {
     issue: { number: 1, title: "title", body: "body", labels: ["label"], author: "author", url: "url" },
     repo: { owner: "owner", name: "repo", defaultBranch: "main" },

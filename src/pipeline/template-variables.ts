@@ -18,6 +18,8 @@ export interface VariableScope {
   optional: ReadonlySet<string>;
   /** Set for path templates: only these variables may build a path, never issue text. */
   pathSafe?: boolean;
+  /** Shared by every template of one pipeline check: the trial renders' time left, in ms. */
+  trialBudget?: { msLeft: number; spent?: boolean };
 }
 
 /** Variables a path template may use: nothing a person outside the repository wrote. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findRubricLeak, redactRubrics } from "../../src/engine/holdout.js";
+import { findRubricLeak, redactRubrics, WITHHELD } from "../../src/engine/holdout.js";
 import { loadPipeline } from "../helpers/local-run.js";
 
 const RUBRIC = "Fits the codebase: files keep the exact error style, naming and layout of their neighbours.";
@@ -96,6 +96,30 @@ describe("holdout > a rubric quoted in disguise", () => {
     const redacted = redactRubrics(critique, pipeline);
     expect(redacted).toBe("Well: […], or not.");
     expect(findRubricLeak(redacted, pipeline)).toBeUndefined();
+  });
+
+  it.each([
+    ["{{", "}}"],
+    ["{%", "%}"],
+  ])(
+    "is found and cut inside template-tag braces %s %s: only a rubric's own tags are blanked",
+    (open, close) => {
+      const quoted = `Not done: ${open} ${QUOTE} ${close} at all.`;
+      expect(findRubricLeak(quoted, pipeline)).toBe("implement: fits");
+      expect(redactRubrics(quoted, pipeline)).toBe(`Not done: ${open} […] ${close} at all.`);
+    },
+  );
+
+  it("is withheld whole when cuts keep joining new runs, in a bounded number of passes", () => {
+    // Each cut of the innermost run joins the words around it into the next: one pass per level.
+    const [a, b, c, d, e, f] = OTHER.split(" ");
+    const levels = 200;
+    const nested = `${`${a} ${b} ${c} `.repeat(levels)}${OTHER}${` ${d} ${e} ${f}`.repeat(levels)}`;
+    const redacted = redactRubrics(`Work: ${nested}.`, pipeline);
+    expect(redacted).toBe(WITHHELD);
+    expect(findRubricLeak(redacted, pipeline)).toBeUndefined();
+    // A few levels are still cut where they stand.
+    expect(redactRubrics(`Work: ${a} ${b} ${c} ${OTHER} ${d} ${e} ${f}.`, pipeline)).toBe("Work: […].");
   });
 
   it("is found however the words are split by spaces, tabs, newlines or punctuation", () => {

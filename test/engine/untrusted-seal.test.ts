@@ -99,6 +99,20 @@ describe("untrusted text in a rendered prompt", () => {
     );
   });
 
+  it("fail when a filter rewrites one placeholder into another's, instead of moving a text into another block", () => {
+    // Indices of the placeholders: the outputs first, then title, body, author, labels, url.
+    for (const [from, to] of [
+      ["1:", "2:"],
+      ["2:", "1:"],
+      ["0:", "5:"],
+    ]) {
+      const template = `{% capture c %}{{ issue.title }} {{ issue.body }}{{ phases.research.output }}{% endcapture %}{{ c | replace: "${from}", "${to}" }}`;
+      expect(() => renderPrompt(template, input), `${from} to ${to}`).toThrow(
+        /was cut or changed by a filter/,
+      );
+    }
+  });
+
   it("keep the forged closer inside the block, whose tag the text could not know", () => {
     const prompt = renderPrompt("Body:\n{{ issue.body }}\nEnd.", input);
     expect(untrustedBlocks(prompt)).toEqual([{ source: "issue.body", text: input.issue.body }]);

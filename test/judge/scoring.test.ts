@@ -162,6 +162,19 @@ describe("the judge gate", () => {
     expect(result.details).toBeUndefined();
   });
 
+  it("with a rubric that does not render, is a grader error before any judge is called (and paid)", async () => {
+    const judge = answering('{"score": 0.9, "reason": "plain"}');
+    const render = (rubric: string) => {
+      if (rubric === "States no falsehood.") throw new Error("the template ran over its memory limit");
+      return rubric;
+    };
+    const result = await runJudgeGate(gate, subject, render, judge.call);
+    expect(result.error).toBe(
+      'could not be judged: the rubric of "true" does not render: the template ran over its memory limit',
+    );
+    expect(judge.calls).toEqual([]);
+  });
+
   it("with samples, grades each criterion several times and keeps the median, with the reason nearest it", async () => {
     const judge = answering(
       '{"score": 0.2, "reason": "an outlier"}',
