@@ -26,7 +26,7 @@ import {
   PROVIDER_NAMES,
   serverSettingsJsonSchemaText,
 } from "./providers/settings.js";
-import { terminalSafeWriter } from "./render/terminal-text.js";
+import { terminalSafe, terminalSafeWriter } from "./render/terminal-text.js";
 import { stopOnSignals } from "./util/stop-on-signals.js";
 
 interface RawFlags {
@@ -238,7 +238,16 @@ if (isEntryPoint()) {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   };
-  main(process.argv.slice(2), io).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    // main answers its own errors; one that escapes it still prints terminal-safe, without a stack.
+    (error: unknown) => {
+      process.stderr.write(
+        `${terminalSafe(`atomic-scrum: ${error instanceof Error ? error.message : String(error)}`)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
 }
