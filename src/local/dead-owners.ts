@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { Database } from "better-sqlite3";
 import { expireLeasesOf, listJobs } from "../store/queue.js";
+import { processAlive } from "../util/process-alive.js";
 
 /** Lease owners are `host:pid:nonce`; this says which ones are processes on this host that have died. */
 export function deadLocalOwners(
@@ -12,15 +13,6 @@ export function deadLocalOwners(
     const [ownerHost, pid] = owner.split(":");
     return ownerHost === host && /^\d+$/.test(pid ?? "") && !isAlive(Number(pid));
   });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type Dirent, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { processAlive } from "../../util/process-alive.js";
 import { INDEX_DIR_PREFIX, indexDirOwner, isOnHost, type TempOwner, tempFileOwner } from "./temp-names.js";
 
 export interface RemoveStaleTempOptions {
@@ -86,15 +87,5 @@ function mtimeOf(path: string): number | undefined {
     return statSync(path).mtimeMs;
   } catch {
     return undefined; // gone already: another process cleaned it
-  }
-}
-
-/** Signal 0 checks the process exists; EPERM means it does, owned by another user. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
