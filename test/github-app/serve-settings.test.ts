@@ -6,19 +6,11 @@ import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Served, serve } from "../../src/app.js";
 import { readProbotEnv } from "../../src/github/read-probot-env.js";
+import { freePort } from "../helpers/free-port.js";
 import { privateKey } from "../helpers/probot-server.js";
 import { tempDir } from "../helpers/temp.js";
 import { SECRET } from "./harness.js";
 import { post, sign } from "./webhook-wire.js";
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Whether anything listens on the port: a server left in setup mode would. */
 async function listening(port: number): Promise<boolean> {

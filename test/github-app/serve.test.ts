@@ -1,26 +1,16 @@
 import { createHmac } from "node:crypto";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Served, serve } from "../../src/app.js";
 import { openDatabase } from "../../src/store/database.js";
 import { listEvents, listRuns } from "../../src/store/runs.js";
+import { freePort } from "../helpers/free-port.js";
 import { privateKey } from "../helpers/probot-server.js";
 import { tempDir } from "../helpers/temp.js";
 import { INSTALLATION_ID, labeledPayload, OWNER, REPO, SECRET } from "./harness.js";
 
 const GHE = "https://ghe.example.com";
-
-/** A port nothing listens on now (Probot reads PORT=0 as "use 3000", so it cannot pick one itself). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function env(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {

@@ -2,27 +2,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { getRun, listEvents, type RunRecord } from "../../src/store/runs.js";
 import { enqueueRunJob } from "../../src/worker/jobs.js";
-import { labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { labeledPayload } from "../github-app/harness.js";
 import { tempDir } from "../helpers/temp.js";
 import type { FakeGitHub } from "./fake-github.js";
-import { BRANCH, example, exampleGitHub } from "./payloads.js";
+import { BRANCH, commentPayload, exampleGitHub } from "./payloads.js";
 import { onlyRun, runToRest, startProcess, type TestClock, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
-
-/** The `issue_comment.created` example, with a body and comment id; `pull` puts it on that pull request. */
-function commentPayload(body: string, id: number, pull?: number): Record<string, unknown> {
-  const payload = example("issue_comment", "created");
-  payload.comment = { ...payload.comment, body, id };
-  if (pull !== undefined) {
-    const url = `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${pull}`;
-    payload.issue = {
-      ...payload.issue,
-      number: pull,
-      pull_request: { url, html_url: url, diff_url: url, patch_url: url },
-    };
-  }
-  return payload;
-}
 
 async function setUp(): Promise<{
   github: FakeGitHub;

@@ -40,6 +40,21 @@ export function example(event: string, action: string): Payload {
   return payload;
 }
 
+/** The `issue_comment.created` example, with a body and comment id; `pull` puts it on that pull request. */
+export function commentPayload(body: string, id: number, pull?: number): Record<string, unknown> {
+  const payload = example("issue_comment", "created");
+  payload.comment = { ...payload.comment, body, id };
+  if (pull !== undefined) {
+    const url = `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${pull}`;
+    payload.issue = {
+      ...payload.issue,
+      number: pull,
+      pull_request: { url, html_url: url, diff_url: url, patch_url: url },
+    };
+  }
+  return payload;
+}
+
 /**
  * The real `pull_request_review.submitted` example on the run's branch: by default Codertocat
  * approves the example's own commit; `change` sets the reviewer, the state, the commit and the id.

@@ -2,29 +2,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listEvents, type RunRecord } from "../../src/store/runs.js";
 import { enqueueRunJob } from "../../src/worker/jobs.js";
-import { closedPullPayload, labeledPayload, OWNER, REPO } from "../github-app/harness.js";
+import { closedPullPayload, labeledPayload } from "../github-app/harness.js";
 import { tempDir } from "../helpers/temp.js";
 import type { FakeGitHub, FakeRequest } from "./fake-github.js";
-import { BRANCH, example, exampleGitHub } from "./payloads.js";
+import { BRANCH, commentPayload, exampleGitHub } from "./payloads.js";
 import { runToRest, startProcess, type TestClock, testClock } from "./processes.js";
 import type { ServedApp } from "./serve-app.js";
 
 // Issue 11, class 10: a failed run is retryable, not final. A real `issue_comment.created` payload
 // through Probot, the worker and the stateful fake GitHub.
-
-function commentPayload(body: string, id: number, pull?: number): Record<string, unknown> {
-  const payload = example("issue_comment", "created");
-  payload.comment = { ...payload.comment, body, id };
-  if (pull !== undefined) {
-    const url = `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${pull}`;
-    payload.issue = {
-      ...payload.issue,
-      number: pull,
-      pull_request: { url, html_url: url, diff_url: url, patch_url: url },
-    };
-  }
-  return payload;
-}
 
 const commitCall = (r: FakeRequest) =>
   r.path === "/graphql" && /createCommitOnBranch/.test((r.body as { query: string }).query);
