@@ -29,8 +29,14 @@ function windowKey(list: FoldedWord[], start: number): string {
     .join(" ");
 }
 
-/** Every rubric's word windows, with the criterion each belongs to. */
-function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
+/**
+ * Every rubric's word windows, with the criterion each belongs to. Built once per pipeline and
+ * reused over many texts (the context filter checks each file of a phase against it).
+ */
+export type RubricIndex = ReadonlyMap<string, string>;
+
+/** The word windows of every judge rubric of `pipeline`. */
+export function rubricIndex(pipeline: ResolvedPipeline): RubricIndex {
   const out = new Map<string, string>();
   for (const phase of pipeline.phases) {
     if (phase.kind !== "agent") continue;
@@ -46,15 +52,10 @@ function rubricWindows(pipeline: ResolvedPipeline): Map<string, string> {
   return out;
 }
 
-/**
- * The holdout principle, checked at run time: returns the criterion whose rubric shows through
- * an agent prompt (six words in a row, however disguised), if any. Agents must never see what
- * they are judged by.
- */
-export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): string | undefined {
-  const rubrics = rubricWindows(pipeline);
+/** The criterion whose rubric shows through `text` (six words in a row, however disguised), if any. */
+export function leakIn(text: string, rubrics: RubricIndex): string | undefined {
   if (rubrics.size === 0) return undefined;
-  const list = foldedWords(prompt);
+  const list = foldedWords(text);
   for (let i = 0; i + WINDOW <= list.length; i++) {
     const criterion = rubrics.get(windowKey(list, i));
     if (criterion) return criterion;
@@ -62,8 +63,17 @@ export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): stri
   return undefined;
 }
 
+/**
+ * The holdout principle, checked at run time: returns the criterion whose rubric shows through
+ * an agent prompt (six words in a row, however disguised), if any. Agents must never see what
+ * they are judged by.
+ */
+export function findRubricLeak(prompt: string, pipeline: ResolvedPipeline): string | undefined {
+  return leakIn(prompt, rubricIndex(pipeline));
+}
+
 /** The text with every word run that a rubric window covers replaced by `[…]`; unchanged if none. */
-function cutRubricRuns(text: string, rubrics: Map<string, string>): string {
+function cutRubricRuns(text: string, rubrics: RubricIndex): string {
   const list = foldedWords(text);
   const hidden = new Array<boolean>(list.length).fill(false);
   for (let i = 0; i + WINDOW <= list.length; i++) {
@@ -90,7 +100,7 @@ function cutRubricRuns(text: string, rubrics: Map<string, string>): string {
  * together that make a rubric run of their own, so it repeats until nothing is left to cut.
  */
 export function redactRubrics(critique: string, pipeline: ResolvedPipeline): string {
-  const rubrics = rubricWindows(pipeline);
+  const rubrics = rubricIndex(pipeline);
   if (rubrics.size === 0) return critique;
   let text = critique;
   for (let pass = 0; pass < MAX_CUT_PASSES; pass++) {

@@ -1,3 +1,4 @@
+import type { HeldOut } from "../engine/holdout-context.js";
 import type { GateResult, GatesVerdict } from "../engine/types.js";
 import type { ResolvedAgentPhase } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
@@ -15,7 +16,12 @@ export interface PhaseCommentInput {
   output?: string;
   failure?: string;
   commit?: string;
+  /** Repository files the phase asked for and the agent was not given (holdout), with why. */
+  heldOut?: HeldOut[];
 }
+
+/** Held-out files named in a comment before the rest are counted. */
+const HELD_OUT_SHOWN = 10;
 
 /** The comment a phase posts: outcome, scores per criterion, earlier attempts, artifact. */
 export function renderPhaseComment(input: PhaseCommentInput): string {
@@ -34,11 +40,26 @@ export function renderPhaseComment(input: PhaseCommentInput): string {
   if (input.commit) facts.push(`commit ${input.commit.slice(0, 7)}`);
   lines.push(facts.join(" · "), "");
   if (input.failure) lines.push(`> ${quietMarkdown(input.failure.replace(/\n/g, " "))}`, "");
+  if (input.heldOut && input.heldOut.length > 0) lines.push(renderHeldOut(input.heldOut), "");
   if (verdict) lines.push(...renderVerdict(verdict));
   const earlier = input.attempts.slice(0, -1);
   if (earlier.length > 0) lines.push(...renderEarlier(earlier));
   if (input.output !== undefined) lines.push(...renderArtifact(input.output, input.artifactPath));
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/**
+ * One line: the files left out of the agent's context so it never reads what it is graded by
+ * (issue 12). Paths come from the repository: quieted, and kept in code spans they cannot close.
+ */
+function renderHeldOut(heldOut: HeldOut[]): string {
+  const shown = heldOut.slice(0, HELD_OUT_SHOWN).map((file) => {
+    const path = quietMarkdown(file.path.replace(/[`\n]/g, "?"));
+    return `\`${path}\` (${quietMarkdown(file.reason.replace(/^holdout: /, ""))})`;
+  });
+  const more = heldOut.length - shown.length;
+  if (more > 0) shown.push(`and ${more} more`);
+  return `Left out of the agent's context (holdout): ${shown.join(", ")}`;
 }
 
 export function renderVerdict(verdict: GatesVerdict): string[] {

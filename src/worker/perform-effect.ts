@@ -1,5 +1,7 @@
 import type { Database } from "better-sqlite3";
-import { findRubricLeak, redactRubrics } from "../engine/holdout.js";
+import { redactRubrics } from "../engine/holdout.js";
+import { type HeldOut, holdOutContext } from "../engine/holdout-context.js";
+import { holdoutViolation } from "../engine/holdout-violation.js";
 import { outputText } from "../engine/output-text.js";
 import { type ContextInput, renderPath, renderPrompt } from "../engine/template-context.js";
 import { phaseAt } from "../engine/transition.js";
@@ -115,7 +117,8 @@ const PERFORMERS: { [K in Effect["kind"]]: Performer<K> } = {
     const phase = agentPhase(run);
     const current = run.state.current;
     const attempts = listAttempts(deps.db, run.id).filter((a) => a.phaseId === phase.id);
-    const input: Parameters<typeof renderPhaseComment>[0] = { phase, attempts };
+    const heldOut = getEffect<HeldOut[]>(deps.db, heldOutKey(run.id, phase.id, effect.attempt));
+    const input: Parameters<typeof renderPhaseComment>[0] = { phase, attempts, heldOut: heldOut ?? [] };
     if (current?.failure) input.failure = current.failure;
     if (current?.commit) input.commit = current.commit;
     if (current?.output) {
@@ -202,6 +205,10 @@ async function callAgent(
           .forgeFor(run)
           .readContext({ branch: run.branch, globs: phase.context, ...deps.contextLimits })
       : { files: [], omitted: [] };
+  // Pipeline files and files quoting a rubric never reach the agent; the phase comment lists them.
+  const { context: given, heldOut } = holdOutContext(read, run.pipeline);
+  if (heldOut.length > 0)
+    putEffect(deps.db, heldOutKey(run.id, phase.id, effect.attempt), run.id, "held_out", heldOut, deps.now());
   let rendered: string;
   try {
     rendered = renderPrompt(phase.prompt, contextInput(run, phase));
@@ -213,17 +220,13 @@ async function callAgent(
   }
   const system = agentSystemPrompt(phase, run.issue.number, `${run.repo.owner}/${run.repo.name}`);
   // Feedback (a judge quoting its rubric, however disguised; CI output; an earlier answer) has any
-  // rubric run cut out; what is left to find is a rubric in the pipeline's own prompt or the files
-  // it reads, the author's mistake, and the run stops (issue 11).
+  // rubric run cut out, and files quoting one were left out above; what is left to find is a rubric
+  // in what cannot be left out (the prompt, the issue, an earlier output), and the run stops
+  // (issues 11 and 12), naming where it came from.
   const feedback = run.state.feedback ? redactRubrics(run.state.feedback, run.pipeline) : undefined;
-  const { context, prompt } = agentUserPrompt({ rendered, context: read, feedback });
-  const leak = findRubricLeak(`${system}\n${context ?? ""}\n${prompt}`, run.pipeline);
-  if (leak) {
-    return {
-      type: "run.aborted",
-      reason: `holdout violated: the prompt of phase "${phase.id}" contains the rubric of ${leak}`,
-    };
-  }
+  const { context, prompt } = agentUserPrompt({ rendered, context: given, feedback });
+  const violation = holdoutViolation({ system, context, prompt }, run.pipeline, phase.id);
+  if (violation) return { type: "run.aborted", reason: `holdout violated: ${violation}` };
   const inputTokens = estimateTokens(system) + estimateTokens(context ?? "") + estimateTokens(prompt);
   const overBudget = budgetCheck(deps, run, { provider: provider.name, model, inputTokens });
   if (overBudget) {
@@ -285,6 +288,11 @@ async function callAgent(
       ? { ...failed, usage: paid.usage, costUsd: priceOfCall(deps, paid, { provider: provider.name, model }) }
       : failed;
   }
+}
+
+/** Where an attempt's held-out context files are kept, for its phase comment to list. */
+function heldOutKey(runId: string, phaseId: string, attempt: number): string {
+  return `${runId}/${phaseId}/${attempt}/held-out`;
 }
 
 /**

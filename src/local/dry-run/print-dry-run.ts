@@ -40,6 +40,7 @@ function printPrompts(report: DryRunReport, io: Io): void {
   io.out(`Prompts, rendered against the issue and the files of ${report.source}:`);
   const rows = [["PHASE", "TIER", "SYSTEM", "CONTEXT", "PROMPT", "OUTPUT (assumed)", "JUDGE CALLS"]];
   const notes = new Map<string, string[]>();
+  const heldOut: string[] = [];
   for (const phase of report.phases) {
     if (phase.kind === "wait") rows.push([phase.id, `wait ${phase.wait}`, "", "", "", "", ""]);
     else if (phase.kind === "approval")
@@ -61,15 +62,25 @@ function printPrompts(report: DryRunReport, io: Io): void {
       ]);
       if (phase.context.note)
         notes.set(phase.context.note, [...(notes.get(phase.context.note) ?? []), phase.id]);
+      if (phase.context.heldOut.length > 0) heldOut.push(heldOutLine(phase));
     }
   }
   printTable(rows, io);
   for (const [note, ids] of notes) io.out(`  ${ids.join(", ")}: ${note}`);
+  for (const line of heldOut) io.out(line);
   if (report.problems.length === 0) {
     io.out("  every prompt, artifact path and rubric renders; no rubric shows through a prompt");
     return;
   }
   for (const problem of report.problems) io.out(`  problem: ${problem}`);
+}
+
+/** The files a phase's agent is not given (holdout), as the phase comment will list them. */
+function heldOutLine(phase: AgentPlan): string {
+  const files = phase.context.heldOut.map(
+    (file) => `${file.path.replace(/\n/g, "?")} (${file.reason.replace(/^holdout: /, "")})`,
+  );
+  return `  ${phase.id}: left out for holdout: ${files.join(", ")}`;
 }
 
 function tierText(phase: AgentPlan): string {

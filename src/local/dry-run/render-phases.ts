@@ -1,4 +1,5 @@
-import { findRubricLeak } from "../../engine/holdout.js";
+import { type HeldOut, holdOutContext } from "../../engine/holdout-context.js";
+import { holdoutViolation } from "../../engine/holdout-violation.js";
 import {
   type ContextInput,
   type RepoInput,
@@ -23,7 +24,8 @@ export interface RenderedAgent {
   kind: "agent";
   phase: ResolvedAgentPhase;
   tokens: { system: number; context: number; prompt: number; output: number };
-  context: { files: number; omitted: number; note?: string };
+  /** `heldOut`: the files left out for holdout, also counted in `omitted`. */
+  context: { files: number; omitted: number; heldOut: HeldOut[]; note?: string };
   /** Per judge gate: its tier, samples, and the input tokens of each criterion's call. */
   judges: { tier: Tier; samples: number; provider?: string; model?: string; inputs: number[] }[];
 }
@@ -52,7 +54,7 @@ export async function renderPhases(
   const { pipeline, issue } = options;
   const problems: string[] = [];
   const outputs: Record<string, string> = {};
-  const contexts = new Map<string, Promise<{ files: ContextFiles; note?: string }>>();
+  const contexts = new Map<string, ReturnType<typeof readPhaseContext>>();
   const phases: Rendered[] = [];
   for (const phase of pipeline.phases) {
     if (phase.kind === "wait") {
@@ -84,17 +86,13 @@ export async function renderPhases(
       attempt("output.artifact", () => checkWritablePath(renderPath(artifact, input).trim()), "");
     }
     const key = JSON.stringify(phase.context);
-    const read = contexts.get(key) ?? readPhaseContext(readFiles, phase.context);
+    const read = contexts.get(key) ?? readPhaseContext(readFiles, phase.context, pipeline);
     contexts.set(key, read);
     const context = await read;
     const system = agentSystemPrompt(phase, issue.number, `${repoInput.owner}/${repoInput.name}`);
     const user = agentUserPrompt({ rendered: renderedPrompt, context: context.files });
-    const leak = findRubricLeak(`${system}\n${user.context ?? ""}\n${user.prompt}`, pipeline);
-    if (leak) {
-      problems.push(
-        `${phase.id}.prompt: holdout violated: the rendered prompt contains the rubric of ${leak}; the run would stop here`,
-      );
-    }
+    const violation = holdoutViolation({ system, ...user }, pipeline, phase.id);
+    if (violation) problems.push(`${phase.id}.prompt: holdout violated: ${violation}; the run would stop here`);
     const output = outputTokens(phase);
     const own = placeholder(phase.id, output);
     const judgeInput = { ...input, outputs: { ...outputs, [phase.id]: own } };
@@ -136,6 +134,7 @@ export async function renderPhases(
       context: {
         files: context.files.files.length,
         omitted: context.files.omitted.length,
+        heldOut: context.heldOut,
         ...(context.note ? { note: context.note } : {}),
       },
       judges,
@@ -174,17 +173,24 @@ function placeholder(id: string, tokens: number): string {
   return text.slice(0, tokens * 4);
 }
 
-/** The files a phase's globs match; a reader that fails leaves a note, not an exception. */
+/**
+ * The files a phase's globs match, less those the worker would hold out (pipeline files, files
+ * quoting a rubric); a reader that fails leaves a note, not an exception.
+ */
 async function readPhaseContext(
   readFiles: ContextReader,
   globs: string[],
-): Promise<{ files: ContextFiles; note?: string }> {
+  pipeline: DryRunOptions["pipeline"],
+): Promise<{ files: ContextFiles; heldOut: HeldOut[]; note?: string }> {
   const none: ContextFiles = { files: [], omitted: [] };
-  if (globs.length === 0) return { files: none };
+  if (globs.length === 0) return { files: none, heldOut: [] };
+  let read: ContextFiles;
   try {
-    return { files: await readFiles(globs) };
+    read = await readFiles(globs);
   } catch (error) {
-    if (error instanceof NoContext) return { files: none, note: error.message };
-    return { files: none, note: `no repository files were read: ${(error as Error).message}` };
+    if (error instanceof NoContext) return { files: none, heldOut: [], note: error.message };
+    return { files: none, heldOut: [], note: `no repository files were read: ${(error as Error).message}` };
   }
+  const { context, heldOut } = holdOutContext(read, pipeline);
+  return { files: context, heldOut };
 }

@@ -1,3 +1,4 @@
+import type { HeldOut } from "../../engine/holdout-context.js";
 import type { IssueInput } from "../../engine/template-context.js";
 import type { Gap } from "../../pipeline/gaps.js";
 import type { ResolvedPipeline } from "../../pipeline/resolved.js";
@@ -30,7 +31,8 @@ export interface AgentPlan {
   /** Its asserts contradict each other: every attempt fails (the gap report says where). */
   hopeless: boolean;
   tokens: { system: number; context: number; prompt: number; output: number };
-  context: { files: number; omitted: number; note?: string };
+  /** `heldOut`: the files left out for holdout (counted in `omitted`), with why. */
+  context: { files: number; omitted: number; heldOut: HeldOut[]; note?: string };
   /** Per judge gate: its calls per attempt and their input; `on` names a provider or model it pins. */
   judges: { tier: Tier; on?: string; calls: number; inTokens: number }[];
   simulation: PhaseModel;
