@@ -337,7 +337,7 @@ phases:
     const result = await cli("run", "coding", "--issue", leaky, "--repo", repo, "--dry-run");
     expect(result.code).toBe(1);
     expect(result.out).toContain(
-      "problem: requirements.prompt: holdout violated: the rendered prompt contains the rubric of implement: fits the codebase and stays in scope",
+      'problem: requirements.prompt: holdout violated: the issue body, quoted in the prompt of phase "requirements", contains the rubric of implement: fits the codebase and stays in scope; the run would stop here',
     );
     expect(result.err).toContain("would stop this run");
   });
@@ -363,7 +363,7 @@ phases:
       const result = await cli("run", "coding", "--issue", leaky, "--repo", repo, "--dry-run");
       expect(result.code).toBe(1);
       expect(result.out).toContain(
-        "problem: requirements.prompt: holdout violated: the rendered prompt contains the rubric of implement: fits the codebase and stays in scope",
+        'problem: requirements.prompt: holdout violated: the issue body, quoted in the prompt of phase "requirements", contains the rubric of implement: fits the codebase and stays in scope; the run would stop here',
       );
     },
   );
