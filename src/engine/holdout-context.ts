@@ -40,27 +40,39 @@ export function holdOutContext(
   }
   const files: ContextFiles["files"] = [];
   const heldOut: HeldOut[] = [];
+  const told: ContextFiles["omitted"] = [];
   for (const file of read.files) {
-    const reason = holdoutReason(file, rubrics, prompts);
-    if (reason === undefined) files.push(file);
-    else heldOut.push({ path: file.path, reason });
+    const found = holdoutReason(file, rubrics, prompts);
+    if (found === undefined) {
+      files.push(file);
+      continue;
+    }
+    heldOut.push({ path: file.path, reason: found.reason });
+    told.push({ path: file.path, reason: found.told ?? found.reason });
   }
   if (heldOut.length === 0) return { context: read, heldOut };
-  const omitted = [...read.omitted, ...heldOut].sort((a, b) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-  );
+  const omitted = [...read.omitted, ...told].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { context: { files, omitted }, heldOut };
 }
 
+/**
+ * What the agent's list of files not included says of a file quoting a rubric: not which
+ * criterion, as an agent never reads criterion names either (docs/gates.md, what a retry is told).
+ */
+const TOLD_RUBRIC = "holdout: quotes a rubric";
+
+/** Why a file is held out (and, when it differs, what the agent is told), or undefined to keep it. */
 function holdoutReason(
   file: { path: string; content: string },
   rubrics: ReturnType<typeof rubricIndex>,
   prompts: Map<string, string>,
-): string | undefined {
-  if (REPO_CONFIG.test(file.path)) return "holdout: repository configuration";
-  if (PIPELINE_FILE.test(file.path) && PHASES_KEY.test(file.content)) return "holdout: pipeline file";
+): { reason: string; told?: string } | undefined {
+  if (REPO_CONFIG.test(file.path)) return { reason: "holdout: repository configuration" };
+  if (PIPELINE_FILE.test(file.path) && PHASES_KEY.test(file.content))
+    return { reason: "holdout: pipeline file" };
   const promptOf = prompts.get(file.content.trimEnd());
-  if (promptOf !== undefined) return `holdout: prompt file of phase ${promptOf}`;
+  if (promptOf !== undefined) return { reason: `holdout: prompt file of phase ${promptOf}` };
   const criterion = leakIn(file.content, rubrics);
-  return criterion === undefined ? undefined : `holdout: contains the rubric of ${criterion}`;
+  if (criterion === undefined) return undefined;
+  return { reason: `holdout: contains the rubric of ${criterion}`, told: TOLD_RUBRIC };
 }

@@ -342,6 +342,24 @@ phases:
     expect(result.err).toContain("would stop this run");
   });
 
+  it("exits 0 on a repository whose docs quote a rubric, naming the file it leaves out for holdout", async () => {
+    const repo = tempRepo({
+      ...REPO_FILES,
+      "docs/notes.md":
+        "# Notes\n\nThe reviewer wants naming, module layout, error style and formatting kept.\n",
+    });
+    const result = await cli("run", "coding", "--issue", issueFile(), "--repo", repo, "--dry-run");
+    expect(result.err).toBe("");
+    expect(result.code).toBe(0);
+    const prompts = section(result.out, "Prompts");
+    expect(prompts).toContain(
+      "  requirements: left out for holdout: docs/notes.md (contains the rubric of implement: fits the codebase and stays in scope)",
+    );
+    // Only the requirements phase reads docs/*.md; its context counts the file as left out.
+    expect(prompts.find((line) => line.startsWith("  requirements "))).toContain("(3 file(s), 1 left out)");
+    expect(prompts.filter((line) => line.includes("left out for holdout"))).toHaveLength(1);
+  });
+
   it.each([
     [
       "zero-width spaces",
