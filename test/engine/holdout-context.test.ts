@@ -7,10 +7,9 @@ import { holdoutViolation } from "../../src/engine/holdout-violation.js";
 import { untrusted } from "../../src/engine/template-context.js";
 import { startRun } from "../../src/local/run-commands.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
-import type { ModelRequest, Provider } from "../../src/providers/provider.js";
-import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
+import type { Fixtures } from "../../src/providers/recorded.js";
 import { getRun } from "../../src/store/runs.js";
-import { ISSUE, loadPipeline, openApp } from "../helpers/local-run.js";
+import { ISSUE, loadPipeline, openApp, recording } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
 const RUBRIC = "Names the exact function that trims and says which inputs it refuses.";
@@ -43,20 +42,6 @@ const REPO = {
   "pipelines/prompts/write.md": PROMPT,
   ".github/atomic-scrum.yml": "labels:\n  atomic:write: judged\n",
 };
-
-function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
-  const inner = createRecordedProvider(fixtures);
-  const requests: ModelRequest[] = [];
-  return {
-    name: inner.name,
-    modelFor: inner.modelFor,
-    requests,
-    complete: (request) => {
-      requests.push(request);
-      return inner.complete(request);
-    },
-  };
-}
 
 const PASS: Fixtures = {
   write: [{ agent: "A draft.", judge: { "secret-criterion": { score: 0.9, reason: "good" } } }],

@@ -3,7 +3,8 @@ import type { Effect } from "../../src/engine/types.js";
 import { createLocalApp, type LocalApp, type LocalAppOptions } from "../../src/local/local-app.js";
 import { startRun } from "../../src/local/run-commands.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
-import type { Provider } from "../../src/providers/provider.js";
+import type { ModelRequest, Provider } from "../../src/providers/provider.js";
+import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
 import { tempFile } from "./temp.js";
 
 export const SMALL_PIPELINE = `
@@ -50,6 +51,17 @@ export function counting(provider: Provider): Provider & { calls: { agent: numbe
       return provider.complete(request);
     },
   };
+}
+
+/** The recorded provider replaying `fixtures`, keeping every request so a test can read the prompts sent. */
+export function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
+  const inner = createRecordedProvider(fixtures);
+  const requests: ModelRequest[] = [];
+  const complete = (request: ModelRequest) => {
+    requests.push(request);
+    return inner.complete(request);
+  };
+  return { ...inner, requests, complete };
 }
 
 export function loadPipeline(text = SMALL_PIPELINE) {

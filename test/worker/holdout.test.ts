@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { findRubricLeak } from "../../src/engine/holdout.js";
-import type { ModelRequest, Provider } from "../../src/providers/provider.js";
-import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
+import type { Fixtures } from "../../src/providers/recorded.js";
 import { getRun, listAttempts } from "../../src/store/runs.js";
-import { ISSUE, loadPipeline, openApp, start } from "../helpers/local-run.js";
+import { ISSUE, loadPipeline, openApp, recording, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
 const RUBRIC = "Names the exact function that trims and says which inputs it refuses.";
@@ -23,20 +22,6 @@ phases:
           criteria:
             - { name: secret-criterion, weight: 1, rubric: '${RUBRIC}' }
 `;
-}
-
-function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
-  const inner = createRecordedProvider(fixtures);
-  const requests: ModelRequest[] = [];
-  return {
-    name: inner.name,
-    modelFor: inner.modelFor,
-    requests,
-    complete: (request) => {
-      requests.push(request);
-      return inner.complete(request);
-    },
-  };
 }
 
 async function runWith(text: string, fixtures: Fixtures) {

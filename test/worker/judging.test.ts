@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { untrusted } from "../../src/engine/template-context.js";
-import type { ModelRequest, Provider } from "../../src/providers/provider.js";
-import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
+import type { Fixtures } from "../../src/providers/recorded.js";
 import { getRun, listAttempts } from "../../src/store/runs.js";
-import { ISSUE, openApp, start } from "../helpers/local-run.js";
+import { ISSUE, openApp, recording, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
 const RUBRIC = "Names the exact function that trims and says which inputs it refuses.";
@@ -24,21 +23,6 @@ ${gates}
 
 const judge = (threshold: number, criteria: string) =>
   `      - judge:\n          threshold: ${threshold}\n          tier: fast\n          criteria:\n${criteria}`;
-
-/** Records every request, so a test can read the prompts the models were given. */
-function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
-  const inner = createRecordedProvider(fixtures);
-  const requests: ModelRequest[] = [];
-  return {
-    name: inner.name,
-    modelFor: inner.modelFor,
-    requests,
-    complete: (request) => {
-      requests.push(request);
-      return inner.complete(request);
-    },
-  };
-}
 
 async function runWith(text: string, fixtures: Fixtures, issue = ISSUE) {
   const provider = recording(fixtures);

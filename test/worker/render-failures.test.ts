@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { renderPhases } from "../../src/local/dry-run/render-phases.js";
-import type { ModelRequest, Provider } from "../../src/providers/provider.js";
-import { createRecordedProvider, type Fixtures } from "../../src/providers/recorded.js";
+import type { Fixtures } from "../../src/providers/recorded.js";
 import { getRun } from "../../src/store/runs.js";
-import { ISSUE, loadPipeline, openApp, start } from "../helpers/local-run.js";
+import { ISSUE, loadPipeline, openApp, recording, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
 // Passes validate (its trial render has issue number 1) yet runs over the limits on a big issue
@@ -26,16 +25,6 @@ phases:
           criteria:
             - { name: clarity, weight: 1, rubric: "${rubric}" }
 `;
-}
-
-function recording(fixtures: Fixtures): Provider & { requests: ModelRequest[] } {
-  const inner = createRecordedProvider(fixtures);
-  const requests: ModelRequest[] = [];
-  const complete = (request: ModelRequest) => {
-    requests.push(request);
-    return inner.complete(request);
-  };
-  return { ...inner, requests, complete };
 }
 
 async function runWith(text: string, fixtures: Fixtures) {
