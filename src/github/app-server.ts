@@ -1,5 +1,5 @@
-import { createRequire } from "node:module";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import {
@@ -10,8 +10,8 @@ import {
   type ProbotOctokit,
   Server,
 } from "probot";
-import { type Check, readyRoute, SETUP_MODE } from "./readiness.js";
 import { type AppEnv, type ListenEnv, readLogEnv } from "./read-probot-env.js";
+import { type Check, readyRoute, SETUP_MODE } from "./readiness.js";
 import { createWebhookEndpoint } from "./webhook-endpoint.js";
 
 /**
@@ -157,7 +157,9 @@ export async function startSetupServer(options: {
   await maker.ready();
   const log = maker.log;
   if (!factory) {
-    log.warn("Probot's setup module was not found where Probot 14.3 has it: GET /ready is not served in setup mode");
+    log.warn(
+      "Probot's setup module was not found where Probot 14.3 has it: GET /ready is not served in setup mode",
+    );
     return options.run();
   }
   const server = new Server({
@@ -166,7 +168,12 @@ export async function startSetupServer(options: {
     webhookPath: listen.webhookPath,
     log: withoutProbeLines(log),
     // As Probot's `run` does (its #1512): the instance needs some credentials and is never used.
-    Probot: Probot.defaults({ appId: 1, privateKey: SETUP_KEY, log, ...(options.Octokit ? { Octokit: options.Octokit } : {}) }),
+    Probot: Probot.defaults({
+      appId: 1,
+      privateKey: SETUP_KEY,
+      log,
+      ...(options.Octokit ? { Octokit: options.Octokit } : {}),
+    }),
   });
   server.addHandler(readyRoute({ credentials: () => SETUP_MODE }));
   await server.loadHandlerFactory(
@@ -177,7 +184,8 @@ export async function startSetupServer(options: {
     http = await server.start();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new Error(`PORT ${listen.port} is in use on ${listen.host}: set PORT to a free port`);
+    if (code === "EADDRINUSE")
+      throw new Error(`PORT ${listen.port} is in use on ${listen.host}: set PORT to a free port`);
     throw error;
   }
   return {

@@ -23,7 +23,8 @@ export interface Readiness {
 export const STALE_AFTER_POLL_MS = 30_000;
 
 /** The text of the one check setup mode has: there is nothing to work with yet. */
-export const SETUP_MODE = "setup mode: the app is not registered yet; open this server's / page to register it, then restart";
+export const SETUP_MODE =
+  "setup mode: the app is not registered yet; open this server's / page to register it, then restart";
 
 /** Runs every check; one that throws (none should) counts as failed. */
 export function readiness(checks: Record<string, Check>): Readiness {
