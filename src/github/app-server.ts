@@ -87,7 +87,7 @@ export async function startAppServer(options: {
     receive: (delivery) => probot.receive(delivery as Parameters<Probot["receive"]>[0]),
   });
   const ready = readyRoute(options.ready?.() ?? {}, probot.log.child({ name: "ready" }));
-  const handlers: Handler[] = [ping, ready, webhooks, ...routes];
+  const handlers: Handler[] = [ping, ready, webhooks, ...routes, misdirected(env.webhookPath, log)];
   const server = createServer(async (req, res) => {
     try {
       for (const handler of handlers) if (await handler(req, res)) return;
@@ -244,6 +244,27 @@ async function loadSetupFactory(): Promise<SetupFactory | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A webhook POSTed to another path: Probot's setup flow registers the app with the page's root
+ * (`${baseUrl}/`) as its Webhook URL, where no webhook is taken (Probot's own default path is
+ * /api/github/webhooks too). GitHub shows this answer in the app's delivery log; the server log
+ * says it once.
+ */
+function misdirected(webhookPath: string, log: Pick<Logger, "warn">): Handler {
+  let told = false;
+  return (req, res) => {
+    if (req.method !== "POST" || typeof req.headers["x-github-event"] !== "string") return false;
+    const error = `webhooks are taken on ${webhookPath}: set the GitHub App's Webhook URL to https://<this host>${webhookPath}`;
+    if (!told) log.warn({ path: req.url?.split("?")[0]?.slice(0, 100) }, error);
+    told = true;
+    const text = JSON.stringify({ error });
+    res
+      .writeHead(404, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+      .end(text);
+    return true;
+  };
 }
 
 /** Probot's health check route, kept: GET /ping answers PONG. */

@@ -163,6 +163,24 @@ describe("atomic-scrum serve > GET /ready", () => {
   });
 });
 
+describe("atomic-scrum serve > a webhook POSTed to / (the Webhook URL Probot's setup flow registers)", () => {
+  it("is answered 404 naming the path webhooks are taken on, which GitHub shows in its delivery log", async () => {
+    const { server } = await serveApp();
+    const answer = await fetch(`http://127.0.0.1:${server.port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": "d-1" },
+      body: "{}",
+    });
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toEqual({
+      error:
+        "webhooks are taken on /api/github/webhooks: set the GitHub App's Webhook URL to https://<this host>/api/github/webhooks",
+    });
+    const other = await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "{}" });
+    expect([other.status, await other.text()]).toEqual([404, "not found\n"]);
+  });
+});
+
 describe("the readiness checks", () => {
   const loop = (state: LoopStatus["state"], beatAt: number): LoopStatus => ({ state, beatAt, pollMs: 5_000 });
   const now = 1_000_000;
