@@ -60,7 +60,7 @@ export async function startAppServer(options: {
 }): Promise<AppServer> {
   const { env } = options;
   const settings = {
-    env: { ...options.rawEnv, ...readLogEnv(options.rawEnv) },
+    env: probotSettingsEnv(options.rawEnv),
     overrides: {
       appId: env.appId,
       privateKey: env.privateKey,
@@ -111,6 +111,10 @@ export async function startAppServer(options: {
   });
   const address = server.address() as AddressInfo;
   log.info(`Listening on http://${env.host}:${address.port}`);
+  if (options.rawEnv.REDIS_URL)
+    log.warn(
+      "REDIS_URL is ignored: serve is one process, and GitHub's rate limits are kept in its database (Probot would share its request throttling through Redis)",
+    );
   if (options.rawEnv.WEBHOOK_PROXY_URL)
     log.warn(
       `WEBHOOK_PROXY_URL is set, but atomic-scrum serve does not forward from it: run \`npx smee-client --url ${options.rawEnv.WEBHOOK_PROXY_URL} --target http://localhost:${address.port}${env.webhookPath}\`, or unset it`,
@@ -151,7 +155,7 @@ export async function startSetupServer(options: {
     );
   const factory = await loadSetupFactory();
   const maker = createProbot({
-    env: { ...options.rawEnv, ...readLogEnv(options.rawEnv) },
+    env: probotSettingsEnv(options.rawEnv),
     overrides: { appId: 1, privateKey: SETUP_KEY },
   });
   await maker.ready();
@@ -223,6 +227,15 @@ function withoutProbeLines(log: Logger): Logger {
       return value;
     },
   });
+}
+
+/**
+ * The environment Probot's createProbot reads: logging as Probot's `run` reads it, and no
+ * REDIS_URL. With one, Probot loads ioredis (it is not installed: "Failed to initialize Probot"
+ * and a stack) to share its request throttling between processes, which one process never needs.
+ */
+function probotSettingsEnv(rawEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...rawEnv, ...readLogEnv(rawEnv), REDIS_URL: undefined };
 }
 
 const SETUP_KEY = "dummy value for setup, see probot#1512";

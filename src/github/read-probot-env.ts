@@ -1,5 +1,6 @@
 import { createPrivateKey } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
 /** Where the server listens and takes webhooks: HOST, PORT and WEBHOOK_PATH. */
@@ -190,7 +191,22 @@ export function readLogEnv(env: NodeJS.ProcessEnv): { LOG_LEVEL: LogLevel; LOG_F
     throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${level.slice(0, 20)}"`);
   const format = given(env.LOG_FORMAT)?.trim();
   const json = format === undefined ? env.NODE_ENV === "production" : format !== "pretty";
+  // Probot imports @sentry/node only when SENTRY_DSN is set (with npx, it installs it for the
+  // run); missing, it printed "Failed to initialize Probot" and a stack, and serve stopped.
+  if (given(env.SENTRY_DSN) && env.npm_lifecycle_event !== "npx" && !installed("@sentry/node"))
+    throw new Error(
+      "SENTRY_DSN is set, but @sentry/node (which Probot sends errors to Sentry with) is not installed: run `npm install @sentry/node@9` where atomic-scrum is installed, or unset SENTRY_DSN",
+    );
   return { LOG_LEVEL: level, LOG_FORMAT: json ? "json" : "pretty" };
+}
+
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isLogLevel(text: string): text is LogLevel {

@@ -249,4 +249,24 @@ describe("atomic-scrum serve > logging settings, read as Probot's run reads them
     );
     expect(existsSync(dbPath)).toBe(false);
   });
+
+  it("SENTRY_DSN without @sentry/node installed stops serve in one line naming both (under npx, Probot installs it)", async () => {
+    const dsn = { SENTRY_DSN: "https://key@sentry.example.com/1" };
+    expect(() => readLogEnv(dsn)).toThrow(
+      /^SENTRY_DSN is set, but @sentry\/node \(which Probot sends errors to Sentry with\) is not installed: run `npm install @sentry\/node@9`/,
+    );
+    expect(readLogEnv({ ...dsn, npm_lifecycle_event: "npx" }).LOG_LEVEL).toBe("info");
+    const dbPath = join(tempDir(), "store.db");
+    await expect(serve({ dbPath, env: { ...GOOD, ...dsn } })).rejects.toThrow(/^SENTRY_DSN is set/);
+    expect(existsSync(dbPath)).toBe(false);
+  });
+
+  it("REDIS_URL is ignored (one process needs no shared throttling): serve starts and is ready", async () => {
+    nock.enableNetConnect("127.0.0.1");
+    served = await serve({
+      dbPath: join(tempDir(), "store.db"),
+      env: { ...GOOD, REDIS_URL: "redis://127.0.0.1:1" },
+    });
+    expect((await ready(served.server.port)).status).toBe(200);
+  });
 });
