@@ -24,7 +24,7 @@ export interface AppEnv extends ListenEnv {
 /** Setup mode: no credentials at all, so Probot's flow registers the app from `app.yml`. */
 export type ProbotEnv = { mode: "setup" } | ({ mode: "app" } & AppEnv);
 
-/** A variable's value, unless it is unset or blank. (Read as `env.NAME`: test/docs/serve-env.test.ts finds each read.) */
+/** A variable's value, unless it is unset or blank. Each is read as `env.<name>`, so test/docs/serve-env.test.ts finds it. */
 function given(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
