@@ -26,7 +26,7 @@ const COMPUTED: Record<string, string[]> = {
   "src/providers/registry.ts": [...Object.values(KEY_VARIABLES).flat(), OPENAI_BASE_URL_VARIABLE],
 };
 
-const NAME = String.raw`[A-Z][A-Z0-9_]*|npm_[a-z_]+`;
+const NAME = "[A-Z][A-Z0-9_]*|npm_[a-z_]+";
 /** An environment object: `process.env`, or a name ending in `env`/`Env` (`env`, `rawEnv`, `envWithDefaults`). */
 const ENV = String.raw`(?:process\.env|\b(?:[A-Za-z_$][\w$]*?)?[eE]nv(?:WithDefaults)?)`;
 
@@ -36,7 +36,7 @@ interface Read {
 }
 
 /** Every variable `text` reads by a name written out, and whether it reads one by a computed name. */
-export function scanReads(text: string): { names: Set<string>; computed: boolean } {
+function scanReads(text: string): { names: Set<string>; computed: boolean } {
   const names = new Set<string>();
   for (const m of text.matchAll(new RegExp(String.raw`${ENV}\??\.(${NAME})\b`, "g")))
     names.add(m[1] as string);
