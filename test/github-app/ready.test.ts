@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -178,6 +178,31 @@ describe("atomic-scrum serve > a webhook POSTed to / (the Webhook URL Probot's s
     });
     const other = await fetch(`http://127.0.0.1:${server.port}/`, { method: "POST", body: "{}" });
     expect([other.status, await other.text()]).toEqual([404, "not found\n"]);
+  });
+});
+
+describe("docs/serve.md shows the answers serve gives", () => {
+  const doc = readFileSync(new URL("../../docs/serve.md", import.meta.url), "utf8");
+
+  it("GET /ready when all is well, and in setup mode; a webhook on the wrong path", async () => {
+    const { server } = await serveApp();
+    const ok = await ready(server.port);
+    expect(doc).toContain(`\`\`\`json\n${ok.text}\n\`\`\``);
+    const misdirected = await fetch(`http://127.0.0.1:${server.port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": "d-1" },
+      body: "{}",
+    });
+    expect(doc.replace(/\n {2}/g, " ").replace(/\n/g, " ")).toContain(`\`${await misdirected.text()}\``);
+    await served?.stop();
+    served = undefined;
+    vi.stubEnv("NO_SMEE_SETUP", "true");
+    const port = await freePort();
+    served = await serve({
+      dbPath: join(tempDir(), "store.db"),
+      env: { HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "fatal" },
+    });
+    expect(doc.replace(/\n {2}/g, " ")).toContain(`\`${(await ready(port)).text}\``);
   });
 });
 
