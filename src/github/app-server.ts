@@ -210,22 +210,10 @@ export async function startSetupServer(options: {
  * The app server logs no probe either.
  */
 function withoutProbeLines(log: Logger): Logger {
-  return new Proxy(log, {
-    get(target, key, receiver) {
-      const value: unknown = Reflect.get(target, key, receiver);
-      if (typeof value !== "function") return value;
-      if (key === "child")
-        return (...args: unknown[]) =>
-          withoutProbeLines((value as (...a: unknown[]) => Logger).apply(target, args));
-      if (typeof key === "string" && LEVELS.has(key))
-        return (first: unknown, ...rest: unknown[]) => {
-          // pino-http's line holds the response, and the request in it.
-          const url = (first as { res?: { req?: { url?: unknown } } } | null)?.res?.req?.url;
-          if (typeof url === "string" && url.split("?")[0] === "/ready") return;
-          (value as (...a: unknown[]) => void).call(target, first, ...rest);
-        };
-      return value;
-    },
+  return rewriteLines(log, (first) => {
+    // pino-http's line holds the response, and the request in it.
+    const url = (first as { res?: { req?: { url?: unknown } } } | null)?.res?.req?.url;
+    return typeof url === "string" && url.split("?")[0] === "/ready" ? DROP : first;
   });
 }
 
@@ -296,16 +284,25 @@ const LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
  * line "Webhook received" holds the event too. Each is logged with the event's id and name only.
  */
 export function withoutPayloads(log: Logger): Logger {
+  return rewriteLines(log, strip);
+}
+
+const DROP = Symbol("drop the line");
+
+/** `log` and its children, each line's first argument passed through `change` (DROP: no line). */
+function rewriteLines(log: Logger, change: (first: unknown) => unknown): Logger {
   return new Proxy(log, {
     get(target, key, receiver) {
       const value: unknown = Reflect.get(target, key, receiver);
       if (typeof value !== "function") return value;
       if (key === "child")
         return (...args: unknown[]) =>
-          withoutPayloads((value as (...a: unknown[]) => Logger).apply(target, args));
+          rewriteLines((value as (...a: unknown[]) => Logger).apply(target, args), change);
       if (typeof key === "string" && LEVELS.has(key))
-        return (first: unknown, ...rest: unknown[]) =>
-          (value as (...a: unknown[]) => void).call(target, strip(first), ...rest);
+        return (first: unknown, ...rest: unknown[]) => {
+          const changed = change(first);
+          if (changed !== DROP) (value as (...a: unknown[]) => void).call(target, changed, ...rest);
+        };
       return value;
     },
   });
