@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
@@ -170,7 +175,7 @@ export async function startSetupServer(options: {
     host: listen.host,
     port: listen.port,
     webhookPath: listen.webhookPath,
-    log: withoutProbeLines(log),
+    log: setupServerLog(log),
     // As Probot's `run` does (its #1512): the instance needs some credentials and is never used.
     Probot: Probot.defaults({
       appId: 1,
@@ -183,7 +188,7 @@ export async function startSetupServer(options: {
   await server.loadHandlerFactory(
     factory({ host: server.host, port: server.port, log: log.child({ name: "setup" }) }),
   );
-  let http: import("node:http").Server;
+  let http: HttpServer;
   try {
     http = await server.start();
   } catch (error) {
@@ -205,12 +210,14 @@ export async function startSetupServer(options: {
 }
 
 /**
- * `log`, except for the request line of a readiness probe. Probes come every few seconds, and
- * Probot's request logger (pino-http) writes each 503 with a made-up error and its stack trace.
- * The app server logs no probe either.
+ * `log` for Probot's setup server, without two lines. The request line of a readiness probe:
+ * probes come every few seconds, and Probot's request logger (pino-http) writes each 503 with a
+ * made-up error and its stack trace (the app server logs no probe either). And a port in use,
+ * which Probot logs with its stack before serve says it in one line.
  */
-function withoutProbeLines(log: Logger): Logger {
+function setupServerLog(log: Logger): Logger {
   return rewriteLines(log, (first) => {
+    if ((first as NodeJS.ErrnoException | null)?.code === "EADDRINUSE") return DROP;
     // pino-http's line holds the response, and the request in it.
     const url = (first as { res?: { req?: { url?: unknown } } } | null)?.res?.req?.url;
     return typeof url === "string" && url.split("?")[0] === "/ready" ? DROP : first;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -160,6 +161,23 @@ describe("atomic-scrum serve > GET /ready", () => {
       /^APP_ID is not set and NODE_ENV is production, where setup mode is not offered: set APP_ID/,
     );
     expect(existsSync(production)).toBe(false);
+  });
+
+  it("setup mode on a port in use rejects in one line naming PORT", async () => {
+    vi.stubEnv("NO_SMEE_SETUP", "true");
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(
+        serve({
+          dbPath: join(tempDir(), "store.db"),
+          env: { HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "fatal" },
+        }),
+      ).rejects.toThrow(`PORT ${port} is in use on 127.0.0.1: set PORT to a free port`);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 });
 
