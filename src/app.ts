@@ -9,11 +9,12 @@ import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
-import { startAppServer } from "./github/app-server.js";
+import { startAppServer, startSetupServer } from "./github/app-server.js";
 import { AtomicScrumOctokit, RateLimitGate } from "./github/octokit.js";
 import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
-import { readProbotEnv } from "./github/read-probot-env.js";
+import { readListenEnv, readLogEnv, readProbotEnv } from "./github/read-probot-env.js";
+import { credentialsCheck, databaseCheck, workerCheck } from "./github/readiness.js";
 import { startGitHubRun } from "./github/start-run.js";
 import type { Provider } from "./providers/provider.js";
 import { createProviderRegistry } from "./providers/registry.js";
@@ -209,6 +210,8 @@ export interface ServedServer {
 export interface Served {
   /** The webhook server; in setup mode, Probot's own (its setup pages). */
   server: ServedServer;
+  /** The worker loop; none in setup mode, where no run can be worked. */
+  readonly loop: WorkerLoop | undefined;
   /**
    * Stops taking webhooks, lets the worker finish the effect it is on, then closes the database.
    * A phase cut short by a harder stop is safe too: its job's lease expires and it is done again.
@@ -227,6 +230,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
   // the checks below and the settings file see what Probot will (APP_ID only in .env, say).
   if (options.env === process.env) Object.assign(process.env, readDotEnv(resolve(".env")));
   const probotEnv = readProbotEnv(options.env, process.cwd());
+  const listen = probotEnv.mode === "app" ? probotEnv : readListenEnv(options.env);
+  readLogEnv(options.env);
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
   // A bad settings file stops the server before it takes a webhook, with every problem listed.
@@ -251,8 +256,23 @@ export async function serve(options: ServeOptions): Promise<Served> {
   try {
     server =
       probotEnv.mode === "app"
-        ? await startAppServer({ appFn, env: probotEnv, rawEnv: options.env, Octokit: AtomicScrumOctokit })
-        : await runProbot(appFn, { env: options.env, Octokit: AtomicScrumOctokit });
+        ? await startAppServer({
+            appFn,
+            env: probotEnv,
+            rawEnv: options.env,
+            Octokit: AtomicScrumOctokit,
+            ready: () => ({
+              credentials: credentialsCheck(probotEnv),
+              database: databaseCheck(db),
+              worker: workerCheck(() => loop?.status(), Date.now),
+            }),
+          })
+        : await startSetupServer({
+            listen,
+            rawEnv: options.env,
+            Octokit: AtomicScrumOctokit,
+            run: () => runProbot(appFn, { env: options.env, Octokit: AtomicScrumOctokit }),
+          });
   } catch (error) {
     await loop?.stop();
     db.close();
@@ -261,6 +281,9 @@ export async function serve(options: ServeOptions): Promise<Served> {
   let stopping: Promise<void> | undefined;
   return {
     server,
+    get loop() {
+      return loop;
+    },
     stop: () => {
       stopping ??= (async () => {
         // The worker first: webhooks still arriving while it finishes its effect are queued

@@ -1,23 +1,33 @@
 import { createPrivateKey } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
-/** The settings `atomic-scrum serve` runs the GitHub App with, read from Probot's variables. */
-export interface AppEnv {
-  appId: number;
-  /** The app's private key, as PEM text. */
-  privateKey: string;
-  secret: string;
-  /** GitHub's REST API: api.github.com, or GHE_HOST's `/api/v3`. */
-  baseUrl: string;
+/** Where the server listens and takes webhooks: HOST, PORT and WEBHOOK_PATH. */
+export interface ListenEnv {
   host: string;
   /** 0 picks a free port. */
   port: number;
   webhookPath: string;
 }
 
+/** The settings `atomic-scrum serve` runs the GitHub App with, read from Probot's variables. */
+export interface AppEnv extends ListenEnv {
+  appId: number;
+  /** The app's private key, as PEM text. */
+  privateKey: string;
+  secret: string;
+  /** GitHub's REST API: api.github.com, or GHE_HOST's `/api/v3`. */
+  baseUrl: string;
+}
+
 /** Setup mode: no credentials at all, so Probot's flow registers the app from `app.yml`. */
 export type ProbotEnv = { mode: "setup" } | ({ mode: "app" } & AppEnv);
+
+/** A variable's value, unless it is unset or blank. Each is read as `env.<name>`, so test/docs/serve-env.test.ts finds it. */
+function given(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
 
 /**
  * Reads and checks Probot's variables (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET,
@@ -29,12 +39,15 @@ export type ProbotEnv = { mode: "setup" } | ({ mode: "app" } & AppEnv);
  * file is looked for, as Probot does.
  */
 export function readProbotEnv(env: NodeJS.ProcessEnv, cwd: string): ProbotEnv {
-  const given = (name: string) => {
-    const value = env[name];
-    return value === undefined || value.trim() === "" ? undefined : value;
-  };
-  if (!given("APP_ID") && !given("PRIVATE_KEY") && !given("PRIVATE_KEY_PATH")) return { mode: "setup" };
-  const appIdText = given("APP_ID");
+  if (!given(env.APP_ID) && !given(env.PRIVATE_KEY) && !given(env.PRIVATE_KEY_PATH)) {
+    // Probot's `run` refuses setup mode in production too: a server there must be registered.
+    if (env.NODE_ENV === "production")
+      throw new Error(
+        "APP_ID is not set and NODE_ENV is production, where setup mode is not offered: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET",
+      );
+    return { mode: "setup" };
+  }
+  const appIdText = given(env.APP_ID);
   if (appIdText === undefined)
     throw new Error(
       "APP_ID is not set, though a private key is: set it to the App ID on your GitHub App's settings page",
@@ -44,7 +57,7 @@ export function readProbotEnv(env: NodeJS.ProcessEnv, cwd: string): ProbotEnv {
       `APP_ID must be your GitHub App's numeric App ID (its settings page shows it), got "${appIdText.slice(0, 40)}"`,
     );
   // Without a secret Probot falls back to a well-known one, and anyone could forge a webhook.
-  const secret = given("WEBHOOK_SECRET");
+  const secret = given(env.WEBHOOK_SECRET);
   if (secret === undefined)
     throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of your GitHub App (see .env)");
   return {
@@ -53,9 +66,16 @@ export function readProbotEnv(env: NodeJS.ProcessEnv, cwd: string): ProbotEnv {
     privateKey: readPrivateKey(env, cwd),
     secret,
     baseUrl: readBaseUrl(env),
-    host: given("HOST") ?? "localhost",
-    port: readPort(given("PORT")),
-    webhookPath: readWebhookPath(given("WEBHOOK_PATH")),
+    ...readListenEnv(env),
+  };
+}
+
+/** HOST (default localhost), PORT (default 3000; 0 for a free one) and WEBHOOK_PATH, checked. */
+export function readListenEnv(env: NodeJS.ProcessEnv): ListenEnv {
+  return {
+    host: given(env.HOST) ?? "localhost",
+    port: readPort(given(env.PORT)),
+    webhookPath: readWebhookPath(given(env.WEBHOOK_PATH)),
   };
 }
 
@@ -154,4 +174,41 @@ function readBaseUrl(env: NodeJS.ProcessEnv): string {
   if (protocol !== "https" && protocol !== "http")
     throw new Error(`GHE_PROTOCOL must be https or http, got "${protocol.slice(0, 20)}"`);
   return `${protocol}://${host}/api/v3`;
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Probot's logging variables, as its `run` reads them: LOG_LEVEL (default info; pino's own error
+ * for a wrong one was "default level:verbose must be included in custom levels"), LOG_FORMAT
+ * `pretty` or else `json`, and json when it is unset and NODE_ENV is production. createProbot,
+ * which serve uses, would log at warn and pretty even in production.
+ */
+export function readLogEnv(env: NodeJS.ProcessEnv): { LOG_LEVEL: LogLevel; LOG_FORMAT: "json" | "pretty" } {
+  const level = given(env.LOG_LEVEL)?.trim() ?? "info";
+  if (!isLogLevel(level))
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${level.slice(0, 20)}"`);
+  const format = given(env.LOG_FORMAT)?.trim();
+  const json = format === undefined ? env.NODE_ENV === "production" : format !== "pretty";
+  // Probot imports @sentry/node only when SENTRY_DSN is set (with npx, it installs it for the
+  // run); missing, it printed "Failed to initialize Probot" and a stack, and serve stopped.
+  if (given(env.SENTRY_DSN) && env.npm_lifecycle_event !== "npx" && !installed("@sentry/node"))
+    throw new Error(
+      "SENTRY_DSN is set, but @sentry/node (which Probot sends errors to Sentry with) is not installed: run `npm install @sentry/node@9` where atomic-scrum is installed, or unset SENTRY_DSN",
+    );
+  return { LOG_LEVEL: level, LOG_FORMAT: json ? "json" : "pretty" };
+}
+
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isLogLevel(text: string): text is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(text);
 }

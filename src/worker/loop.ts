@@ -1,10 +1,26 @@
 import type { Worker } from "./worker.js";
 
+/** What the loop is doing, for a readiness check: it only ever changes inside the loop itself. */
+export interface LoopStatus {
+  /**
+   * `working`: a pass is working due jobs. `sleeping`: waiting for the next poll, a timer or a
+   * wake. `stopped`: `stop()` was called. `ended`: the loop ended by itself (it never should:
+   * a pass that throws is caught), so nothing works the queue any more.
+   */
+  state: "working" | "sleeping" | "stopped" | "ended";
+  /** When the loop last beat: a pass started or ended. */
+  beatAt: number;
+  /** The longest a sleep lasts: a sleeping loop beats again within this. */
+  pollMs: number;
+}
+
 export interface WorkerLoop {
   /** Work now instead of at the next poll: a webhook just queued something. */
   wake(): void;
   /** Stops after the current pass; resolves when the loop has ended. */
   stop(): Promise<void>;
+  /** Whether the loop still goes and when it last beat (`GET /ready`). */
+  status(): LoopStatus;
 }
 
 /**
@@ -18,6 +34,13 @@ export function startWorkerLoop(
 ): WorkerLoop {
   const pollMs = options.pollMs ?? 5_000;
   let stopped = false;
+  let ended = false;
+  let working = false;
+  let beatAt = options.now();
+  const beat = (busy: boolean) => {
+    working = busy;
+    beatAt = options.now();
+  };
   let wakeUp: (() => void) | undefined;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -30,16 +53,20 @@ export function startWorkerLoop(
   const done = (async () => {
     while (!stopped) {
       let next: number | undefined;
+      beat(true);
       try {
         next = (await worker.runUntilIdle()).nextRunAt;
       } catch (error) {
         options.onError?.(error);
       }
+      beat(false);
       if (stopped) break;
       const wait = next === undefined ? pollMs : Math.min(pollMs, Math.max(0, next - options.now()));
       await sleep(wait);
     }
-  })();
+  })().finally(() => {
+    ended = true;
+  });
   return {
     wake: () => wakeUp?.(),
     stop: async () => {
@@ -49,5 +76,10 @@ export function startWorkerLoop(
       wakeUp?.();
       await done;
     },
+    status: () => ({
+      state: stopped ? "stopped" : ended ? "ended" : working ? "working" : "sleeping",
+      beatAt,
+      pollMs,
+    }),
   };
 }
