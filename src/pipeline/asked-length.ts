@@ -67,11 +67,13 @@ export function askedLength(instructions: string): AskedLength {
     asked.maxWords = Math.min(asked.maxWords ?? Number.POSITIVE_INFINITY, value);
   };
   const words = String.raw`(?:words?)\b`;
-  for (const m of text.matchAll(new RegExp(String.raw`\b(?:between )?${N}(?: to | and |-|–)${N} ${words}`, "gi"))) {
+  for (const m of text.matchAll(
+    new RegExp(String.raw`\b(?:between )?${N}(?: to | and |-|–)${N} ${words}`, "gi"),
+  )) {
     lower(toNumber(m[1] ?? ""));
     upper(toNumber(m[2] ?? ""));
   }
-  const atMost = String.raw`at most|no more than|not more than|up to|within|a maximum of|max(?:imum)?`;
+  const atMost = `at most|no more than|not more than|up to|within|a maximum of|max(?:imum)?`;
   const below = String.raw`(?<!\bno |\bnot )(?:under|fewer than|less than|below)`;
   for (const m of text.matchAll(new RegExp(String.raw`\b(${atMost}|${below}) ${N} ${words}`, "gi"))) {
     const value = toNumber(m[2] ?? "");
@@ -84,12 +86,13 @@ export function askedLength(instructions: string): AskedLength {
     upper(value);
     lower(Math.floor(value * 0.6));
   }
-  const atLeast = String.raw`at least|no fewer than|no less than|a minimum of|min(?:imum)?`;
+  const atLeast = `at least|no fewer than|no less than|a minimum of|min(?:imum)?`;
   for (const m of text.matchAll(new RegExp(String.raw`\b(${atLeast}|over|more than) ${N} ${words}`, "gi"))) {
     const value = toNumber(m[2] ?? "");
     lower(/over|more than/i.test(m[1] ?? "") ? value + 1 : value);
   }
-  for (const m of text.matchAll(new RegExp(String.raw`\b${N} ${words} or more\b`, "gi"))) lower(toNumber(m[1] ?? ""));
+  for (const m of text.matchAll(new RegExp(String.raw`\b${N} ${words} or more\b`, "gi")))
+    lower(toNumber(m[1] ?? ""));
   readUnits(firstParagraph(instructions), asked);
   return asked;
 }
@@ -104,7 +107,7 @@ function firstParagraph(instructions: string): string {
 }
 
 function readUnits(statement: string, asked: AskedLength): void {
-  const unit = String.raw`(sentence|line|bullet point|bullet|paragraph)s?`;
+  const unit = `(sentence|line|bullet point|bullet|paragraph)s?`;
   const pattern = new RegExp(
     String.raw`\b(?:(?:at most|up to|no more than) )?${N}(?: short)?[ -]${unit}\b(?! (?:per|each|for each)\b)`,
     "gi",

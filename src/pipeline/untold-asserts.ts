@@ -29,9 +29,12 @@ const TOLD: Record<AssertKind, Telling> = {
   "min-words": (prompt, value) => minTold(prompt, Number(value)),
   "max-words": (prompt, value) => maxTold(prompt, Number(value)),
   "is-json": (prompt) =>
-    /\bJSON\b/.test(prompt) ? undefined : "the prompt never asks for JSON: tell the agent to answer with JSON only",
+    /\bJSON\b/.test(prompt)
+      ? undefined
+      : "the prompt never asks for JSON: tell the agent to answer with JSON only",
   "json-schema": (prompt, value) => {
-    if (!/\bJSON\b/.test(prompt)) return "the prompt never asks for JSON: tell the agent to answer with JSON and name its fields";
+    if (!/\bJSON\b/.test(prompt))
+      return "the prompt never asks for JSON: tell the agent to answer with JSON and name its fields";
     const required = requiredFields(value).filter((field) => !prompt.includes(field));
     return required.length === 0
       ? undefined
@@ -59,7 +62,9 @@ function placeOf(glob: string): string {
 function requiredFields(value: AssertValue): string[] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
   const required = (value as { required?: unknown }).required;
-  return Array.isArray(required) ? required.filter((field): field is string => typeof field === "string") : [];
+  return Array.isArray(required)
+    ? required.filter((field): field is string => typeof field === "string")
+    : [];
 }
 
 function minTold(prompt: string, value: number): string | undefined {

@@ -32,13 +32,17 @@ ${asserts.map((a) => `      - assert: ${a}`).join("\n")}
 
 describe("dry-run gap: untold-assert", () => {
   it("warns of a word limit the prompt never states, naming the assert and what to say", () => {
-    const gaps = untold(phase("Write a changelog entry for {{ issue.title }}", ["{ type: max-words, value: 120 }"]));
+    const gaps = untold(
+      phase("Write a changelog entry for {{ issue.title }}", ["{ type: max-words, value: 120 }"]),
+    );
     expect(gaps).toEqual([
       {
         severity: "warning",
         phase: "work",
         field: "work.gates[0].assert",
-        message: expect.stringContaining('max-words: the prompt sets no length, and the assert allows at most 120 words: say so ("at most 120 words")'),
+        message: expect.stringContaining(
+          'max-words: the prompt sets no length, and the assert allows at most 120 words: say so ("at most 120 words")',
+        ),
       },
     ]);
     expect(gaps[0]?.message).toContain("only judge rubrics are held out");
@@ -57,11 +61,17 @@ describe("dry-run gap: untold-assert", () => {
   });
 
   it("warns when the prompt's own limit is looser than the assert's, and when a minimum is too low", () => {
-    const loose = untold(phase("Write at most 500 words on {{ issue.title }}", ["{ type: max-words, value: 120 }"]));
+    const loose = untold(
+      phase("Write at most 500 words on {{ issue.title }}", ["{ type: max-words, value: 120 }"]),
+    );
     expect(loose[0]?.message).toContain("the prompt allows about 500 words, the assert at most 120");
-    const low = untold(phase("Write at least 100 words on {{ issue.title }}", ["{ type: min-words, value: 300 }"]));
+    const low = untold(
+      phase("Write at least 100 words on {{ issue.title }}", ["{ type: min-words, value: 300 }"]),
+    );
     expect(low[0]?.message).toContain("the prompt asks for at least 100 words, the assert for at least 300");
-    expect(untold(phase("Write 300 to 500 words on {{ issue.title }}", ["{ type: min-words, value: 300 }"]))).toEqual([]);
+    expect(
+      untold(phase("Write 300 to 500 words on {{ issue.title }}", ["{ type: min-words, value: 300 }"])),
+    ).toEqual([]);
   });
 
   it("does not count a sentence count that describes a part, or a length inside a template fence", () => {
@@ -72,12 +82,16 @@ describe("dry-run gap: untold-assert", () => {
   });
 
   it("wants the literal text of contains, and an example line for regex", () => {
-    const asserts = ['{ type: contains, value: "AC1" }', '{ type: regex, value: "Verdict: (approve|request changes)" }'];
+    const asserts = [
+      '{ type: contains, value: "AC1" }',
+      '{ type: regex, value: "Verdict: (approve|request changes)" }',
+    ];
     expect(untold(phase("Review {{ issue.title }}", asserts)).map((g) => g.field)).toEqual([
       "work.gates[0].assert",
       "work.gates[1].assert",
     ]);
-    const told = 'Number the criteria AC1, AC2, ... and end with "Verdict: approve" or "Verdict: request changes". {{ issue.title }}';
+    const told =
+      'Number the criteria AC1, AC2, ... and end with "Verdict: approve" or "Verdict: request changes". {{ issue.title }}';
     expect(untold(phase(told, asserts))).toEqual([]);
   });
 
@@ -89,20 +103,30 @@ describe("dry-run gap: untold-assert", () => {
   it("wants JSON asked for, and every required field named", () => {
     const schema = "{ type: json-schema, value: { type: object, required: [title, labels] } }";
     expect(untold(phase("Triage {{ issue.title }}", [schema]))[0]?.message).toContain("never asks for JSON");
-    expect(untold(phase("Triage {{ issue.title }} as a JSON object with a `title`.", [schema]))[0]?.message).toContain(
-      'required field(s) "labels"',
-    );
-    expect(untold(phase("Answer with a JSON object: a `title` and the `labels`. {{ issue.title }}", [schema]))).toEqual([]);
+    expect(
+      untold(phase("Triage {{ issue.title }} as a JSON object with a `title`.", [schema]))[0]?.message,
+    ).toContain('required field(s) "labels"');
+    expect(
+      untold(phase("Answer with a JSON object: a `title` and the `labels`. {{ issue.title }}", [schema])),
+    ).toEqual([]);
     expect(untold(phase("Triage {{ issue.title }}", ["{ type: is-json }"]))).toHaveLength(1);
   });
 
   it("wants a paths assert's places named, and a named one is enough", () => {
     const paths = '{ type: paths, value: ["src/**", "test/**"] }';
     const gaps = untold(phase("Fix {{ issue.title }}", [paths], "output: { files: true }"));
-    expect(gaps[0]?.message).toContain('names none of the places the paths assert allows (src/**, test/**): tell the agent where it may write, e.g. "change only files under src/"');
-    expect(untold(phase("Fix {{ issue.title }}; change only files under `src/`.", [paths], "output: { files: true }"))).toEqual([]);
+    expect(gaps[0]?.message).toContain(
+      'names none of the places the paths assert allows (src/**, test/**): tell the agent where it may write, e.g. "change only files under src/"',
+    );
+    expect(
+      untold(
+        phase("Fix {{ issue.title }}; change only files under `src/`.", [paths], "output: { files: true }"),
+      ),
+    ).toEqual([]);
     const docs = '{ type: paths, value: ["README.md", "docs/**/*.md"] }';
-    expect(untold(phase("Fix typos in README.md. {{ issue.title }}", [docs], "output: { files: true }"))).toEqual([]);
+    expect(
+      untold(phase("Fix typos in README.md. {{ issue.title }}", [docs], "output: { files: true }")),
+    ).toEqual([]);
   });
 
   it("asks nothing for asserts a capable model meets unasked: no-placeholders and the negated text checks", () => {
@@ -114,8 +138,12 @@ describe("dry-run gap: untold-assert", () => {
     ];
     expect(untold(phase("Write about {{ issue.title }}", asserts))).toEqual([]);
     // A negated word limit is still a limit: not-min-words 101 is at most 100 words.
-    expect(untold(phase("Write about {{ issue.title }}", ["{ type: not-min-words, value: 101 }"]))).toHaveLength(1);
-    expect(untold(phase("Write at most 100 words on {{ issue.title }}", ["{ type: not-min-words, value: 101 }"]))).toEqual([]);
+    expect(
+      untold(phase("Write about {{ issue.title }}", ["{ type: not-min-words, value: 101 }"])),
+    ).toHaveLength(1);
+    expect(
+      untold(phase("Write at most 100 words on {{ issue.title }}", ["{ type: not-min-words, value: 101 }"])),
+    ).toEqual([]);
   });
 
   it("finds no untold assert in the built-in pipelines: their prompts tell the agent every assert", () => {

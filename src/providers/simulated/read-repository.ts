@@ -36,7 +36,8 @@ const EXT: Record<string, Language> = {
   ".rs": "rust",
 };
 
-const TEST_FILE = /(?:^|\/)(?:tests?|spec|__tests__)\/|\.(?:test|spec)\.[a-z]+$|_test\.(?:go|py)$|(?:^|\/)test_[^/]*\.py$/;
+const TEST_FILE =
+  /(?:^|\/)(?:tests?|spec|__tests__)\/|\.(?:test|spec)\.[a-z]+$|_test\.(?:go|py)$|(?:^|\/)test_[^/]*\.py$/;
 
 /** The files of the prompt's `file:` blocks (the repository context), in order. */
 export function contextFiles(text: string): { path: string; content: string }[] {
@@ -92,9 +93,13 @@ function readManifest(byPath: Map<string, string>): {
 } {
   const cargo = byPath.get("Cargo.toml");
   if (cargo !== undefined)
-    return { language: "rust", packageName: /^name\s*=\s*"([^"]+)"/m.exec(cargo)?.[1]?.replace(/-/g, "_") ?? "app" };
+    return {
+      language: "rust",
+      packageName: /^name\s*=\s*"([^"]+)"/m.exec(cargo)?.[1]?.replace(/-/g, "_") ?? "app",
+    };
   const goMod = byPath.get("go.mod");
-  if (goMod !== undefined) return { language: "go", packageName: /^module\s+(\S+)/m.exec(goMod)?.[1] ?? "app" };
+  if (goMod !== undefined)
+    return { language: "go", packageName: /^module\s+(\S+)/m.exec(goMod)?.[1] ?? "app" };
   if (byPath.has("pyproject.toml") || byPath.has("setup.py") || byPath.has("pytest.ini"))
     return { language: "python" };
   const text = byPath.get("package.json");
@@ -111,7 +116,10 @@ function readManifest(byPath: Map<string, string>): {
   return { language: typescript ? "typescript" : "javascript", pkg };
 }
 
-function jsTestFramework(pkg: PackageJson | undefined, tests: { content: string }[]): TestFramework | undefined {
+function jsTestFramework(
+  pkg: PackageJson | undefined,
+  tests: { content: string }[],
+): TestFramework | undefined {
   const script = pkg?.scripts?.test ?? "";
   const deps = { ...pkg?.dependencies, ...pkg?.devDependencies };
   const existing = tests.map((file) => file.content).join("\n");

@@ -78,7 +78,9 @@ export function readRequest(prompt: string, task: Task): Request {
 function jsonFields(instructions: string): JsonField[] | undefined {
   const paragraph = instructions
     .split(/\n\s*\n/)
-    .find((part) => /\b(?:answer|reply|respond|return|output)\b[^.]*\bJSON\b|\bJSON (?:object|only)\b/i.test(part));
+    .find((part) =>
+      /\b(?:answer|reply|respond|return|output)\b[^.]*\bJSON\b|\bJSON (?:object|only)\b/i.test(part),
+    );
   if (!paragraph) return undefined;
   const flat = paragraph.replace(/\s+/g, " ");
   return [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)].map((m) => {

@@ -1,8 +1,8 @@
 import { posix } from "node:path";
-import type { CallPurpose } from "../provider.js";
 import { oneLine, slugify } from "../../util/text.js";
-import { asksForTests, namedPlaces, type Place } from "./read-request.js";
+import type { CallPurpose } from "../provider.js";
 import { type Language, type Repository, readRepository } from "./read-repository.js";
+import { asksForTests, namedPlaces, type Place } from "./read-request.js";
 
 type AgentPurpose = Extract<CallPurpose, { kind: "agent" }>;
 interface FileEdit {
@@ -37,10 +37,15 @@ export function writeCode(purpose: AgentPurpose, prompt: string, context: string
   const repo = readRepository(`${context}\n${prompt}`);
   const named = namedPlaces(prompt);
   const docs = named.filter(isDocument);
-  const onlyDocs = named.length > 0 ? docs.length === named.length : purpose.task === "mechanical" && !hasCode(repo);
+  const onlyDocs =
+    named.length > 0 ? docs.length === named.length : purpose.task === "mechanical" && !hasCode(repo);
   if (onlyDocs) return editDocuments(purpose, repo, docs);
   const slug = slugify(purpose.issue.title) || "change";
-  const source = pick(named.filter((p) => !p.tests && !isDocument(p)), repo, repo.sourceDir ?? "src/");
+  const source = pick(
+    named.filter((p) => !p.tests && !isDocument(p)),
+    repo,
+    repo.sourceDir ?? "src/",
+  );
   const language = LANGUAGE_OF[source.ext ?? ""] ?? repo.language;
   const ext = source.ext ?? EXT_OF[language];
   const sourcePath = `${source.dir}${baseName(slug, language)}${ext}`;
@@ -48,12 +53,24 @@ export function writeCode(purpose: AgentPurpose, prompt: string, context: string
   const files: FileEdit["files"] = [];
   if (!testsOnly) files.push({ path: sourcePath, content: sourceFile(purpose, language, slug, repo) });
   if (testsOnly || asksForTests(prompt)) {
-    const fallback = repo.testDir ?? (language === "go" ? source.dir : language === "typescript" || language === "javascript" ? "test/" : "tests/");
-    const place = pick(named.filter((p) => p.tests), repo, fallback);
+    const fallback =
+      repo.testDir ??
+      (language === "go"
+        ? source.dir
+        : language === "typescript" || language === "javascript"
+          ? "test/"
+          : "tests/");
+    const place = pick(
+      named.filter((p) => p.tests),
+      repo,
+      fallback,
+    );
     const testPath = testPathFor(place, slug, language, ext, repo);
     files.push({ path: testPath, content: testFile(purpose, language, slug, repo, testPath, sourcePath) });
   }
-  const what = testsOnly ? `Adds tests for ${camel(slug)}` : `${purpose.phaseName}: ${oneLine(purpose.issue.title)}`;
+  const what = testsOnly
+    ? `Adds tests for ${camel(slug)}`
+    : `${purpose.phaseName}: ${oneLine(purpose.issue.title)}`;
   return { summary: `${what} (simulated, attempt ${purpose.attempt}).`, files };
 }
 
@@ -116,11 +133,13 @@ function sourceFile(purpose: AgentPurpose, language: Language, slug: string, rep
     return `# ${header}\n\n\ndef ${fn}(text: str) -> str:\n    """Normalises the input the way issue #${purpose.issue.number} asks."""\n    if not isinstance(text, str):\n        raise TypeError("text must be a string")\n    return ${body}\n`;
   }
   if (language === "go") {
-    const body = collapse ? "strings.Join(strings.Fields(input), \" \")" : "strings.TrimSpace(input)";
+    const body = collapse ? 'strings.Join(strings.Fields(input), " ")' : "strings.TrimSpace(input)";
     return `// ${header}\npackage ${goPackage(repo.sourceDir ?? "", repo)}\n\nimport "strings"\n\n// ${fn} normalises the input the way issue #${purpose.issue.number} asks.\nfunc ${fn}(input string) string {\n\treturn ${body}\n}\n`;
   }
   if (language === "rust") {
-    const body = collapse ? 'input.split_whitespace().collect::<Vec<_>>().join(" ")' : "input.trim().to_string()";
+    const body = collapse
+      ? 'input.split_whitespace().collect::<Vec<_>>().join(" ")'
+      : "input.trim().to_string()";
     return `// ${header}\n\n/// Normalises the input the way issue #${purpose.issue.number} asks.\npub fn ${fn}(input: &str) -> String {\n    ${body}\n}\n`;
   }
   const typed = language === "typescript";
@@ -150,7 +169,10 @@ function testFile(
   const fn = functionName(slug, language);
   const header = `Simulated tests for #${purpose.issue.number}; no model was called.`;
   if (language === "python") {
-    const module = sourcePath.replace(/^src\//, "").replace(/\.py$/, "").replace(/\//g, ".");
+    const module = sourcePath
+      .replace(/^src\//, "")
+      .replace(/\.py$/, "")
+      .replace(/\//g, ".");
     return `# ${header}\nfrom ${module} import ${fn}\n\n\ndef test_trims_surrounding_whitespace():\n    assert ${fn}("  a  ") == "a"\n`;
   }
   if (language === "go") {
@@ -168,10 +190,13 @@ function testFile(
     cjs ? `const ${names} = require("${module}");` : `import ${names} from "${module}";`;
   const imports: string[] = [];
   const check =
-    repo.tests === "vitest" || repo.tests === "jest" ? `expect(${fn}("  a  ")).toBe("a");` : `assert.equal(${fn}("  a  "), "a");`;
+    repo.tests === "vitest" || repo.tests === "jest"
+      ? `expect(${fn}("  a  ")).toBe("a");`
+      : `assert.equal(${fn}("  a  "), "a");`;
   if (repo.tests === "vitest") imports.push('import { describe, expect, it } from "vitest";');
   if (repo.tests === "node:test") imports.push(load("{ describe, it }", "node:test"));
-  if (repo.tests === "node:test" || repo.tests === "mocha") imports.push(load("assert", "node:assert/strict"));
+  if (repo.tests === "node:test" || repo.tests === "mocha")
+    imports.push(load("assert", "node:assert/strict"));
   imports.push(load(`{ ${fn} }`, from));
   return [
     `// ${header}`,
@@ -206,7 +231,9 @@ function editDocuments(purpose: AgentPurpose, repo: Repository, places: Place[])
   const wanted = (path: string) =>
     path.endsWith(".md") &&
     (places.length === 0 ||
-      places.some((p) => (p.file ? p.file === path : path.startsWith(p.dir) && (!p.ext || path.endsWith(p.ext)))));
+      places.some((p) =>
+        p.file ? p.file === path : path.startsWith(p.dir) && (!p.ext || path.endsWith(p.ext)),
+      ));
   const files: FileEdit["files"] = [];
   let fixes = 0;
   for (const file of repo.files.filter((f) => wanted(f.path))) {

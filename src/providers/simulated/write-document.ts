@@ -50,12 +50,16 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
   if (request.json) return jsonAnswer(request.json, purpose);
   const previous = longestPhaseBlock(prompt);
   if ((purpose.task === "mechanical" || /revis/.test(purpose.phaseId)) && previous) {
-    return `${fit(`${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
+    return `${cutToLength(`${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
   }
   const { length } = request;
-  const units = (length.sentences ?? 0) + (length.lines ?? 0) + (length.bullets ?? 0) + (length.paragraphs ?? 0);
+  const units =
+    (length.sentences ?? 0) + (length.lines ?? 0) + (length.bullets ?? 0) + (length.paragraphs ?? 0);
   const sections = units > 0 ? shortAnswer(purpose, request) : longAnswer(purpose, request);
-  const head = units > 0 ? [SIMULATED_MARK, ""] : [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
+  const head =
+    units > 0
+      ? [SIMULATED_MARK, ""]
+      : [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
   const render = () => [...head, ...sections.flatMap(renderSection)].join("\n");
   const most = mostWords(length);
   const least = length.minWords ?? 0;
@@ -80,7 +84,12 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
 }
 
 function renderSection(section: Section): string[] {
-  return [...(section.heading ? [`## ${section.heading}`, ""] : []), ...section.fixed.flatMap((l) => [l, ""]), ...section.items, ""];
+  return [
+    ...(section.heading ? [`## ${section.heading}`, ""] : []),
+    ...section.fixed.flatMap((l) => [l, ""]),
+    ...section.items,
+    "",
+  ];
 }
 
 function longAnswer(purpose: AgentPurpose, request: Request): Section[] {
@@ -109,9 +118,11 @@ function shortAnswer(purpose: AgentPurpose, request: Request): Section[] {
   let n = 0;
   const sentence = () => pick(purpose, n++);
   const sections: Section[] = [];
-  if (sentences > 0) sections.push({ fixed: [], items: [Array.from({ length: sentences }, sentence).join(" ")] });
+  if (sentences > 0)
+    sections.push({ fixed: [], items: [Array.from({ length: sentences }, sentence).join(" ")] });
   if (lines > 0) sections.push({ fixed: [], items: Array.from({ length: lines }, sentence) });
-  if (bullets > 0) sections.push({ fixed: [], items: Array.from({ length: bullets }, () => `- ${sentence()}`) });
+  if (bullets > 0)
+    sections.push({ fixed: [], items: Array.from({ length: bullets }, () => `- ${sentence()}`) });
   for (let i = 0; i < paragraphs; i++)
     sections.push({ fixed: [], items: [Array.from({ length: 3 }, sentence).join(" ")] });
   const fixed = [...request.fixedLines.values()];
@@ -137,7 +148,7 @@ function labelledSection(request: Request): number {
 }
 
 /** A revised document cut to the most words asked, by dropping list items from the end. */
-function fit(text: string, request: Request): string {
+function cutToLength(text: string, request: Request): string {
   const most = mostWords(request.length);
   if (most === undefined) return text;
   const lines = text.split("\n");
@@ -159,7 +170,10 @@ function cutWords(text: string, most: number): string {
       count += n;
       continue;
     }
-    const keep = line.split(/\s+/).filter(Boolean).slice(0, most - count);
+    const keep = line
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, most - count);
     if (keep.length > 0) out.push(`${keep.join(" ").replace(/[,;:]$/, "")}.`);
     break;
   }
