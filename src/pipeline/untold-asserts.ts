@@ -10,7 +10,7 @@ import type { AssertKind } from "./schema.js";
  */
 type Telling = (prompt: string, value: AssertValue) => string | undefined;
 
-const HOLDOUT = "asserts are requirements the agent must be told; only judge rubrics are held out";
+const HOLDOUT = "an assert is a requirement the agent must be told; only judge rubrics are held out";
 
 /**
  * One rule per assert kind: adding a kind is a compile error until it says whether it must be told.
@@ -99,7 +99,8 @@ export function untoldAsserts(phase: ResolvedAgentPhase, text: string): { field:
     // not-min-words N is at most N - 1 words; not-max-words N at least N + 1.
     else if (kind === "min-words") missing = maxTold(text, Number(value) - 1);
     else if (kind === "max-words") missing = minTold(text, Number(value) + 1);
-    if (missing) found.push({ field: `gates[${index}].assert`, message: `${type}: ${missing} (${HOLDOUT})` });
+    const name = typeof value === "number" ? `${type} ${value}` : type;
+    if (missing) found.push({ field: `gates[${index}].assert`, message: `${name}: ${missing}; ${HOLDOUT}` });
   }
   return found;
 }

@@ -41,7 +41,7 @@ describe("dry-run gap: untold-assert", () => {
         phase: "work",
         field: "work.gates[0].assert",
         message: expect.stringContaining(
-          'max-words: the prompt sets no length, and the assert allows at most 120 words: say so ("at most 120 words")',
+          'max-words 120: the prompt sets no length, and the assert allows at most 120 words: say so ("at most 120 words")',
         ),
       },
     ]);
