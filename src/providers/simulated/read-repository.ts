@@ -23,7 +23,8 @@ export interface Repository {
   files: { path: string; content: string }[];
 }
 
-const EXT: Record<string, Language> = {
+/** The language of a file, by its extension. */
+export const LANGUAGE_OF: Record<string, Language> = {
   ".ts": "typescript",
   ".tsx": "typescript",
   ".mts": "typescript",
@@ -50,10 +51,10 @@ export function readRepository(text: string): Repository {
   const files = contextFiles(text);
   const byPath = new Map(files.map((file) => [file.path, file.content]));
   const repo: Repository = { language: "typescript", module: "esm", tests: "vitest", files };
-  const code = files.filter((file) => EXT[extOf(file.path)] !== undefined);
+  const code = files.filter((file) => LANGUAGE_OF[extOf(file.path)] !== undefined);
   const sources = code.filter((file) => !TEST_FILE.test(file.path));
   const tests = code.filter((file) => TEST_FILE.test(file.path));
-  const languages = (sources.length > 0 ? sources : tests).map((file) => EXT[extOf(file.path)]);
+  const languages = (sources.length > 0 ? sources : tests).map((file) => LANGUAGE_OF[extOf(file.path)]);
   const manifest = readManifest(byPath);
   repo.language = manifest.language ?? mostCommon(languages) ?? "typescript";
   if (repo.language === "javascript" || repo.language === "typescript") {

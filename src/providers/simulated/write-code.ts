@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { oneLine, slugify } from "../../util/text.js";
 import type { CallPurpose } from "../provider.js";
-import { type Language, type Repository, readRepository } from "./read-repository.js";
+import { LANGUAGE_OF, type Language, type Repository, readRepository } from "./read-repository.js";
 import { asksForTests, namedPlaces, type Place } from "./read-request.js";
 
 type AgentPurpose = Extract<CallPurpose, { kind: "agent" }>;
@@ -17,14 +17,14 @@ const EXT_OF: Record<Language, string> = {
   go: ".go",
   rust: ".rs",
 };
-const LANGUAGE_OF: Record<string, Language> = {
-  ".ts": "typescript",
-  ".js": "javascript",
-  ".mjs": "javascript",
-  ".cjs": "javascript",
-  ".py": "python",
-  ".go": "go",
-  ".rs": "rust",
+
+/** Where tests go when the repository shows none; Go keeps them beside the code. */
+const TEST_DIR: Record<Language, string | undefined> = {
+  typescript: "test/",
+  javascript: "test/",
+  python: "tests/",
+  rust: "tests/",
+  go: undefined,
 };
 
 /**
@@ -53,13 +53,7 @@ export function writeCode(purpose: AgentPurpose, prompt: string, context: string
   const files: FileEdit["files"] = [];
   if (!testsOnly) files.push({ path: sourcePath, content: sourceFile(purpose, language, slug, repo) });
   if (testsOnly || asksForTests(prompt)) {
-    const fallback =
-      repo.testDir ??
-      (language === "go"
-        ? source.dir
-        : language === "typescript" || language === "javascript"
-          ? "test/"
-          : "tests/");
+    const fallback = repo.testDir ?? TEST_DIR[language] ?? source.dir;
     const place = pick(
       named.filter((p) => p.tests),
       repo,
@@ -79,7 +73,7 @@ function isDocument(place: Place): boolean {
 }
 
 function hasCode(repo: Repository): boolean {
-  return repo.files.some((file) => /\.(?:[cm]?[jt]sx?|py|go|rs)$/.test(file.path));
+  return repo.files.some((file) => LANGUAGE_OF[/\.[a-z]+$/.exec(file.path)?.[0] ?? ""] !== undefined);
 }
 
 /** The named place that exists in the repository, else the first named, else the fallback. */
