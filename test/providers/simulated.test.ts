@@ -114,6 +114,13 @@ describe("the simulated model follows the format a prompt asks for", () => {
     expect(JSON.parse(text)).toEqual({ title: "Trim the input", labels: ["feature"] });
   });
 
+  it("does not answer in JSON when the prompt refuses it or only names a .json file", async () => {
+    for (const prompt of ["Answer in prose, not JSON.", "Return the list of changes to package.json."]) {
+      const text = await ask(prompt);
+      expect(() => JSON.parse(text), prompt).toThrow();
+    }
+  });
+
   it("writes a bullet list when asked, and ignores formats asked inside untrusted blocks", async () => {
     const list = await ask("List the open questions as a bullet list.");
     expect(list).toMatch(/^- [A-Z]/m);

@@ -76,11 +76,13 @@ export function readRequest(prompt: string, task: Task): Request {
  * asks for JSON. Undefined when the prompt does not ask for JSON.
  */
 function jsonFields(instructions: string): JsonField[] | undefined {
-  const paragraph = instructions
-    .split(/\n\s*\n/)
-    .find((part) =>
-      /\b(?:answer|reply|respond|return|output)\b[^.]*\bJSON\b|\bJSON (?:object|only)\b/i.test(part),
-    );
+  const paragraph = instructions.split(/\n\s*\n/).find(
+    (part) =>
+      // Upper case, as prose writes the format (`package.json` is a file), and not refused ("not JSON").
+      /\b(?:[Aa]nswer|[Rr]eply|[Rr]espond|[Rr]eturn|[Oo]utput)\b[^.]*(?<![.\w])JSON\b|(?<![.\w])JSON (?:object|only)\b/.test(
+        part,
+      ) && !/\b(?:not|never|no)\b[^.]{0,20}JSON\b/i.test(part),
+  );
   if (!paragraph) return undefined;
   const flat = paragraph.replace(/\s+/g, " ");
   return [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)].map((m) => {
