@@ -188,6 +188,17 @@ describe("the simulated model writes files where the prompt says, in the reposit
     expect(runNodeTests(files, pkg)).toMatch(/# pass 1/);
   });
 
+  it("tests the file an earlier phase wrote, and takes no place from a repository name in the text", async () => {
+    const written = await edit("Implement it.", NODE_TEST_ESM, { phaseId: "implement" });
+    const branch = { ...NODE_TEST_ESM, ...Object.fromEntries(written.map((f) => [f.path, f.content])) };
+    const tests = await edit("You are writing the tests for the change in local/repo.", branch, {
+      phaseId: "tests",
+    });
+    expect(tests.map((f) => f.path)).toEqual(["test/trim-the-input.test.js"]);
+    expect(tests[0]?.content).toContain('from "../lib/trim-the-input.js"');
+    expect(runNodeTests([...written, ...tests], NODE_TEST_ESM["package.json"])).toMatch(/# pass 1/);
+  });
+
   it("writes where the prompt names places: a directory, a glob with its extension", async () => {
     const named = await edit("Add a test too. Put the code in `app/` and tests in `tests/`.", NODE_TEST_ESM);
     expect(named.map((f) => f.path)).toEqual(["app/trim-the-input.js", "tests/trim-the-input.test.js"]);

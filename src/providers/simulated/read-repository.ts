@@ -40,6 +40,11 @@ export const LANGUAGE_OF: Record<string, Language> = {
 const TEST_FILE =
   /(?:^|\/)(?:tests?|spec|__tests__)\/|\.(?:test|spec)\.[a-z]+$|_test\.(?:go|py)$|(?:^|\/)test_[^/]*\.py$/;
 
+/** Whether a path is a test file by the usual conventions (`test/`, `x.test.js`, `test_x.py`, `x_test.go`). */
+export function isTestPath(path: string): boolean {
+  return TEST_FILE.test(path);
+}
+
 /** The files of the prompt's `file:` blocks (the repository context), in order. */
 export function contextFiles(text: string): { path: string; content: string }[] {
   return [...text.matchAll(UNTRUSTED_BLOCK)]
@@ -52,8 +57,8 @@ export function readRepository(text: string): Repository {
   const byPath = new Map(files.map((file) => [file.path, file.content]));
   const repo: Repository = { language: "typescript", module: "esm", tests: "vitest", files };
   const code = files.filter((file) => LANGUAGE_OF[extOf(file.path)] !== undefined);
-  const sources = code.filter((file) => !TEST_FILE.test(file.path));
-  const tests = code.filter((file) => TEST_FILE.test(file.path));
+  const sources = code.filter((file) => !isTestPath(file.path));
+  const tests = code.filter((file) => isTestPath(file.path));
   const languages = (sources.length > 0 ? sources : tests).map((file) => LANGUAGE_OF[extOf(file.path)]);
   const manifest = readManifest(byPath);
   repo.language = manifest.language ?? mostCommon(languages) ?? "typescript";
@@ -131,7 +136,7 @@ function jsTestFramework(
   return undefined;
 }
 
-function extOf(path: string): string {
+export function extOf(path: string): string {
   return /\.[a-z]+$/.exec(path)?.[0] ?? "";
 }
 

@@ -105,27 +105,41 @@ export interface Place {
   tests: boolean;
 }
 
-const PATH_TOKEN = /(?<![\w./-])((?:\*\*\/)?(?:[\w.*-]+\/)*(?:[\w*-]+\/|[\w*-]*\*?\.[a-z]{1,5}\b\*?))/g;
+const PATH_TOKEN = /(?<![\w./-])(`?)((?:[\w.*-]+\/)+(?:[\w*-]+(?:\.[\w*-]+)*)?|[\w*-]*(?:\.[\w*-]+)+)\1/g;
+const FILE_EXT = /\.(?:md|txt|[cm]?[jt]sx?|py|go|rs|json|ya?ml|toml|sh|css|html|\*)$/;
 
-/** The places the instructions name for files, in the order they name them. */
+/**
+ * The places the instructions name for files, in the order they name them. A token counts when it
+ * is a path written as code (`lib/util`), ends with a slash (`docs/`), has a glob (`src/**`) or a
+ * file extension (`README.md`): "local/repo" from `{{ repo.full_name }}` or "e.g." is not a place.
+ */
 export function namedPlaces(prompt: string): Place[] {
   const places: Place[] = [];
   for (const m of instructionsOf(prompt).matchAll(PATH_TOKEN)) {
-    const token = m[1] ?? "";
-    // "e.g." and "i.e." and version numbers are not paths; a path has a slash or a real name.
-    if (!/\//.test(token) && !/^[\w*-]*\*?\.[a-z]+$/i.test(token)) continue;
-    if (/^(?:e\.g|i\.e|etc)\.?$/i.test(token)) continue;
+    const token = m[2] ?? "";
+    const code = m[1] === "`";
+    if (
+      !(code && token.includes("/")) &&
+      !token.endsWith("/") &&
+      !token.includes("*") &&
+      !FILE_EXT.test(token)
+    )
+      continue;
     places.push(placeOf(token));
   }
   return places;
 }
 
 function placeOf(token: string): Place {
-  const tests = /(?:^|\/)(?:tests?|spec|__tests__)\/|\.(?:test|spec)\.|_test\.|(?:^|\/)test_/.test(token);
+  const tests =
+    /(?:^|\/)(?:tests?|spec|__tests__|testdata|fixtures)\/|\.(?:test|spec)\.|_test\.|(?:^|\/)test_/.test(
+      token,
+    );
   const beforeGlob = token.split("*")[0] ?? "";
   const place: Place = { dir: beforeGlob.slice(0, beforeGlob.lastIndexOf("/") + 1), tests };
   const last = token.slice(token.lastIndexOf("/") + 1);
   const ext = /(\.[a-z]{1,5})$/.exec(last)?.[1];
+  // `*.test.*` fixes a name, not an extension: the language's own follows.
   if (ext) place.ext = ext;
   if (ext && !token.includes("*")) place.file = token;
   return place;

@@ -1,7 +1,14 @@
 import { posix } from "node:path";
 import { oneLine, slugify } from "../../util/text.js";
 import type { CallPurpose } from "../provider.js";
-import { LANGUAGE_OF, type Language, type Repository, readRepository } from "./read-repository.js";
+import {
+  extOf,
+  isTestPath,
+  LANGUAGE_OF,
+  type Language,
+  type Repository,
+  readRepository,
+} from "./read-repository.js";
 import { asksForTests, namedPlaces, type Place } from "./read-request.js";
 
 type AgentPurpose = Extract<CallPurpose, { kind: "agent" }>;
@@ -46,9 +53,18 @@ export function writeCode(purpose: AgentPurpose, prompt: string, context: string
     repo,
     repo.sourceDir ?? "src/",
   );
-  const language = LANGUAGE_OF[source.ext ?? ""] ?? repo.language;
-  const ext = source.ext ?? EXT_OF[language];
-  const sourcePath = `${source.dir}${baseName(slug, language)}${ext}`;
+  // A later phase (fix, tests) finds the file an earlier one wrote for this issue and keeps to it.
+  const existing = repo.files.find(
+    (file) =>
+      LANGUAGE_OF[extOf(file.path)] !== undefined &&
+      !isTestPath(file.path) &&
+      [slug, slug.replace(/-/g, "_")].includes(posix.basename(file.path, extOf(file.path))),
+  );
+  const ext = existing
+    ? extOf(existing.path)
+    : (source.ext ?? EXT_OF[LANGUAGE_OF[source.ext ?? ""] ?? repo.language]);
+  const language = LANGUAGE_OF[ext] ?? repo.language;
+  const sourcePath = existing?.path ?? `${source.dir}${baseName(slug, language)}${ext}`;
   const testsOnly = /test/.test(purpose.phaseId);
   const files: FileEdit["files"] = [];
   if (!testsOnly) files.push({ path: sourcePath, content: sourceFile(purpose, language, slug, repo) });
@@ -73,7 +89,7 @@ function isDocument(place: Place): boolean {
 }
 
 function hasCode(repo: Repository): boolean {
-  return repo.files.some((file) => LANGUAGE_OF[/\.[a-z]+$/.exec(file.path)?.[0] ?? ""] !== undefined);
+  return repo.files.some((file) => LANGUAGE_OF[extOf(file.path)] !== undefined);
 }
 
 /** The named place that exists in the repository, else the first named, else the fallback. */
