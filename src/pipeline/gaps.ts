@@ -1,6 +1,7 @@
 import type { ResolvedAgentPhase, ResolvedPipeline } from "./resolved.js";
 import type { JudgeGate } from "./schema.js";
 import { analyzeTemplate } from "./templates.js";
+import { untoldAsserts } from "./untold-asserts.js";
 
 /**
  * Gaps in a pipeline's intent spec: things that validate but say less than the author meant. Pure,
@@ -27,7 +28,9 @@ export type GapKind =
   /** A checks gate: only a run on GitHub has CI to wait for; locally and in tests it is skipped. */
   | "checks-offline"
   /** An agent phase after an approval phase: it commits past the approved commit. */
-  | "after-approval";
+  | "after-approval"
+  /** An assert the prompt never tells the agent about: only judge rubrics are held out. */
+  | "untold-assert";
 
 export interface Gap {
   kind: GapKind;
@@ -172,6 +175,8 @@ function gateGaps(phase: ResolvedAgentPhase): Gap[] {
   });
   const unpassable = unpassableAssert(phase);
   if (unpassable) gaps.push(gap("unpassable-gate", unpassable.field, unpassable.message));
+  for (const untold of untoldAsserts(phase, withoutTags(phase.prompt)))
+    gaps.push(gap("untold-assert", untold.field, untold.message));
   return gaps;
 }
 

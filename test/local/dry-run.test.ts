@@ -156,12 +156,15 @@ describe("atomic-scrum run --dry-run", () => {
       .map((line) => line.trim().split(/\s+/).slice(0, 4).join(" "));
     expect(located).toEqual([
       "warning unread-output research research.output",
+      "warning untold-assert research research.gates[0].assert",
       "warning no-gate outline outline.gates",
       "warning judge-cannot-fail review review.gates[0].judge.threshold",
       "warning vague-rubric review review.gates[0].judge.criteria[0].rubric",
       "warning vague-rubric review review.gates[0].judge.criteria[1].rubric",
       "note criterion-cannot-fail draft draft.gates[0].judge.criteria[1].weight",
       "warning unpassable-gate post post.gates[1].assert",
+      "warning untold-assert post post.gates[0].assert",
+      "warning untold-assert post post.gates[1].assert",
       "warning unreachable translate post.gates[1].assert",
       "warning unreachable human-review post.gates[1].assert",
     ]);

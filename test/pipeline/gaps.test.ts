@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { findGaps } from "../../src/pipeline/gaps.js";
+import { findGaps as allGaps } from "../../src/pipeline/gaps.js";
 import { loadPipelineText } from "../../src/pipeline/load-pipeline.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
+
+/**
+ * The gaps of every kind but `untold-assert`, which gaps-untold.test.ts covers: these planted
+ * pipelines leave their asserts untold on purpose, to keep each test about one kind.
+ */
+function findGaps(...args: Parameters<typeof allGaps>) {
+  return allGaps(...args).filter((gap) => gap.kind !== "untold-assert");
+}
 
 function load(text: string): ResolvedPipeline {
   const loaded = loadPipelineText(text, "planted.yml");
