@@ -90,7 +90,7 @@ export async function dryRunWith(
     breakerSettings(breakerSettingsFrom(options.settings)),
     options.now,
   );
-  const rates = rateTable(options.pipeline, history.graded, breakers);
+  const rates = rateTable(options.pipeline, history.graded, breakers, pricing.keyAt);
   const rendered = await renderPhases(options, sources.repo, sources.readContext);
   const phases = rendered.phases.map((phase) =>
     phase.kind === "agent" ? planAgent(phase, { pricing, rates, breakers }) : phase,
@@ -103,6 +103,7 @@ export async function dryRunWith(
   );
   const gaps = findGaps(options.pipeline, { needs: budgetNeeds(agents) });
   const graded = [...history.graded.values()].reduce((sum, entry) => sum + entry.graded, 0);
+  const counted = [...rates.values()].reduce((sum, row) => sum + row.graded, 0);
   return {
     pipeline: options.pipeline,
     issue: options.issue,
@@ -122,7 +123,7 @@ export async function dryRunWith(
           : "the settings' budget.daily_max_cost_usd",
       ].filter((limit): limit is string => limit !== undefined),
     },
-    history: { path: history.path, graded, note: history.note },
+    history: { path: history.path, graded, counted, note: history.note },
     rates: [...rates.values()],
     forecast,
   };

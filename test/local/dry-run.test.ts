@@ -7,6 +7,7 @@ import { type DryRunReport, dryRun, forecastRun, type PhaseModel } from "../../s
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
 import type { Tier } from "../../src/pipeline/schema.js";
+import { ANTHROPIC_DEFAULT_MODELS } from "../../src/providers/catalog.js";
 import { loadServerSettings } from "../../src/providers/settings.js";
 import { saveBreaker } from "../../src/store/breakers.js";
 import { openDatabase } from "../../src/store/database.js";
@@ -87,7 +88,7 @@ function report(repo: string, pipeline: ResolvedPipeline, dbPath?: string): Prom
   });
 }
 
-/** A database holding one run of `pipeline` whose `phase` made `failed` failed attempts and one pass. */
+/** A database with one run whose `phase` failed `failed` times at `tier`, then passed, on anthropic's model for the tier. */
 function historyDb(pipeline: ResolvedPipeline, phase: string, tier: Tier, failed: number): string {
   const path = join(tempDir(), "history.db");
   const db = openDatabase(path);
@@ -105,7 +106,8 @@ function historyDb(pipeline: ResolvedPipeline, phase: string, tier: Tier, failed
   });
   for (let attempt = 1; attempt <= failed + 1; attempt++) {
     const state = attempt <= failed ? "failed" : "passed";
-    upsertAttempt(db, { runId: "run-3-abcdef", phaseId: phase, attempt }, { tier, state });
+    const on = { provider: "anthropic", model: ANTHROPIC_DEFAULT_MODELS[tier] };
+    upsertAttempt(db, { runId: "run-3-abcdef", phaseId: phase, attempt }, { tier, state, ...on });
   }
   db.close();
   return path;
@@ -301,8 +303,10 @@ phases:
       "--dry-run",
     );
     expect(result.code).toBe(0);
-    expect(result.out).toContain(`history from ${db}; 3 graded attempt(s)`);
-    expect(result.out).toMatch(/write +balanced +3 +2 +50% +observed, blended with 2 default attempts/);
+    expect(result.out).toContain(`history from ${db}; 3 graded attempt(s), 3 of them on the models below`);
+    expect(result.out).toMatch(
+      /write +balanced +3 +2 +50% +observed on anthropic\/claude-sonnet-5-5 \(2 of 3 failed\), blended with 2 default attempts/,
+    );
     expect(readFileSync(db).equals(before)).toBe(true);
     const opened = openDatabase(db);
     expect(listRuns(opened)).toHaveLength(1);
@@ -315,14 +319,21 @@ phases:
     const path = historyDb(content, "draft", "balanced", 0);
     const db = openDatabase(path);
     const now = Date.UTC(2026, 10, 23, 12);
-    saveBreaker(
-      db,
-      "mechanical",
-      "fast",
-      { state: "open", failures: [now - 1000], openedAt: now - 1000 },
-      now,
-    );
+    const open = { state: "open" as const, failures: [now - 1000], openedAt: now - 1000 };
+    const fast = {
+      provider: "anthropic",
+      model: "claude-haiku-5-5",
+      task: "mechanical" as const,
+      tier: "fast" as const,
+    };
+    // The simulated provider's breaker says nothing about anthropic's: the phase stays at fast.
+    saveBreaker(db, { ...fast, provider: "simulated", model: "simulated-fast" }, open, now);
     db.close();
+    const unmoved = await report(repo, content, path);
+    expect(unmoved.phases.find((p) => p.id === "mechanical-revision")).toMatchObject({ tier: "fast" });
+    const again = openDatabase(path);
+    saveBreaker(again, fast, open, now);
+    again.close();
     const routed = await report(repo, content, path);
     const phase = routed.phases.find((p) => p.id === "mechanical-revision");
     expect(phase).toMatchObject({ kind: "agent", tier: "balanced", routedFrom: "fast" });

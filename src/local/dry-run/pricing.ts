@@ -1,3 +1,5 @@
+import { type BreakerKey, breakerKeyFor } from "../../engine/breaker.js";
+import type { ResolvedAgentPhase } from "../../pipeline/resolved.js";
 import { TIERS, type Tier } from "../../pipeline/schema.js";
 import { createProviderRegistry } from "../../providers/registry.js";
 import type { ServerSettings } from "../../providers/settings.js";
@@ -11,6 +13,8 @@ export interface Pricing {
   /** The provider a run or judge naming `name` is priced on: offline ones as anthropic. */
   pricedAs(name: string): string;
   modelFor(provider: string, tier: Tier): string;
+  /** The breaker (and history) an attempt at `tier` is looked up by: the priced provider and the model it calls. */
+  keyAt(phase: ResolvedAgentPhase, tier: Tier): BreakerKey;
   cost(provider: string, model: string, inTokens: number, outTokens: number): number;
 }
 
@@ -34,6 +38,7 @@ export function pricingFor(asked: string, settings: ServerSettings): Pricing {
     unpriced,
     pricedAs,
     modelFor,
+    keyAt: (phase, tier) => breakerKeyFor(phase, tier, { name: provider, modelFor: (at) => models[at] }),
     cost(at, model, inTokens, outTokens) {
       if (registry.priceOf(at, model) === undefined) {
         unpriced.add(`${at}/${model}`);

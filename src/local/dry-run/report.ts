@@ -25,6 +25,8 @@ export interface AgentPlan {
   tier: Tier;
   /** Set when an open breaker moves the start tier up: the tier the phase asked for. */
   routedFrom?: Tier;
+  /** The failure rate of its start tier, on the provider and model it would call there. */
+  rate?: RateRow;
   /** The model the phase pins for its own tier. */
   pinned?: string;
   /** Its asserts contradict each other: every attempt fails (the gap report says where). */
@@ -41,11 +43,16 @@ export type PhasePlan =
   | { kind: "wait"; id: string; wait: string }
   | { kind: "approval"; id: string; minApprovals: number };
 
+/** The failure rate of one (provider, model, task, tier): the history of that provider and model only. */
 export interface RateRow {
+  provider: string;
+  model: string;
   task: Task;
   tier: Tier;
   graded: number;
   failed: number;
+  /** Graded attempts at this task and tier on other providers or models: seen, not counted. */
+  others: number;
   rate: number;
   source: "observed" | "default";
 }
@@ -66,7 +73,8 @@ export interface DryRunReport {
     /** The limits that refuse a call to a model with no price: `budget.max_cost_usd`, daily limits. */
     costLimits: string[];
   };
-  history: { path: string; graded: number; note: string };
+  /** `graded`: every graded attempt in the database; `counted`: those on the providers and models the forecast uses. */
+  history: { path: string; graded: number; counted: number; note: string };
   rates: RateRow[];
   forecast: Forecast;
 }
