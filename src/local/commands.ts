@@ -151,6 +151,7 @@ export async function runCommand(
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
       settings: readSettings(flags.settings),
+      env: process.env,
       now: Date.now(),
     });
     return { code: printDryRun(report, io) };

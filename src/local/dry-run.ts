@@ -84,7 +84,7 @@ export async function dryRunWith(
   sources: DryRunSources,
 ): Promise<DryRunReport> {
   const { history } = sources;
-  const pricing = pricingFor(options.provider, options.settings);
+  const pricing = pricingFor(options.provider, options.settings, options.env);
   const breakers = openBreakers(
     history.breakers,
     breakerSettings(breakerSettingsFrom(options.settings)),
@@ -116,6 +116,7 @@ export async function dryRunWith(
       asked: options.provider,
       models: pricing.models,
       unpriced: [...pricing.unpriced],
+      notes: [...pricing.notes],
       costLimits: [
         options.pipeline.budget?.maxCostUsd === undefined ? undefined : "budget.max_cost_usd",
         options.settings.budget.daily_max_cost_usd === undefined

@@ -6,8 +6,10 @@ import {
   GEMINI_DEFAULT_MODELS,
   GEMINI_PRICES,
   OPENAI_COMPATIBLE_DEFAULT_MODELS,
+  OPENAI_COMPATIBLE_LOCAL_PRICE,
   OPENAI_COMPATIBLE_PRICES,
 } from "./catalog.js";
+import { isLocalUrl } from "./local-url.js";
 import { costOf, type Price } from "./prices.js";
 import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
 import { createRecordedProvider, loadFixtures } from "./recorded.js";
@@ -67,6 +69,7 @@ export function createProviderRegistry(options: {
   const { settings, env } = options;
   const built = new Map<string, Provider>();
   const unpriced = new Set<string>();
+  const told = new Set<string>();
   const keyOf = (name: string) =>
     (KEY_VARIABLES[name] ?? []).map((variable) => env[variable]?.trim()).find((value) => value) || undefined;
   const settingsOf = (name: string): ProviderSettings =>
@@ -140,10 +143,26 @@ export function createProviderRegistry(options: {
       };
     }
     if (provider === "gemini") return GEMINI_PRICES[model];
-    // A local model's $0 must be stated (`{ input: 0, output: 0 }`): the same URL setting serves
-    // paid endpoints too, and a cost budget must never pass a model it cannot price.
-    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model];
+    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model] ?? localPrice(model);
     return undefined;
+  };
+
+  /**
+   * A model served on this machine (the base URL is loopback) costs nothing: priced at $0, and
+   * said so once per model (issue 12, item 5). A remote endpoint (a LAN box, a hosted service)
+   * may bill, and a cost budget must never pass a model it cannot price: it stays unpriced until
+   * the settings file prices it (`{ input: 0, output: 0 }` marks it free).
+   */
+  const localPrice = (model: string): Price | undefined => {
+    const url = baseUrlOf("openai-compatible");
+    if (url === undefined || !isLocalUrl(url)) return undefined;
+    if (!told.has(model)) {
+      told.add(model);
+      options.warn?.(
+        `openai-compatible model ${model} at ${url} is priced at $0 (local model; set prices.${model} in the settings file to change)`,
+      );
+    }
+    return OPENAI_COMPATIBLE_LOCAL_PRICE;
   };
 
   const available = (): ProviderName[] =>

@@ -145,6 +145,7 @@ function printForecast(report: DryRunReport, io: Io): void {
     ].filter(Boolean);
     io.out(`  budget: ${limits.join(" and ")} per run, checked before each call as the worker checks it`);
   }
+  for (const note of pricing.notes) io.out(`  ${note}`);
   if (pricing.unpriced.length > 0) {
     io.out(
       `  no price for ${pricing.unpriced.join(", ")}: counted as $0 (add them under \`prices:\` in the settings file)`,

@@ -16,6 +16,8 @@ export interface DryRunOptions {
   /** The `--provider` flag: whose prices the forecast uses (offline ones are priced as anthropic). */
   provider: string;
   settings: ServerSettings;
+  /** Where API keys and the OpenAI-compatible address come from: checked, never sent anywhere. */
+  env?: NodeJS.ProcessEnv;
   now: number;
 }
 
@@ -70,6 +72,8 @@ export interface DryRunReport {
     asked: string;
     models: Record<Tier, string>;
     unpriced: string[];
+    /** What the prices assume: a local model priced at $0, say. */
+    notes: string[];
     /** The limits that refuse a call to a model with no price: `budget.max_cost_usd`, daily limits. */
     costLimits: string[];
   };
