@@ -15,6 +15,7 @@ import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
 import { readProbotEnv } from "./github/read-probot-env.js";
 import { startGitHubRun } from "./github/start-run.js";
+import { preflight } from "./providers/preflight.js";
 import type { Provider } from "./providers/provider.js";
 import { createProviderRegistry } from "./providers/registry.js";
 import {
@@ -162,6 +163,8 @@ export function buildGitHubApp(options: {
       now,
       startRun,
       providers: registry.available().filter((name) => name !== "recorded"),
+      preflight: (run) =>
+        preflight({ choice: run.provider, pipeline: run.pipeline, settings, env: options.env ?? {} }),
       wake: () => loop?.wake(),
       settings,
       ...(options.appId === undefined ? {} : { appId: options.appId }),

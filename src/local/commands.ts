@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
+import { preflight, preflightMessage } from "../providers/preflight.js";
 import type { Provider } from "../providers/provider.js";
 import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
@@ -150,12 +151,18 @@ export async function runCommand(
       repoDir: flags.repo,
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
+      ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}),
       settings: readSettings(flags.settings),
       env: process.env,
       now: Date.now(),
     });
     return { code: printDryRun(report, io) };
   }
+  // Every setup mistake at once, before a run or its branch exists (issue 12, item 4).
+  const choice = { name: flags.provider, ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}) };
+  const settings = readSettings(flags.settings);
+  const unready = preflight({ choice, pipeline: loaded.pipeline, settings, env: process.env });
+  if (unready.length > 0) throw new CommandError(preflightMessage(unready));
   const app = openApp(flags, io);
   try {
     const run = startRun(app, {

@@ -5,6 +5,7 @@ import { currentBranch } from "../forge/local/branch-refs.js";
 import { readContext } from "../forge/local/read-context.js";
 import { openRepo } from "../forge/local/repo.js";
 import { findGaps } from "../pipeline/gaps.js";
+import { preflight } from "../providers/preflight.js";
 import { breakerSettingsFrom } from "../providers/settings.js";
 import { CONTEXT_LIMITS, SEED, SIMULATED_RUNS } from "./dry-run/assumptions.js";
 import { openBreakers, rateTable } from "./dry-run/failure-rates.js";
@@ -102,6 +103,11 @@ export async function dryRunWith(
     { runs: SIMULATED_RUNS, seed: SEED },
   );
   const gaps = findGaps(options.pipeline, { needs: budgetNeeds(agents) });
+  // Checked only where the caller hands over the environment (the CLI): keys are looked at, never read out.
+  const choice = { name: options.provider, ...(options.fixtures ? { fixtures: options.fixtures } : {}) };
+  const setup = options.env
+    ? preflight({ choice, pipeline: options.pipeline, settings: options.settings, env: options.env })
+    : [];
   const graded = [...history.graded.values()].reduce((sum, entry) => sum + entry.graded, 0);
   const counted = [...rates.values()].reduce((sum, row) => sum + row.graded, 0);
   return {
@@ -110,6 +116,7 @@ export async function dryRunWith(
     source: sources.source,
     phases,
     problems: rendered.problems,
+    setup,
     gaps,
     pricing: {
       provider: pricing.provider,

@@ -50,6 +50,14 @@ export interface ProviderRegistry {
    * toward it), else the author's own.
    */
   judgeFor(author: ProviderChoice, named?: string): Provider;
+  /** The provider choice `judgeFor` builds its judge from. */
+  judgeChoice(author: ProviderChoice, named?: string): ProviderChoice;
+  /** The fallback providers a call to `name` may go on to: those of its chain this server offers. */
+  fallbacksOf(name: string): string[];
+  /** Whether the provider's API key is set (offline providers and openai-compatible need none). */
+  hasKey(name: string): boolean;
+  /** The base URL the provider calls, and where it was set; undefined for the provider's default. */
+  baseUrl(name: string): { url: string; from: string } | undefined;
 }
 
 /** Families a judge may be switched to by default: hosted models of a known family. */
@@ -172,33 +180,49 @@ export function createProviderRegistry(options: {
       return keyOf(name) !== undefined;
     });
 
+  // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
+  // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
+  const fallbacksOf = (name: string): string[] => {
+    const offered = new Set<string>(available());
+    const chain: string[] = [];
+    for (let next = settingsOf(name).fallback; next !== undefined; next = settingsOf(next).fallback) {
+      if (offered.has(next)) chain.push(next);
+    }
+    return chain;
+  };
+
   const forChoice = (choice: ProviderChoice): Provider => {
     const key = JSON.stringify(choice);
     const known = built.get(key);
     if (known) return known;
-    let provider = make(choice.name, choice);
-    // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
-    // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
-    const offered = new Set<string>(available());
-    const chain: Provider[] = [provider];
-    for (let next = settingsOf(choice.name).fallback; next !== undefined; next = settingsOf(next).fallback) {
-      if (offered.has(next)) chain.push(make(next, choice));
-    }
-    if (chain.length > 1) provider = withFallbacks(chain);
+    const first = make(choice.name, choice);
+    const chain = [first, ...fallbacksOf(choice.name).map((next) => make(next, choice))];
+    const provider = chain.length > 1 ? withFallbacks(chain) : first;
     built.set(key, provider);
     return provider;
+  };
+
+  const judgeChoice = (author: ProviderChoice, named?: string): ProviderChoice => {
+    if (named !== undefined) return { name: named };
+    if ((JUDGE_FAMILIES as readonly string[]).includes(author.name)) {
+      const other = JUDGE_FAMILIES.find((name) => name !== author.name && available().includes(name));
+      if (other) return { name: other };
+    }
+    return author;
   };
 
   return {
     available,
     forChoice,
-    judgeFor(author, named) {
-      if (named !== undefined) return forChoice({ name: named });
-      if ((JUDGE_FAMILIES as readonly string[]).includes(author.name)) {
-        const other = JUDGE_FAMILIES.find((name) => name !== author.name && available().includes(name));
-        if (other) return forChoice({ name: other });
-      }
-      return forChoice(author);
+    judgeFor: (author, named) => forChoice(judgeChoice(author, named)),
+    judgeChoice,
+    fallbacksOf,
+    hasKey: (name) => keyOf(name) !== undefined,
+    baseUrl(name) {
+      const own = settingsOf(name).base_url;
+      if (own !== undefined) return { url: own, from: `providers.${name}.base_url in the settings file` };
+      const fromEnv = name === "openai-compatible" ? env[OPENAI_BASE_URL_VARIABLE] : undefined;
+      return fromEnv === undefined ? undefined : { url: fromEnv, from: OPENAI_BASE_URL_VARIABLE };
     },
     price(response) {
       if (response.provider === "simulated" || response.provider === "recorded") {

@@ -218,15 +218,20 @@ phases:
             - { name: clear, weight: 1, rubric: "A newcomer can follow every step without help." }
             - { name: short, weight: 1, rubric: "No sentence says what another already said." }
 `;
-    const result = await cli(
-      "run",
-      tempFile("j.yml", judged),
-      "--issue",
-      issueFile(),
-      "--repo",
-      repo,
-      "--dry-run",
+    const dry = () =>
+      cli("run", tempFile("j.yml", judged), "--issue", issueFile(), "--repo", repo, "--dry-run");
+    // The judge calls gemini even on a simulated run: without its key the run would be refused.
+    vi.stubEnv("GEMINI_API_KEY", "");
+    vi.stubEnv("GOOGLE_API_KEY", "");
+    const keyless = await dry();
+    expect(keyless.code).toBe(1);
+    expect(keyless.out).toContain(
+      "  - no API key for gemini (the judge of phase notes): set GEMINI_API_KEY or GOOGLE_API_KEY",
     );
+    expect(keyless.err).toContain('1 setup problem(s) would refuse this run; see "Setup" above');
+    vi.stubEnv("GEMINI_API_KEY", "test-key");
+    const result = await dry();
+    vi.unstubAllEnvs();
     expect(result.code).toBe(0);
     expect(result.out).toMatch(
       /notes +balanced +\d+ +\d+ +\d+ +2,000 +6 on deep \(gemini\/gemini-3\.1-pro-preview\)/,
@@ -248,8 +253,16 @@ phases:
       "providers:\n  anthropic:\n    models: { deep: claude-in-house, balanced: claude-tuned }\nprices:\n  claude-tuned: { input: 1, output: 2 }\n",
     );
     const args = ["--issue", issueFile(), "--repo", repo, "--dry-run", "--provider", "anthropic"];
+    vi.stubEnv("ANTHROPIC_API_KEY", "");
     const result = await cli("run", "coding", ...args, "--settings", settings);
-    expect(result.code).toBe(0);
+    vi.unstubAllEnvs();
+    // What the real run would be refused for comes first, every problem at once.
+    expect(result.code).toBe(1);
+    expect(section(result.out, "Setup")).toEqual([
+      "Setup: 2 problem(s) would refuse this run before it is created:",
+      "  - no API key for anthropic (the run's provider): set ANTHROPIC_API_KEY",
+      "  - no price for anthropic/claude-in-house (at deep: phase(s) requirements, implement, code-review, fix, tests, security-audit; the judge(s) of implement, code-review, fix, tests, security-audit), and the pipeline's budget.max_cost_usd cannot be checked without one: add `claude-in-house: { input: <USD per million>, output: <USD per million> }` under `prices:` in the settings file, or `claude-in-house: { input: 0, output: 0 }` to mark it free",
+    ]);
     expect(result.out).toContain(
       "Forecast, priced on anthropic: fast claude-haiku-5-5, balanced claude-tuned, deep claude-in-house",
     );

@@ -24,6 +24,11 @@ export function printDryRun(report: DryRunReport, io: Io): number {
     `atomic-scrum · ${pipeline.name} · dry run on issue #${issue.number} "${issue.title}" · no model is called, no run is created`,
   );
   io.out("");
+  if (report.setup.length > 0) {
+    io.out(`Setup: ${report.setup.length} problem(s) would refuse this run before it is created:`);
+    for (const problem of report.setup) io.out(`  - ${problem}`);
+    io.out("");
+  }
   printPrompts(report, io);
   io.out("");
   printGaps(report.gaps, io);
@@ -31,9 +36,11 @@ export function printDryRun(report: DryRunReport, io: Io): number {
   printForecast(report, io);
   io.out("");
   printAssumptions(report, io);
-  if (report.problems.length === 0) return 0;
-  io.err(`dry run: ${report.problems.length} problem(s) would stop this run; see "Prompts" above`);
-  return 1;
+  if (report.setup.length > 0)
+    io.err(`dry run: ${report.setup.length} setup problem(s) would refuse this run; see "Setup" above`);
+  if (report.problems.length > 0)
+    io.err(`dry run: ${report.problems.length} problem(s) would stop this run; see "Prompts" above`);
+  return report.problems.length > 0 || report.setup.length > 0 ? 1 : 0;
 }
 
 function printPrompts(report: DryRunReport, io: Io): void {

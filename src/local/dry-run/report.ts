@@ -15,6 +15,8 @@ export interface DryRunOptions {
   dbPath?: string;
   /** The `--provider` flag: whose prices the forecast uses (offline ones are priced as anthropic). */
   provider: string;
+  /** The `--fixtures` file of a recorded run: checked as the run would check it. */
+  fixtures?: string;
   settings: ServerSettings;
   /** Where API keys and the OpenAI-compatible address come from: checked, never sent anywhere. */
   env?: NodeJS.ProcessEnv;
@@ -66,6 +68,8 @@ export interface DryRunReport {
   phases: PhasePlan[];
   /** What would stop the real run: a template that does not render, a refused path, a rubric leak. */
   problems: string[];
+  /** What would refuse the real run before it is created: a missing key, price or address (see `preflight`). */
+  setup: string[];
   gaps: Gap[];
   pricing: {
     provider: string;
