@@ -40,7 +40,7 @@ describe("a local openai-compatible model", () => {
     "http://127.8.9.10/v1",
     "http://[::1]:8000/v1",
     "http://0.0.0.0:11434/v1",
-  ])("at %s is priced at $0 and says so once, naming the setting that changes it", (url) => {
+  ])("at %s is priced at zero and says so once, naming the setting that changes it", (url) => {
     const { registry: built, warnings } = registry(url);
     expect(built.isPriced("openai-compatible", "llama3.2")).toBe(true);
     expect(built.price({ provider: "openai-compatible", model: "llama3.2", usage: USAGE })).toBe(0);

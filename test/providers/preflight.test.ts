@@ -32,6 +32,9 @@ const coding = () => {
   return loaded.pipeline;
 };
 const settings = (value: unknown = {}) => ServerSettingsSchema.parse(value);
+/** The problems of a run of `text` on provider `name`. */
+const check = (name: string, text: string, set = settings(), env: NodeJS.ProcessEnv = {}) =>
+  preflight({ choice: { name }, pipeline: pipeline(text), settings: set, env });
 
 describe("preflight", () => {
   it("finds nothing to stop an offline run, or a real one with its key and prices", () => {
@@ -74,30 +77,14 @@ describe("preflight", () => {
       "no price for openai-compatible/qwen2.5-coder:14b (at deep: phase(s) research, implement; the judge(s) of research), and the pipeline's budget.max_cost_usd cannot be checked without one: add `qwen2.5-coder:14b: { input: <USD per million>, output: <USD per million> }` under `prices:` in the settings file, or `qwen2.5-coder:14b: { input: 0, output: 0 }` to mark it free",
     ]);
     // Without a cost limit, a model with no price only counts $0 with a warning: not a refusal.
-    expect(
-      preflight({
-        choice: { name: "openai-compatible" },
-        pipeline: pipeline(SMALL_PIPELINE),
-        settings: settings(),
-        env,
-      }),
-    ).toEqual([]);
+    expect(check("openai-compatible", SMALL_PIPELINE, settings(), env)).toEqual([]);
     // A model marked free, or served on this machine, is priced.
     const free = settings({
       prices: { "qwen2.5-coder:7b": { input: 0, output: 0 }, "qwen2.5-coder:14b": { input: 0, output: 0 } },
     });
-    expect(
-      preflight({ choice: { name: "openai-compatible" }, pipeline: pipeline(BUDGETED), settings: free, env }),
-    ).toEqual([]);
+    expect(check("openai-compatible", BUDGETED, free, env)).toEqual([]);
     const local = { ATOMIC_SCRUM_OPENAI_BASE_URL: "http://localhost:11434/v1" };
-    expect(
-      preflight({
-        choice: { name: "openai-compatible" },
-        pipeline: pipeline(BUDGETED),
-        settings: settings(),
-        env: local,
-      }),
-    ).toEqual([]);
+    expect(check("openai-compatible", BUDGETED, settings(), local)).toEqual([]);
   });
 
   it("refuses a base URL without a scheme, in the settings or the environment, and a missing one", () => {
@@ -113,14 +100,9 @@ describe("preflight", () => {
       'providers.openai-compatible.base_url in the settings file is "localhost:11434/v1", not an http(s) URL (the run\'s provider): write it with its scheme and host, e.g. http://localhost:11434/v1',
     ]);
     const env = { ATOMIC_SCRUM_OPENAI_BASE_URL: "127.0.0.1:11434" };
-    expect(
-      preflight({
-        choice: { name: "openai-compatible" },
-        pipeline: pipeline(SMALL_PIPELINE),
-        settings: settings(),
-        env,
-      })[0],
-    ).toMatch(/^ATOMIC_SCRUM_OPENAI_BASE_URL is "127\.0\.0\.1:11434", not an http\(s\) URL/);
+    expect(check("openai-compatible", SMALL_PIPELINE, settings(), env)[0]).toMatch(
+      /^ATOMIC_SCRUM_OPENAI_BASE_URL is "127\.0\.0\.1:11434", not an http\(s\) URL/,
+    );
     expect(
       preflight({
         choice: { name: "openai-compatible" },
