@@ -16,6 +16,7 @@ import { roleAdmits } from "./github/plan-commands.js";
 import { readListenEnv, readLogEnv, readProbotEnv } from "./github/read-probot-env.js";
 import { credentialsCheck, databaseCheck, workerCheck } from "./github/readiness.js";
 import { startGitHubRun } from "./github/start-run.js";
+import { preflight } from "./providers/preflight.js";
 import type { Provider } from "./providers/provider.js";
 import { createProviderRegistry } from "./providers/registry.js";
 import {
@@ -163,6 +164,8 @@ export function buildGitHubApp(options: {
       now,
       startRun,
       providers: registry.available().filter((name) => name !== "recorded"),
+      preflight: (run) =>
+        preflight({ choice: run.provider, pipeline: run.pipeline, settings, env: options.env ?? {} }),
       wake: () => loop?.wake(),
       settings,
       ...(options.appId === undefined ? {} : { appId: options.appId }),

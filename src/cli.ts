@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { breakerSettings } from "./engine/breaker.js";
 import { repoConfigJsonSchemaText } from "./github/repo-config.js";
+import { breakersCommand, breakersResetCommand } from "./local/breakers-command.js";
 import {
   type AppFlags,
   approveCommand,
-  breakersCommand,
   cancelCommand,
   type Io,
   resumeCommand,
@@ -20,6 +20,7 @@ import { runDemo } from "./local/demo.js";
 import { MUTATE_PROVIDERS } from "./local/mutate-judge.js";
 import { testCommand } from "./local/test-command.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
+import { TASKS, type Task, TIERS, type Tier } from "./pipeline/schema.js";
 import {
   breakerSettingsFrom,
   loadServerSettings,
@@ -163,10 +164,10 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .action((runId: string | undefined, raw: RawFlags) => {
       code = statusCommand(runId, flags(raw), io);
     });
-  program
+  const breakers = program
     .command("breakers")
     .description(
-      "show the circuit breaker of each (task type, tier): state, failures in the window, when it half-opens",
+      "show the circuit breaker of each (provider, model, task type, tier): state, failures in the window, when it half-opens; `breakers reset` closes them",
     )
     .option("--repo <dir>", "the local git repository", ".")
     .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
@@ -175,6 +176,24 @@ export async function main(argv: string[], output: Io): Promise<number> {
       const settings = breakerSettings(breakerSettingsFrom(loadServerSettings(raw.settings)));
       code = breakersCommand(raw.db ? { repo: raw.repo, db: raw.db } : { repo: raw.repo }, io, { settings });
     });
+  breakers
+    .command("reset")
+    .description("close the breakers the filters match, forgetting their failures (no filter: every breaker)")
+    .option("--repo <dir>", "the local git repository", ".")
+    .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
+    .option("--provider <name>", "only this provider's breakers (anthropic, simulated, ...)")
+    .option("--model <id>", "only this model's breakers")
+    .addOption(new Option("--task <task>", "only this task type's breakers").choices(TASKS))
+    .addOption(new Option("--tier <tier>", "only this tier's breakers").choices(TIERS))
+    .action(
+      (raw: { repo: string; db?: string; provider?: string; model?: string; task?: Task; tier?: Tier }) => {
+        // `breakers --db X reset` gives --db to the parent: either place works.
+        const parent = breakers.opts<{ repo: string; db?: string }>();
+        const db = raw.db ?? parent.db;
+        const repo = raw.repo !== "." ? raw.repo : parent.repo;
+        code = breakersResetCommand({ ...raw, repo, ...(db === undefined ? {} : { db }) }, io);
+      },
+    );
   program
     .command("schema")
     .description(

@@ -1,10 +1,44 @@
+import type { Task, Tier } from "../pipeline/schema.js";
 import type { RunEvent, RunState } from "./types.js";
 
 /**
- * The circuit breaker's rules, one breaker per (task type, tier). Pure: the worker reads a
- * breaker from the store, asks these functions, and saves what they return in the transaction
- * that records the run's event, so a failure is counted once however often a job is redelivered.
+ * The circuit breaker's rules, one breaker per (provider, model, task type, tier). Pure: the
+ * worker reads a breaker from the store, asks these functions, and saves what they return in the
+ * transaction that records the run's event, so a failure is counted once however often a job is
+ * redelivered.
  */
+
+/**
+ * Which breaker an attempt asks and counts toward: the run's provider, the model the tier maps to
+ * for that run, the phase's task type and the tier. Keyed by provider and model so that offline
+ * runs (simulated, recorded) that fail never open a breaker a real run asks, and one provider's
+ * outage never moves another provider's runs up a tier (issue 12, item 3).
+ */
+export interface BreakerKey {
+  provider: string;
+  model: string;
+  task: Task;
+  tier: Tier;
+}
+
+/**
+ * The breaker key of an attempt of `phase` at `tier` on `provider` (the run's pinned choice): a
+ * model the phase pins is for its own tier only, as the worker calls it; other tiers take the
+ * provider's model for the tier (the repository's `tiers`, the settings, or the defaults).
+ */
+export function breakerKeyFor(
+  phase: { task: Task; tier: Tier; model?: string },
+  tier: Tier,
+  provider: { name: string; modelFor: (tier: Tier) => string },
+): BreakerKey {
+  const model = phase.model !== undefined && tier === phase.tier ? phase.model : provider.modelFor(tier);
+  return { provider: provider.name, model, task: phase.task, tier };
+}
+
+/** A breaker as people name it: `anthropic/claude-haiku-5-5 write at fast`. */
+export function breakerName(key: BreakerKey): string {
+  return `${key.provider}/${key.model} ${key.task} at ${key.tier}`;
+}
 
 export interface BreakerSettings {
   /** Counted failures within `windowMs` that open a closed breaker. */
@@ -120,7 +154,7 @@ export function recordOutcome(
 }
 
 /**
- * What an event says about the tier of the attempt in progress, for the breaker of (task, tier):
+ * What an event says about the tier of the attempt in progress, for the breaker it asked:
  * - a call that failed after the adapter's retries (`unavailable`), or whose answer was empty,
  *   cut off or not the JSON asked for (`bad-output`), is a failure: a cheap model that keeps
  *   answering malformed output is what the breaker is for;

@@ -4,7 +4,7 @@ import type { Database } from "../store/database.js";
 import { handleCheckSuite } from "./handle-check-suite.js";
 import { handleComment } from "./handle-comment.js";
 import { handleIssueClosed } from "./handle-issue-closed.js";
-import { handleLabeled } from "./handle-labeled.js";
+import { handleLabeled, type LabeledDeps } from "./handle-labeled.js";
 import { handlePullClosed } from "./handle-pull-closed.js";
 import { handleReview } from "./handle-review.js";
 import type { HandledEvent } from "./payload-schemas.js";
@@ -26,6 +26,8 @@ export interface AtomicScrumAppDeps {
   appId?: number;
   /** Providers the server can run, so a config asking for another is answered at once. */
   providers?: readonly string[];
+  /** What stops a run before it is created (keys, prices, addresses): answered on the issue instead. */
+  preflight?: LabeledDeps["preflight"];
   /** Wakes the worker after a handler queued work for a run (a cancellation, say). */
   wake?: () => void;
   /** The server settings: `/dry-run` prices its forecast and routes past breakers with them. */
@@ -46,6 +48,7 @@ export function createAtomicScrumApp(deps: AtomicScrumAppDeps): ApplicationFunct
     startRun,
     ...(deps.appSlug ? { appSlug: deps.appSlug } : {}),
     ...(deps.providers ? { providers: deps.providers } : {}),
+    ...(deps.preflight ? { preflight: deps.preflight } : {}),
   };
   const commentDeps = {
     db: deps.db,

@@ -27,6 +27,8 @@ export interface LabeledDeps {
   appSlug?: string;
   /** Providers this server can run; a config asking for another is answered now, not after a failed run. */
   providers?: readonly string[];
+  /** What stops a run before it is created (`preflight`): each problem, one line naming what to set. */
+  preflight?: (run: Pick<GitHubStartInput, "pipeline" | "provider">) => string[];
 }
 
 /** What the handler did with a delivery, for logs and tests. */
@@ -39,6 +41,7 @@ export type LabeledOutcome =
   | "already-active"
   | "pipeline-problems"
   | "provider-unavailable"
+  | "preflight-problems"
   | "duplicate-delivery"
   | "started";
 
@@ -137,21 +140,41 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
     );
     return done(context, deps, "provider-unavailable");
   }
+  const pinned = withEditPolicy(
+    withMergeSetting(withRepoBudget(pipeline.pipeline, config.budget), config.merge_after_approval),
+    config.edits,
+  );
+  const provider = {
+    name: config.provider,
+    ...(Object.keys(config.tiers).length > 0 ? { models: config.tiers } : {}),
+  };
+  // A setup mistake (a judge's key, a model with no price) is answered now: no run, no branch.
+  const unready = deps.preflight?.({ pipeline: pinned, provider }) ?? [];
+  if (unready.length > 0) {
+    await postOnce(
+      octokit,
+      target,
+      marker(`preflight ${shortHash(unready.join("\n"))}`),
+      [
+        `\`${label}\` did not start a run: this Atomic Scrum server is not set up for it yet. Nothing was created.`,
+        "",
+        ...unready.map((problem) => `- ${problem}`),
+        "",
+        "Once the server's settings or keys are fixed, add the label again.",
+      ].join("\n"),
+      claims,
+    );
+    return done(context, deps, "preflight-problems");
+  }
   const outcome = deps.startRun({
     deliveryId: context.id,
     startedBy: sender.login,
-    pipeline: withEditPolicy(
-      withMergeSetting(withRepoBudget(pipeline.pipeline, config.budget), config.merge_after_approval),
-      config.edits,
-    ),
+    pipeline: pinned,
     hash: pipeline.hash,
     pipelinePath: pipeline.path,
     repo,
     issue,
-    provider: {
-      name: config.provider,
-      ...(Object.keys(config.tiers).length > 0 ? { models: config.tiers } : {}),
-    },
+    provider,
   });
   if (outcome.started) {
     context.log.info({ runId: outcome.runId, pipeline: pipeline.path }, "run queued");

@@ -1,15 +1,8 @@
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import {
-  type BreakerSettings,
-  DEFAULT_BREAKER_SETTINGS,
-  failuresInWindow,
-  halfOpensAt,
-  spanText,
-} from "../engine/breaker.js";
+import { resolve } from "node:path";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
+import { preflight, preflightMessage } from "../providers/preflight.js";
 import type { Provider } from "../providers/provider.js";
 import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
@@ -19,17 +12,13 @@ import {
   PROVIDER_NAMES,
   type ServerSettings,
 } from "../providers/settings.js";
-import { formatTime } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
-import { textTable } from "../render/text-table.js";
-import { type BreakerRecord, listBreakers } from "../store/breakers.js";
-import { openDatabase } from "../store/database.js";
 import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
 import { releaseDeadLocalLeases } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile } from "./issue-file.js";
-import { createLocalApp, type LocalApp, stateDir } from "./local-app.js";
+import { createLocalApp, type LocalApp } from "./local-app.js";
 import { progressLines, summaryLines } from "./progress-view.js";
 import {
   approveRun,
@@ -162,11 +151,18 @@ export async function runCommand(
       repoDir: flags.repo,
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
+      ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}),
       settings: readSettings(flags.settings),
+      env: process.env,
       now: Date.now(),
     });
     return { code: printDryRun(report, io) };
   }
+  // Every setup mistake at once, before a run or its branch exists (issue 12, item 4).
+  const choice = { name: flags.provider, ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}) };
+  const settings = readSettings(flags.settings);
+  const unready = preflight({ choice, pipeline: loaded.pipeline, settings, env: process.env });
+  if (unready.length > 0) throw new CommandError(preflightMessage(unready));
   const app = openApp(flags, io);
   try {
     const run = startRun(app, {
@@ -267,72 +263,6 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
   } finally {
     app.close();
   }
-}
-
-/**
- * `atomic-scrum breakers`: the circuit breaker of each (task type, tier) that has counted
- * anything, read from the local repository's database or the one `--db` names (the app's).
- * Times come from `settings`: the ones the workers use (the defaults, for local runs).
- */
-export function breakersCommand(
-  flags: { repo: string; db?: string },
-  io: Io,
-  options: { now?: number; settings?: BreakerSettings } = {},
-): number {
-  const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
-  if (!existsSync(path)) {
-    throw new CommandError(
-      `no database at ${path}: pass --db FILE (the app's database), or --repo DIR of a repository that has had runs`,
-    );
-  }
-  const settings = options.settings ?? DEFAULT_BREAKER_SETTINGS;
-  const now = options.now ?? Date.now();
-  const db = openDatabase(path);
-  try {
-    const breakers = listBreakers(db);
-    const rule = `opens after ${settings.threshold} failure(s) within ${spanText(settings.windowMs)}, lets a trial through after ${spanText(settings.cooloffMs)}`;
-    if (breakers.length === 0) {
-      io.out(`every breaker is closed: none has counted a failure yet (${rule}; ${path})`);
-      return 0;
-    }
-    io.out(`breakers in ${path} (${rule}):`);
-    const rows = [
-      ["TASK", "TIER", "STATE", "FAILURES", "OPENED AT", "HALF-OPENS"],
-      ...breakers.map((breaker) => breakerRow(breaker, now, settings)),
-    ];
-    for (const line of textTable(rows)) io.out(line);
-    return 0;
-  } finally {
-    db.close();
-  }
-}
-
-function localDatabase(repo: string): string {
-  try {
-    return join(stateDir(resolve(repo)), "atomic-scrum.db");
-  } catch {
-    throw new CommandError(`${resolve(repo)} is not a git repository: pass --repo DIR, or --db FILE`);
-  }
-}
-
-function breakerRow(breaker: BreakerRecord, now: number, settings: BreakerSettings): string[] {
-  const at = halfOpensAt(breaker, settings);
-  const halfOpens =
-    breaker.state === "half-open"
-      ? `trial since ${formatTime(breaker.trial?.startedAt ?? 0)}`
-      : at === undefined
-        ? "—"
-        : at <= now
-          ? "now: the next phase is the trial"
-          : formatTime(at);
-  return [
-    breaker.task,
-    breaker.tier,
-    breaker.state,
-    `${failuresInWindow(breaker, now, settings)} in window`,
-    breaker.openedAt === undefined || breaker.state === "closed" ? "—" : formatTime(breaker.openedAt),
-    halfOpens,
-  ];
 }
 
 function statusBody(app: LocalApp, run: RunRecord): string {

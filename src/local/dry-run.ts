@@ -5,6 +5,7 @@ import { currentBranch } from "../forge/local/branch-refs.js";
 import { readContext } from "../forge/local/read-context.js";
 import { openRepo } from "../forge/local/repo.js";
 import { findGaps } from "../pipeline/gaps.js";
+import { preflight } from "../providers/preflight.js";
 import { breakerSettingsFrom } from "../providers/settings.js";
 import { CONTEXT_LIMITS, SEED, SIMULATED_RUNS } from "./dry-run/assumptions.js";
 import { openBreakers, rateTable } from "./dry-run/failure-rates.js";
@@ -84,13 +85,13 @@ export async function dryRunWith(
   sources: DryRunSources,
 ): Promise<DryRunReport> {
   const { history } = sources;
-  const pricing = pricingFor(options.provider, options.settings);
+  const pricing = pricingFor(options.provider, options.settings, options.env);
   const breakers = openBreakers(
     history.breakers,
     breakerSettings(breakerSettingsFrom(options.settings)),
     options.now,
   );
-  const rates = rateTable(options.pipeline, history.graded, breakers);
+  const rates = rateTable(options.pipeline, history.graded, breakers, pricing.keyAt);
   const rendered = await renderPhases(options, sources.repo, sources.readContext);
   const phases = rendered.phases.map((phase) =>
     phase.kind === "agent" ? planAgent(phase, { pricing, rates, breakers }) : phase,
@@ -102,19 +103,27 @@ export async function dryRunWith(
     { runs: SIMULATED_RUNS, seed: SEED },
   );
   const gaps = findGaps(options.pipeline, { needs: budgetNeeds(agents) });
+  // Checked only where the caller hands over the environment (the CLI): keys are looked at, never read out.
+  const choice = { name: options.provider, ...(options.fixtures ? { fixtures: options.fixtures } : {}) };
+  const setup = options.env
+    ? preflight({ choice, pipeline: options.pipeline, settings: options.settings, env: options.env })
+    : [];
   const graded = [...history.graded.values()].reduce((sum, entry) => sum + entry.graded, 0);
+  const counted = [...rates.values()].reduce((sum, row) => sum + row.graded, 0);
   return {
     pipeline: options.pipeline,
     issue: options.issue,
     source: sources.source,
     phases,
     problems: rendered.problems,
+    setup,
     gaps,
     pricing: {
       provider: pricing.provider,
       asked: options.provider,
       models: pricing.models,
       unpriced: [...pricing.unpriced],
+      notes: [...pricing.notes],
       costLimits: [
         options.pipeline.budget?.maxCostUsd === undefined ? undefined : "budget.max_cost_usd",
         options.settings.budget.daily_max_cost_usd === undefined
@@ -122,7 +131,7 @@ export async function dryRunWith(
           : "the settings' budget.daily_max_cost_usd",
       ].filter((limit): limit is string => limit !== undefined),
     },
-    history: { path: history.path, graded, note: history.note },
+    history: { path: history.path, graded, counted, note: history.note },
     rates: [...rates.values()],
     forecast,
   };

@@ -96,10 +96,11 @@ export const OPENAI_COMPATIBLE_DEFAULT_MODELS: Record<Tier, string> = {
 };
 
 /**
- * Empty on purpose: a local model costs nothing per token. A hosted endpoint's prices (vLLM in the
- * cloud, OpenRouter, ...) go in configuration, keyed by model id, in USD per million tokens.
+ * Empty on purpose: model ids depend on the server. A local model costs nothing per token
+ * ({@link OPENAI_COMPATIBLE_LOCAL_PRICE}); a hosted endpoint's prices (vLLM in the cloud,
+ * OpenRouter, ...) go in configuration, keyed by model id, in USD per million tokens.
  */
 export const OPENAI_COMPATIBLE_PRICES: Record<string, Price> = {};
 
-/** What a model missing from the price table costs: nothing, as on a local server. */
+/** What a model on a server on this machine (a loopback base URL) costs when the settings give no price. */
 export const OPENAI_COMPATIBLE_LOCAL_PRICE: Price = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };

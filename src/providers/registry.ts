@@ -6,8 +6,10 @@ import {
   GEMINI_DEFAULT_MODELS,
   GEMINI_PRICES,
   OPENAI_COMPATIBLE_DEFAULT_MODELS,
+  OPENAI_COMPATIBLE_LOCAL_PRICE,
   OPENAI_COMPATIBLE_PRICES,
 } from "./catalog.js";
+import { isLocalUrl } from "./local-url.js";
 import { costOf, type Price } from "./prices.js";
 import { type ModelRequest, type ModelResponse, type Provider, ProviderError } from "./provider.js";
 import { createRecordedProvider, loadFixtures } from "./recorded.js";
@@ -48,6 +50,14 @@ export interface ProviderRegistry {
    * toward it), else the author's own.
    */
   judgeFor(author: ProviderChoice, named?: string): Provider;
+  /** The provider choice `judgeFor` builds its judge from. */
+  judgeChoice(author: ProviderChoice, named?: string): ProviderChoice;
+  /** The fallback providers a call to `name` may go on to: those of its chain this server offers. */
+  fallbacksOf(name: string): string[];
+  /** Whether the provider's API key is set (offline providers and openai-compatible need none). */
+  hasKey(name: string): boolean;
+  /** The base URL the provider calls, and where it was set; undefined for the provider's default. */
+  baseUrl(name: string): { url: string; from: string } | undefined;
 }
 
 /** Families a judge may be switched to by default: hosted models of a known family. */
@@ -67,6 +77,7 @@ export function createProviderRegistry(options: {
   const { settings, env } = options;
   const built = new Map<string, Provider>();
   const unpriced = new Set<string>();
+  const told = new Set<string>();
   const keyOf = (name: string) =>
     (KEY_VARIABLES[name] ?? []).map((variable) => env[variable]?.trim()).find((value) => value) || undefined;
   const settingsOf = (name: string): ProviderSettings =>
@@ -140,10 +151,26 @@ export function createProviderRegistry(options: {
       };
     }
     if (provider === "gemini") return GEMINI_PRICES[model];
-    // A local model's $0 must be stated (`{ input: 0, output: 0 }`): the same URL setting serves
-    // paid endpoints too, and a cost budget must never pass a model it cannot price.
-    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model];
+    if (provider === "openai-compatible") return OPENAI_COMPATIBLE_PRICES[model] ?? localPrice(model);
     return undefined;
+  };
+
+  /**
+   * A model served on this machine (the base URL is loopback) costs nothing: priced at $0, and
+   * said so once per model (issue 12, item 5). A remote endpoint (a LAN box, a hosted service)
+   * may bill, and a cost budget must never pass a model it cannot price: it stays unpriced until
+   * the settings file prices it (`{ input: 0, output: 0 }` marks it free).
+   */
+  const localPrice = (model: string): Price | undefined => {
+    const url = baseUrlOf("openai-compatible");
+    if (url === undefined || !isLocalUrl(url)) return undefined;
+    if (!told.has(model)) {
+      told.add(model);
+      options.warn?.(
+        `openai-compatible model ${model} at ${url} is priced at $0 (local model; set prices.${model} in the settings file to change)`,
+      );
+    }
+    return OPENAI_COMPATIBLE_LOCAL_PRICE;
   };
 
   const available = (): ProviderName[] =>
@@ -153,33 +180,49 @@ export function createProviderRegistry(options: {
       return keyOf(name) !== undefined;
     });
 
+  // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
+  // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
+  const fallbacksOf = (name: string): string[] => {
+    const offered = new Set<string>(available());
+    const chain: string[] = [];
+    for (let next = settingsOf(name).fallback; next !== undefined; next = settingsOf(next).fallback) {
+      if (offered.has(next)) chain.push(next);
+    }
+    return chain;
+  };
+
   const forChoice = (choice: ProviderChoice): Provider => {
     const key = JSON.stringify(choice);
     const known = built.get(key);
     if (known) return known;
-    let provider = make(choice.name, choice);
-    // Fallbacks chain (anthropic -> gemini -> openai-compatible); the settings refuse a circle. A
-    // fallback without its key here is skipped: it would turn a passing outage into a fatal error.
-    const offered = new Set<string>(available());
-    const chain: Provider[] = [provider];
-    for (let next = settingsOf(choice.name).fallback; next !== undefined; next = settingsOf(next).fallback) {
-      if (offered.has(next)) chain.push(make(next, choice));
-    }
-    if (chain.length > 1) provider = withFallbacks(chain);
+    const first = make(choice.name, choice);
+    const chain = [first, ...fallbacksOf(choice.name).map((next) => make(next, choice))];
+    const provider = chain.length > 1 ? withFallbacks(chain) : first;
     built.set(key, provider);
     return provider;
+  };
+
+  const judgeChoice = (author: ProviderChoice, named?: string): ProviderChoice => {
+    if (named !== undefined) return { name: named };
+    if ((JUDGE_FAMILIES as readonly string[]).includes(author.name)) {
+      const other = JUDGE_FAMILIES.find((name) => name !== author.name && available().includes(name));
+      if (other) return { name: other };
+    }
+    return author;
   };
 
   return {
     available,
     forChoice,
-    judgeFor(author, named) {
-      if (named !== undefined) return forChoice({ name: named });
-      if ((JUDGE_FAMILIES as readonly string[]).includes(author.name)) {
-        const other = JUDGE_FAMILIES.find((name) => name !== author.name && available().includes(name));
-        if (other) return forChoice({ name: other });
-      }
-      return forChoice(author);
+    judgeFor: (author, named) => forChoice(judgeChoice(author, named)),
+    judgeChoice,
+    fallbacksOf,
+    hasKey: (name) => keyOf(name) !== undefined,
+    baseUrl(name) {
+      const own = settingsOf(name).base_url;
+      if (own !== undefined) return { url: own, from: `providers.${name}.base_url in the settings file` };
+      const fromEnv = name === "openai-compatible" ? env[OPENAI_BASE_URL_VARIABLE] : undefined;
+      return fromEnv === undefined ? undefined : { url: fromEnv, from: OPENAI_BASE_URL_VARIABLE };
     },
     price(response) {
       if (response.provider === "simulated" || response.provider === "recorded") {

@@ -88,7 +88,7 @@ export const ServerSettingsSchema = z
         ),
       })
       .default({})
-      .describe("The circuit breaker per (task type, tier)."),
+      .describe("The circuit breaker per (provider, model, task type, tier)."),
     budget: z
       .strictObject({
         daily_max_cost_usd: z

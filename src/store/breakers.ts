@@ -3,6 +3,7 @@ import {
   type Admission,
   admit,
   type Breaker,
+  type BreakerKey,
   type BreakerOutcome,
   type BreakerSettings,
   type BreakerState,
@@ -11,14 +12,14 @@ import {
 } from "../engine/breaker.js";
 import { TASKS, type Task, TIERS, type Tier } from "../pipeline/schema.js";
 
-/** A breaker as stored: one row per (task type, tier) that has ever counted anything. */
-export interface BreakerRecord extends Breaker {
-  task: Task;
-  tier: Tier;
+/** A breaker as stored: one row per (provider, model, task type, tier) that has ever counted anything. */
+export interface BreakerRecord extends Breaker, BreakerKey {
   updatedAt: number;
 }
 
 interface BreakerRow {
+  provider: string;
+  model: string;
   task: string;
   tier: string;
   state: string;
@@ -31,6 +32,8 @@ interface BreakerRow {
 
 function toRecord(row: BreakerRow): BreakerRecord {
   const record: BreakerRecord = {
+    provider: row.provider,
+    model: row.model,
     task: row.task as Task,
     tier: row.tier as Tier,
     state: row.state as BreakerState,
@@ -42,33 +45,52 @@ function toRecord(row: BreakerRow): BreakerRecord {
   return record;
 }
 
-/** The breaker of (task, tier); undefined when it has never counted anything (closed). */
-export function getBreaker(db: Database, task: Task, tier: Tier): BreakerRecord | undefined {
-  const row = db.prepare("SELECT * FROM breakers WHERE task = ? AND tier = ?").get(task, tier) as
+const WHERE_KEY = "provider = @provider AND model = @model AND task = @task AND tier = @tier";
+
+/** The breaker of `key`; undefined when it has never counted anything (closed). */
+export function getBreaker(db: Database, key: BreakerKey): BreakerRecord | undefined {
+  const row = db.prepare(`SELECT * FROM breakers WHERE ${WHERE_KEY}`).get(keyParams(key)) as
     | BreakerRow
     | undefined;
   return row ? toRecord(row) : undefined;
 }
 
-/** Every stored breaker, by task then tier in the pipeline language's order. */
+/** Every stored breaker, by provider and model, then task and tier in the pipeline language's order. */
 export function listBreakers(db: Database): BreakerRecord[] {
   const rows = db.prepare("SELECT * FROM breakers").all() as BreakerRow[];
   const rank = (record: BreakerRecord) =>
     TASKS.indexOf(record.task) * TIERS.length + TIERS.indexOf(record.tier);
-  return rows.map(toRecord).sort((a, b) => rank(a) - rank(b));
+  return rows
+    .map(toRecord)
+    .sort(
+      (a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model) || rank(a) - rank(b),
+    );
 }
 
-/** Writes the breaker of (task, tier), creating its row the first time. */
-export function saveBreaker(db: Database, task: Task, tier: Tier, breaker: Breaker, now: number): void {
+/** Which breakers `resetBreakers` forgets: every one when no field is set. */
+export type BreakerFilter = Partial<BreakerKey>;
+
+/** Forgets the breakers `filter` matches (they are closed again, with no failures); how many it forgot. */
+export function resetBreakers(db: Database, filter: BreakerFilter = {}): number {
+  const fields = (["provider", "model", "task", "tier"] as const).filter(
+    (name) => filter[name] !== undefined,
+  );
+  const where =
+    fields.length === 0 ? "" : ` WHERE ${fields.map((name) => `${name} = @${name}`).join(" AND ")}`;
+  return db.prepare(`DELETE FROM breakers${where}`).run(Object.fromEntries(fields.map((n) => [n, filter[n]])))
+    .changes;
+}
+
+/** Writes the breaker of `key`, creating its row the first time. */
+export function saveBreaker(db: Database, key: BreakerKey, breaker: Breaker, now: number): void {
   db.prepare(
-    `INSERT INTO breakers (task, tier, state, failures, opened_at, trial_key, trial_started_at, updated_at)
-     VALUES (@task, @tier, @state, @failures, @openedAt, @trialKey, @trialStartedAt, @now)
-     ON CONFLICT (task, tier) DO UPDATE SET state = excluded.state, failures = excluded.failures,
+    `INSERT INTO breakers (provider, model, task, tier, state, failures, opened_at, trial_key, trial_started_at, updated_at)
+     VALUES (@provider, @model, @task, @tier, @state, @failures, @openedAt, @trialKey, @trialStartedAt, @now)
+     ON CONFLICT (provider, model, task, tier) DO UPDATE SET state = excluded.state, failures = excluded.failures,
        opened_at = excluded.opened_at, trial_key = excluded.trial_key,
        trial_started_at = excluded.trial_started_at, updated_at = excluded.updated_at`,
   ).run({
-    task,
-    tier,
+    ...keyParams(key),
     state: breaker.state,
     failures: JSON.stringify(breaker.failures),
     openedAt: breaker.openedAt ?? null,
@@ -79,33 +101,37 @@ export function saveBreaker(db: Database, task: Task, tier: Tier, breaker: Break
 }
 
 /**
- * Asks the breaker of (task, tier) whether `attempt` may start there, saving the trial it may
- * claim. Call it inside the transaction that acts on the answer.
+ * Asks the breaker of `at` whether `attempt` may start there, saving the trial it may claim.
+ * Call it inside the transaction that acts on the answer.
  */
 export function admitAttempt(
   db: Database,
-  at: { task: Task; tier: Tier },
+  at: BreakerKey,
   attempt: { key: string; now: number },
   settings: BreakerSettings,
 ): Admission {
-  const before = getBreaker(db, at.task, at.tier) ?? CLOSED_BREAKER;
+  const before = getBreaker(db, at) ?? CLOSED_BREAKER;
   const admission = admit(before, attempt, settings);
-  if (admission.allowed && admission.breaker !== before)
-    saveBreaker(db, at.task, at.tier, admission.breaker, attempt.now);
+  if (admission.allowed && admission.breaker !== before) saveBreaker(db, at, admission.breaker, attempt.now);
   return admission;
 }
 
 /**
- * Counts how an attempt at (task, tier) ended. Call it inside the transaction that records the
- * event it comes from, so a redelivered job cannot count it twice.
+ * Counts how an attempt admitted by the breaker of `at` ended. Call it inside the transaction that
+ * records the event it comes from, so a redelivered job cannot count it twice.
  */
 export function countOutcome(
   db: Database,
-  at: { task: Task; tier: Tier },
+  at: BreakerKey,
   outcome: { result: BreakerOutcome; key: string; now: number },
   settings: BreakerSettings,
 ): void {
-  const before = getBreaker(db, at.task, at.tier) ?? CLOSED_BREAKER;
+  const before = getBreaker(db, at) ?? CLOSED_BREAKER;
   const after = recordOutcome(before, outcome, settings);
-  if (after !== before) saveBreaker(db, at.task, at.tier, after, outcome.now);
+  if (after !== before) saveBreaker(db, at, after, outcome.now);
+}
+
+/** Only the key's own fields: a record passed as a key must not bind its state as parameters. */
+function keyParams(key: BreakerKey): BreakerKey {
+  return { provider: key.provider, model: key.model, task: key.task, tier: key.tier };
 }

@@ -205,6 +205,31 @@ CREATE TABLE reply_claims (
 ) STRICT;
 `;
 
+/**
+ * Breakers are kept per (provider, model, task type, tier), not per (task type, tier) across
+ * providers: simulated runs that failed opened breakers that then moved the next Anthropic run up
+ * a tier (issue 12, item 3). The old rows are dropped, not carried over: they mixed every
+ * provider's outcomes, offline ones included, so filing them under any real provider would keep
+ * the very contamination this fixes, and an "unknown" key no run asks would only be listed forever.
+ * Little is lost: a breaker remembers an hour of failures and opens for a 15-minute cool-off.
+ */
+const breakersPerModel = `
+DROP TABLE breakers;
+CREATE TABLE breakers (
+  provider TEXT NOT NULL,
+  model TEXT NOT NULL,
+  task TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'closed' CHECK (state IN ('closed', 'open', 'half-open')),
+  failures TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(failures)),
+  opened_at INTEGER,
+  trial_key TEXT,
+  trial_started_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, model, task, tier)
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial schema", sql: initialSchema },
   { version: 2, name: "job groups and run providers", sql: groupsAndProviders },
@@ -212,6 +237,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "who started a run", sql: runStarters },
   { version: 5, name: "check runs and projected states", sql: checkRuns },
   { version: 6, name: "reply claims", sql: replyClaims },
+  { version: 7, name: "breakers per provider and model", sql: breakersPerModel },
 ];
 
 /** Thrown when a database was written by a newer atomic-scrum than the one opening it. */

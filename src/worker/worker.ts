@@ -1,4 +1,12 @@
-import { attemptKey, type BreakerSettings, breakerOutcome, breakerSettings } from "../engine/breaker.js";
+import {
+  attemptKey,
+  type BreakerKey,
+  type BreakerSettings,
+  breakerKeyFor,
+  breakerName,
+  breakerOutcome,
+  breakerSettings,
+} from "../engine/breaker.js";
 import { tierAbove } from "../engine/tiers.js";
 import {
   InvalidTransition,
@@ -69,7 +77,7 @@ export interface WorkerOptions extends PerformDeps {
   /** Who holds leases: unique per worker process. */
   owner: string;
   leaseMs?: number;
-  /** The circuit breaker of every (task type, tier); defaults in {@link DEFAULT_BREAKER_SETTINGS}. */
+  /** The circuit breaker of every (provider, model, task type, tier); defaults in {@link DEFAULT_BREAKER_SETTINGS}. */
   breaker?: Partial<BreakerSettings>;
   /** Cooldowns end at once (demos, tests): the event log records that they were fast-forwarded. */
   fastForwardWaits?: boolean;
@@ -428,7 +436,8 @@ export function createWorker(options: WorkerOptions) {
   }
 
   /**
-   * Before the first try of a phase at a tier, asks the breaker of (task, tier). Open (or
+   * Before the first try of a phase at a tier, asks the breaker of (the run's provider, the
+   * model the tier maps to for the run, task, tier). Open (or
    * half-open with its trial under way elsewhere), the attempt moves one tier up before it runs,
    * as a `phase.rerouted` event; the next pass asks the breaker of that tier in turn. At the top
    * tier there is nowhere to go and the attempt runs. The decision is kept as an effect, taken in
@@ -450,7 +459,8 @@ export function createWorker(options: WorkerOptions) {
         assertLease(db, job.id, job.token);
         const decided = `${run.id}/${effect.key}/route-${effect.tier}`;
         if (getEffect(db, decided)) return undefined;
-        const admission = admitAttempt(db, { task: phase.task, tier: effect.tier }, { key, now }, breaker);
+        const at = breakerKeyFor(phase, effect.tier, options.providerFor(run));
+        const admission = admitAttempt(db, at, { key, now }, breaker);
         if (!admission.allowed && above) {
           return {
             type: "phase.rerouted",
@@ -459,7 +469,7 @@ export function createWorker(options: WorkerOptions) {
             from: effect.tier,
             to: above,
             breaker: admission.state,
-            reason: `${phase.task} at ${effect.tier}: ${admission.reason}`,
+            reason: `${breakerName(at)}: ${admission.reason}`,
           };
         }
         const trial = admission.allowed && admission.trial;
@@ -472,14 +482,37 @@ export function createWorker(options: WorkerOptions) {
     return true;
   }
 
-  /** Counts what the event says about its attempt's tier, inside the transaction that records it. */
+  /**
+   * Counts what the event says about its attempt's tier, inside the transaction that records it,
+   * toward the breaker the attempt asked (the run's provider and the tier's model, even when a
+   * fallback provider answered: that breaker's trial must hear how it ended).
+   */
   function countForBreaker(run: RunRecord, event: RunEvent, now: number): void {
     const phase = run.pipeline.phases[run.state.phaseIndex];
     const tier = run.state.tier;
     const result = breakerOutcome(run.state, event);
     if (!result || phase?.kind !== "agent" || !tier) return;
+    const at = breakerKeyOf(run, phase, tier);
+    if (!at) return;
     const key = attemptKey(run.id, phase.id, run.state.attempt);
-    countOutcome(db, { task: phase.task, tier }, { result, key, now }, breaker);
+    countOutcome(db, at, { result, key, now }, breaker);
+  }
+
+  /**
+   * The breaker key of the run's attempt at `tier`; undefined when the run's provider cannot be
+   * built (a fixtures file gone since): then no call was made, so there is nothing to count, and
+   * the event that ends the run must still be recorded.
+   */
+  function breakerKeyOf(
+    run: RunRecord,
+    phase: { task: BreakerKey["task"]; tier: BreakerKey["tier"]; model?: string },
+    tier: BreakerKey["tier"],
+  ): BreakerKey | undefined {
+    try {
+      return breakerKeyFor(phase, tier, options.providerFor(run));
+    } catch {
+      return undefined;
+    }
   }
 
   /** An escalation is a consequence of an event, not an event: the log gets a note saying why. */

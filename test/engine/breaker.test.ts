@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   admit,
   type Breaker,
+  breakerKeyFor,
+  breakerName,
   breakerOutcome,
   breakerSettings,
   CLOSED_BREAKER,
@@ -285,5 +287,31 @@ describe("tier changes in the run state machine", () => {
         reason: "1 attempt(s) at fast failed: overloaded (529)",
       },
     ]);
+  });
+});
+
+describe("breaker keys", () => {
+  const anthropic = { name: "anthropic", modelFor: (tier: string) => `claude-${tier}` };
+  const simulated = { name: "simulated", modelFor: (tier: string) => `simulated-${tier}` };
+
+  it("name the run's provider and the model the tier maps to for it", () => {
+    const phase = { task: "write" as const, tier: "fast" as const };
+    expect(breakerKeyFor(phase, "fast", anthropic)).toEqual({
+      provider: "anthropic",
+      model: "claude-fast",
+      task: "write",
+      tier: "fast",
+    });
+    // An offline provider's attempts are keyed apart from a real one's at the same task and tier.
+    expect(breakerKeyFor(phase, "fast", simulated)).not.toEqual(breakerKeyFor(phase, "fast", anthropic));
+    expect(breakerName(breakerKeyFor(phase, "balanced", anthropic))).toBe(
+      "anthropic/claude-balanced write at balanced",
+    );
+  });
+
+  it("take a model the phase pins for its own tier only, as the worker calls it", () => {
+    const phase = { task: "code" as const, tier: "balanced" as const, model: "claude-pinned" };
+    expect(breakerKeyFor(phase, "balanced", anthropic).model).toBe("claude-pinned");
+    expect(breakerKeyFor(phase, "deep", anthropic).model).toBe("claude-deep");
   });
 });

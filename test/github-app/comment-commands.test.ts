@@ -399,7 +399,7 @@ describe("slash commands > /dry-run", () => {
     expect(body).toContain("warning  no-gate");
     expect(body).toContain("Forecast, priced on anthropic");
     expect(body).toContain(
-      "Failure rate per attempt (history from the app's database; 0 graded attempt(s)):",
+      "Failure rate per attempt (history from the app's database; 0 graded attempt(s), 0 of them on the models below):",
     );
     expect(body).toContain("No model was called, no run was created and no tokens were spent.");
     expect(reactions()).toEqual(["eyes", "+1"]);

@@ -109,7 +109,7 @@ describe("atomic-scrum run with a real provider", () => {
     }
   });
 
-  it("a real provider without its key fails the run at the first call, naming the variable, and calls nothing", async () => {
+  it("a real provider without its key is refused before a run or a branch exists, naming the variable", async () => {
     vi.stubEnv("ANTHROPIC_API_KEY", "");
     const repo = tempRepo();
     const result = await cli(
@@ -122,8 +122,10 @@ describe("atomic-scrum run with a real provider", () => {
       "--provider",
       "anthropic",
     );
-    expect(result.out).toContain("no Anthropic API key: set ANTHROPIC_API_KEY");
+    expect(result.err).toContain("no API key for anthropic (the run's provider): set ANTHROPIC_API_KEY");
+    expect(result.out).toBe("");
     expect(result.code).toBe(1);
+    expect(git(repo, "branch", "--format=%(refname:short)")).toBe("main");
   });
 
   it("a settings file with problems stops the command before anything starts, listing each with its line", async () => {

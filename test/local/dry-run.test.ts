@@ -7,6 +7,7 @@ import { type DryRunReport, dryRun, forecastRun, type PhaseModel } from "../../s
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
 import type { Tier } from "../../src/pipeline/schema.js";
+import { ANTHROPIC_DEFAULT_MODELS } from "../../src/providers/catalog.js";
 import { loadServerSettings } from "../../src/providers/settings.js";
 import { saveBreaker } from "../../src/store/breakers.js";
 import { openDatabase } from "../../src/store/database.js";
@@ -87,7 +88,7 @@ function report(repo: string, pipeline: ResolvedPipeline, dbPath?: string): Prom
   });
 }
 
-/** A database holding one run of `pipeline` whose `phase` made `failed` failed attempts and one pass. */
+/** A database with one run whose `phase` failed `failed` times at `tier`, then passed, on anthropic's model for the tier. */
 function historyDb(pipeline: ResolvedPipeline, phase: string, tier: Tier, failed: number): string {
   const path = join(tempDir(), "history.db");
   const db = openDatabase(path);
@@ -105,7 +106,8 @@ function historyDb(pipeline: ResolvedPipeline, phase: string, tier: Tier, failed
   });
   for (let attempt = 1; attempt <= failed + 1; attempt++) {
     const state = attempt <= failed ? "failed" : "passed";
-    upsertAttempt(db, { runId: "run-3-abcdef", phaseId: phase, attempt }, { tier, state });
+    const on = { provider: "anthropic", model: ANTHROPIC_DEFAULT_MODELS[tier] };
+    upsertAttempt(db, { runId: "run-3-abcdef", phaseId: phase, attempt }, { tier, state, ...on });
   }
   db.close();
   return path;
@@ -219,15 +221,20 @@ phases:
             - { name: clear, weight: 1, rubric: "A newcomer can follow every step without help." }
             - { name: short, weight: 1, rubric: "No sentence says what another already said." }
 `;
-    const result = await cli(
-      "run",
-      tempFile("j.yml", judged),
-      "--issue",
-      issueFile(),
-      "--repo",
-      repo,
-      "--dry-run",
+    const dry = () =>
+      cli("run", tempFile("j.yml", judged), "--issue", issueFile(), "--repo", repo, "--dry-run");
+    // The judge calls gemini even on a simulated run: without its key the run would be refused.
+    vi.stubEnv("GEMINI_API_KEY", "");
+    vi.stubEnv("GOOGLE_API_KEY", "");
+    const keyless = await dry();
+    expect(keyless.code).toBe(1);
+    expect(keyless.out).toContain(
+      "  - no API key for gemini (the judge of phase notes): set GEMINI_API_KEY or GOOGLE_API_KEY",
     );
+    expect(keyless.err).toContain('1 setup problem(s) would refuse this run; see "Setup" above');
+    vi.stubEnv("GEMINI_API_KEY", "test-key");
+    const result = await dry();
+    vi.unstubAllEnvs();
     expect(result.code).toBe(0);
     expect(result.out).toMatch(
       /notes +balanced +\d+ +\d+ +\d+ +2,000 +6 on deep \(gemini\/gemini-3\.1-pro-preview\)/,
@@ -249,8 +256,16 @@ phases:
       "providers:\n  anthropic:\n    models: { deep: claude-in-house, balanced: claude-tuned }\nprices:\n  claude-tuned: { input: 1, output: 2 }\n",
     );
     const args = ["--issue", issueFile(), "--repo", repo, "--dry-run", "--provider", "anthropic"];
+    vi.stubEnv("ANTHROPIC_API_KEY", "");
     const result = await cli("run", "coding", ...args, "--settings", settings);
-    expect(result.code).toBe(0);
+    vi.unstubAllEnvs();
+    // What the real run would be refused for comes first, every problem at once.
+    expect(result.code).toBe(1);
+    expect(section(result.out, "Setup")).toEqual([
+      "Setup: 2 problem(s) would refuse this run before it is created:",
+      "  - no API key for anthropic (the run's provider): set ANTHROPIC_API_KEY",
+      "  - no price for anthropic/claude-in-house (at deep: phase(s) requirements, implement, code-review, fix, tests, security-audit; the judge(s) of implement, code-review, fix, tests, security-audit), and the pipeline's budget.max_cost_usd cannot be checked without one: add `claude-in-house: { input: <USD per million>, output: <USD per million> }` under `prices:` in the settings file, or `claude-in-house: { input: 0, output: 0 }` to mark it free",
+    ]);
     expect(result.out).toContain(
       "Forecast, priced on anthropic: fast claude-haiku-5-5, balanced claude-tuned, deep claude-in-house",
     );
@@ -304,8 +319,10 @@ phases:
       "--dry-run",
     );
     expect(result.code).toBe(0);
-    expect(result.out).toContain(`history from ${db}; 3 graded attempt(s)`);
-    expect(result.out).toMatch(/write +balanced +3 +2 +50% +observed, blended with 2 default attempts/);
+    expect(result.out).toContain(`history from ${db}; 3 graded attempt(s), 3 of them on the models below`);
+    expect(result.out).toMatch(
+      /write +balanced +3 +2 +50% +observed on anthropic\/claude-sonnet-5-5 \(2 of 3 failed\), blended with 2 default attempts/,
+    );
     expect(readFileSync(db).equals(before)).toBe(true);
     const opened = openDatabase(db);
     expect(listRuns(opened)).toHaveLength(1);
@@ -318,14 +335,21 @@ phases:
     const path = historyDb(content, "draft", "balanced", 0);
     const db = openDatabase(path);
     const now = Date.UTC(2026, 10, 23, 12);
-    saveBreaker(
-      db,
-      "mechanical",
-      "fast",
-      { state: "open", failures: [now - 1000], openedAt: now - 1000 },
-      now,
-    );
+    const open = { state: "open" as const, failures: [now - 1000], openedAt: now - 1000 };
+    const fast = {
+      provider: "anthropic",
+      model: "claude-haiku-5-5",
+      task: "mechanical" as const,
+      tier: "fast" as const,
+    };
+    // The simulated provider's breaker says nothing about anthropic's: the phase stays at fast.
+    saveBreaker(db, { ...fast, provider: "simulated", model: "simulated-fast" }, open, now);
     db.close();
+    const unmoved = await report(repo, content, path);
+    expect(unmoved.phases.find((p) => p.id === "mechanical-revision")).toMatchObject({ tier: "fast" });
+    const again = openDatabase(path);
+    saveBreaker(again, fast, open, now);
+    again.close();
     const routed = await report(repo, content, path);
     const phase = routed.phases.find((p) => p.id === "mechanical-revision");
     expect(phase).toMatchObject({ kind: "agent", tier: "balanced", routedFrom: "fast" });

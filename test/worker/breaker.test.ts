@@ -1,13 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { LocalApp } from "../../src/local/local-app.js";
+import { createLocalApp, type LocalApp } from "../../src/local/local-app.js";
+import { startRun } from "../../src/local/run-commands.js";
 import type { Tier } from "../../src/pipeline/schema.js";
 import { offlineResponse, type Provider, ProviderError } from "../../src/providers/provider.js";
 import { getBreaker } from "../../src/store/breakers.js";
 import { getRun, listAttempts, listEvents, listRuns } from "../../src/store/runs.js";
 import { WorkerStopped } from "../../src/worker/worker.js";
-import { ISSUE, manualClock, openApp, start } from "../helpers/local-run.js";
+import { ISSUE, loadPipeline, manualClock, openApp, start } from "../helpers/local-run.js";
 import { tempRepo } from "../helpers/temp.js";
 
 /** One `write` phase on the fast tier: a failure there escalates to balanced at once. */
@@ -46,7 +47,7 @@ const MIN = 60_000;
  * A provider whose agent answer depends on the tier: good, poor (fails the gate), or an error.
  * `hold` keeps the call pending until the test releases it. Judges always answer nonsense.
  */
-function scripted(modes: Partial<Record<Tier, Mode>>, onCall?: (tier: Tier) => void) {
+function scripted(modes: Partial<Record<Tier, Mode>>, onCall?: (tier: Tier) => void, name = "scripted") {
   const calls: Tier[] = [];
   let release: (() => void) | undefined;
   let held: (() => void) | undefined;
@@ -54,10 +55,10 @@ function scripted(modes: Partial<Record<Tier, Mode>>, onCall?: (tier: Tier) => v
     held = resolve;
   });
   const provider: Provider = {
-    name: "scripted",
-    modelFor: (tier) => `scripted-${tier}`,
+    name,
+    modelFor: (tier) => `${name}-${tier}`,
     complete: async (request) => {
-      if (request.purpose.kind === "judge") return offlineResponse("scripted", request, "I liked it");
+      if (request.purpose.kind === "judge") return offlineResponse(name, request, "I liked it");
       calls.push(request.tier);
       onCall?.(request.tier);
       const mode = modes[request.tier] ?? "good";
@@ -69,13 +70,18 @@ function scripted(modes: Partial<Record<Tier, Mode>>, onCall?: (tier: Tier) => v
           held?.();
         });
       }
-      return offlineResponse("scripted", request, mode === "poor" ? "A weak draft." : "A GOOD draft.");
+      return offlineResponse(name, request, mode === "poor" ? "A weak draft." : "A GOOD draft.");
     },
   };
   return { provider, calls, modes, holding, release: () => release?.() };
 }
 
 let issueNumber = 100;
+
+/** The breaker a `draft` attempt at `tier` asks: the scripted provider's model for the tier. */
+function at(tier: Tier) {
+  return { provider: "scripted", model: `scripted-${tier}`, task: "write" as const, tier };
+}
 
 /** Starts a run on a new issue (one issue has one active run) and works it to its end. */
 async function runOnce(app: LocalApp, pipeline = PIPELINE) {
@@ -110,14 +116,14 @@ describe("the circuit breaker in the worker", () => {
       reason: "1 attempt(s) at fast failed: overloaded (529) after 3 retries",
     });
     await runOnce(first);
-    expect(getBreaker(first.db, "write", "fast")).toMatchObject({
+    expect(getBreaker(first.db, at("fast"))).toMatchObject({
       state: "closed",
       failures: [clock.now(), clock.now()],
     });
     await runOnce(first);
-    expect(getBreaker(first.db, "write", "fast")).toMatchObject({ state: "open", openedAt: clock.now() });
+    expect(getBreaker(first.db, at("fast"))).toMatchObject({ state: "open", openedAt: clock.now() });
     // Passing at balanced counted nothing against balanced.
-    expect(getBreaker(first.db, "write", "balanced")).toBeUndefined();
+    expect(getBreaker(first.db, at("balanced"))).toBeUndefined();
     first.close();
 
     // A new process on the same file.
@@ -143,12 +149,51 @@ describe("the circuit breaker in the worker", () => {
       to: "balanced",
       breaker: "open",
       reason:
-        "write at fast: breaker open after 3 failure(s) in the last 1 h; it lets a trial through in 14 min",
+        "scripted/scripted-fast write at fast: breaker open after 3 failure(s) in the last 1 h; it lets a trial through in 14 min",
     });
     expect(four.status).toContain(
       "| draft | ✅ done | balanced (breaker: fast open) | scripted/scripted-balanced |",
     );
     second.close();
+  });
+
+  it("keeps offline runs' breakers apart: simulated failures never move an anthropic run up", async () => {
+    const clock = manualClock();
+    const simulated = scripted({ fast: "unavailable" }, undefined, "simulated");
+    const anthropic = scripted({ fast: "good" }, undefined, "anthropic");
+    const app = createLocalApp({
+      repoDir: tempRepo(),
+      leaseMs: 30_000,
+      now: clock.now,
+      providerFor: (run) => (run.provider?.name === "anthropic" ? anthropic : simulated).provider,
+    });
+    const { pipeline, hash, file } = loadPipeline(PIPELINE);
+    const work = async (provider: string) => {
+      const issue = { ...ISSUE, number: issueNumber++ };
+      const run = startRun(app, { pipeline, hash, pipelinePath: file, issue, provider: { name: provider } });
+      await app.worker.runUntilIdle({ group: run.id });
+      return listEvents(app.db, run.id);
+    };
+    for (let i = 0; i < 3; i++) await work("simulated");
+    const offline = {
+      provider: "simulated",
+      model: "simulated-fast",
+      task: "write" as const,
+      tier: "fast" as const,
+    };
+    expect(getBreaker(app.db, offline)?.state).toBe("open");
+    // The simulated runs are moved up by their own breaker...
+    simulated.calls.length = 0;
+    expect((await work("simulated")).some((e) => e.type === "phase.rerouted")).toBe(true);
+    expect(simulated.calls).toEqual(["balanced"]);
+    // ...while the anthropic run asks the breaker of anthropic's fast model, which never counted anything.
+    const real = await work("anthropic");
+    expect(real.some((e) => e.type === "phase.rerouted")).toBe(false);
+    expect(anthropic.calls).toEqual(["fast"]);
+    expect(
+      getBreaker(app.db, { ...offline, provider: "anthropic", model: "anthropic-fast" }),
+    ).toBeUndefined();
+    app.close();
   });
 
   it("forgets failures older than the window", async () => {
@@ -160,7 +205,7 @@ describe("the circuit breaker in the worker", () => {
     clock.advance(61 * MIN);
     await runOnce(app);
     // A failed gate counts like a failed call; the two old ones have left the window.
-    expect(getBreaker(app.db, "write", "fast")).toMatchObject({ state: "closed", failures: [clock.now()] });
+    expect(getBreaker(app.db, at("fast"))).toMatchObject({ state: "closed", failures: [clock.now()] });
     app.close();
   });
 
@@ -170,7 +215,7 @@ describe("the circuit breaker in the worker", () => {
     const script = scripted(modes);
     const app = openApp(repo, { provider: script.provider, now: clock.now });
     for (let i = 0; i < 3; i++) await runOnce(app);
-    expect(getBreaker(app.db, "write", "fast")?.state).toBe("open");
+    expect(getBreaker(app.db, at("fast"))?.state).toBe("open");
     clock.advance(cooloff ? 15 * MIN : MIN);
     script.calls.length = 0;
     return { repo, clock, script, app };
@@ -183,7 +228,7 @@ describe("the circuit breaker in the worker", () => {
     expect(script.calls).toEqual(["fast"]);
     expect(trial.events.some((e) => e.type === "phase.rerouted")).toBe(false);
     expect(trial.attempts.map((a) => a.tier)).toEqual(["fast"]);
-    expect(getBreaker(app.db, "write", "fast")).toMatchObject({ state: "closed", failures: [] });
+    expect(getBreaker(app.db, at("fast"))).toMatchObject({ state: "closed", failures: [] });
     script.calls.length = 0;
     await runOnce(app);
     expect(script.calls).toEqual(["fast"]);
@@ -195,8 +240,8 @@ describe("the circuit breaker in the worker", () => {
     const trial = await runOnce(app);
     expect(script.calls).toEqual(["fast", "balanced"]);
     expect(trial.run.state.status).toBe("succeeded");
-    expect(getBreaker(app.db, "write", "fast")).toMatchObject({ state: "open", openedAt: clock.now() });
-    expect(getBreaker(app.db, "write", "fast")?.trial).toBeUndefined();
+    expect(getBreaker(app.db, at("fast"))).toMatchObject({ state: "open", openedAt: clock.now() });
+    expect(getBreaker(app.db, at("fast"))?.trial).toBeUndefined();
     clock.advance(MIN);
     script.calls.length = 0;
     const next = await runOnce(app);
@@ -211,7 +256,7 @@ describe("the circuit breaker in the worker", () => {
     const trialRun = start(app, PIPELINE, { ...ISSUE, number: issueNumber++ });
     const trialWork = app.worker.runUntilIdle({ group: trialRun.id });
     await script.holding;
-    expect(getBreaker(app.db, "write", "fast")).toMatchObject({
+    expect(getBreaker(app.db, at("fast"))).toMatchObject({
       state: "half-open",
       trial: { key: `${trialRun.id}/draft/1` },
     });
@@ -233,7 +278,7 @@ describe("the circuit breaker in the worker", () => {
     await trialWork;
     expect(getRun(app.db, trialRun.id)?.state.status).toBe("succeeded");
     expect(listAttempts(app.db, trialRun.id).map((a) => a.tier)).toEqual(["fast"]);
-    expect(getBreaker(app.db, "write", "fast")).toMatchObject({ state: "closed", failures: [] });
+    expect(getBreaker(app.db, at("fast"))).toMatchObject({ state: "closed", failures: [] });
     app.close();
   });
 
@@ -244,7 +289,7 @@ describe("the circuit breaker in the worker", () => {
       false,
     );
     for (const tier of ["balanced", "deep"] as const)
-      expect(getBreaker(app.db, "write", tier)?.state).toBe("open");
+      expect(getBreaker(app.db, at(tier))?.state).toBe("open");
     script.modes.deep = "good";
     const run = await runOnce(app);
     expect(script.calls).toEqual(["deep"]);
@@ -255,7 +300,7 @@ describe("the circuit breaker in the worker", () => {
     ]);
     expect(run.status).toContain("| deep (breaker: fast open, balanced open) |");
     // A success at deep is not the trial of an open breaker: it stays open until its cool-off ends.
-    expect(getBreaker(app.db, "write", "deep")?.state).toBe("open");
+    expect(getBreaker(app.db, at("deep"))?.state).toBe("open");
     app.close();
   });
 
@@ -268,7 +313,7 @@ describe("the circuit breaker in the worker", () => {
       expect(run.run.state.reason).toContain("401: check ANTHROPIC_API_KEY");
     }
     expect(script.calls).toEqual(["fast", "fast", "fast", "fast"]);
-    expect(getBreaker(app.db, "write", "fast")).toBeUndefined();
+    expect(getBreaker(app.db, at("fast"))).toBeUndefined();
     app.close();
   });
 
@@ -279,7 +324,7 @@ describe("the circuit breaker in the worker", () => {
       const run = await runOnce(app, JUDGED);
       expect(run.run.state.reason).toContain("could not be judged");
     }
-    expect(getBreaker(app.db, "write", "fast")).toBeUndefined();
+    expect(getBreaker(app.db, at("fast"))).toBeUndefined();
     app.close();
   });
 
@@ -306,7 +351,7 @@ describe("the circuit breaker in the worker", () => {
       const second = openApp(repo, { provider: script.provider, now: clock.now });
       await second.worker.runUntilIdle();
       expect(getRun(second.db, run.id)?.state.status).toBe("succeeded");
-      expect(getBreaker(second.db, "write", "fast")?.failures).toHaveLength(1);
+      expect(getBreaker(second.db, at("fast"))?.failures).toHaveLength(1);
       // Killed before recording, the failed call is made again (and counted once); after, it is not.
       expect(script.calls.filter((t) => t === "fast")).toHaveLength(when === "beforeRecord" ? 2 : 1);
       second.close();

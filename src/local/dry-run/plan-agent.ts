@@ -2,6 +2,7 @@ import { type BudgetNeed, unpassableAssert } from "../../pipeline/gaps.js";
 import { DEFAULT_FAILURE, FEEDBACK_TOKENS, JUDGE_ANSWER_TOKENS } from "./assumptions.js";
 import { ladderOf } from "./failure-rates.js";
 import type { Pricing } from "./pricing.js";
+import { historyKey } from "./read-history.js";
 import type { RenderedAgent } from "./render-phases.js";
 import type { AgentPlan, RateRow } from "./report.js";
 
@@ -40,13 +41,12 @@ export function planAgent(
   const agentIn = tokens.system + tokens.context + tokens.prompt;
   // Asserts no answer passes fail every attempt, whatever the history says (a gap reports them).
   const hopeless = unpassableAssert(phase) !== undefined;
-  const ladder = ladderOf(phase, deps.breakers).map((tier) => {
+  const ladder = ladderOf(phase, deps.breakers, pricing.keyAt).map((tier) => {
     // A pinned model is for the phase's own tier; an escalation moves to the next tier's model.
-    const model = phase.model !== undefined && tier === phase.tier ? phase.model : pricing.models[tier];
-    const at = { provider: pricing.provider, model };
+    const at = pricing.keyAt(phase, tier);
     return {
       tier,
-      failure: hopeless ? 1 : (deps.rates.get(`${phase.task}/${tier}`)?.rate ?? DEFAULT_FAILURE[tier]),
+      failure: hopeless ? 1 : (deps.rates.get(historyKey(at))?.rate ?? DEFAULT_FAILURE[tier]),
       first: { calls: [call(at, agentIn, tokens.output), ...judgeCalls] },
       again: { calls: [call(at, agentIn + feedback, tokens.output), ...judgeCalls] },
     };
@@ -73,6 +73,8 @@ export function planAgent(
     },
   };
   if (start !== phase.tier) plan.routedFrom = phase.tier;
+  const rate = deps.rates.get(historyKey(pricing.keyAt(phase, start)));
+  if (rate) plan.rate = rate;
   if (phase.model !== undefined) plan.pinned = phase.model;
   return plan;
 }

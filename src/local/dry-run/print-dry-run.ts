@@ -13,7 +13,7 @@ import {
   SEED,
   SIMULATED_RUNS,
 } from "./assumptions.js";
-import type { AgentPlan, DryRunReport } from "./report.js";
+import type { AgentPlan, DryRunReport, RateRow } from "./report.js";
 
 // Printing: the four sections of docs/dry-run.md, whose example a test compares byte for byte.
 
@@ -24,6 +24,11 @@ export function printDryRun(report: DryRunReport, io: Io): number {
     `atomic-scrum · ${pipeline.name} · dry run on issue #${issue.number} "${issue.title}" · no model is called, no run is created`,
   );
   io.out("");
+  if (report.setup.length > 0) {
+    io.out(`Setup: ${report.setup.length} problem(s) would refuse this run before it is created:`);
+    for (const problem of report.setup) io.out(`  - ${problem}`);
+    io.out("");
+  }
   printPrompts(report, io);
   io.out("");
   printGaps(report.gaps, io);
@@ -31,9 +36,11 @@ export function printDryRun(report: DryRunReport, io: Io): number {
   printForecast(report, io);
   io.out("");
   printAssumptions(report, io);
-  if (report.problems.length === 0) return 0;
-  io.err(`dry run: ${report.problems.length} problem(s) would stop this run; see "Prompts" above`);
-  return 1;
+  if (report.setup.length > 0)
+    io.err(`dry run: ${report.setup.length} setup problem(s) would refuse this run; see "Setup" above`);
+  if (report.problems.length > 0)
+    io.err(`dry run: ${report.problems.length} problem(s) would stop this run; see "Prompts" above`);
+  return report.problems.length > 0 || report.setup.length > 0 ? 1 : 0;
 }
 
 function printPrompts(report: DryRunReport, io: Io): void {
@@ -119,15 +126,13 @@ function printForecast(report: DryRunReport, io: Io): void {
     ["PHASE", "AGENT IN", "JUDGES IN", "FAIL/TRY", "TRIES", "ESCALATES", "1 TRY", "MEDIAN", "P90"],
   ];
   const byId = new Map(forecast.phases.map((phase) => [phase.id, phase]));
-  const rates = new Map(report.rates.map((row) => [`${row.task}/${row.tier}`, row]));
   for (const phase of report.phases) {
     const figures = byId.get(phase.id);
     if (phase.kind !== "agent" || !figures) {
       rows.push([phase.id, "", "", "", "", "", "", "—", "—"]);
       continue;
     }
-    const task = report.pipeline.phases.find((p) => p.id === phase.id);
-    const rate = task?.kind === "agent" ? rates.get(`${task.task}/${phase.tier}`) : undefined;
+    const { rate } = phase;
     rows.push([
       phase.id,
       formatTokens(phase.tokens.system + phase.tokens.context + phase.tokens.prompt),
@@ -158,6 +163,7 @@ function printForecast(report: DryRunReport, io: Io): void {
     ].filter(Boolean);
     io.out(`  budget: ${limits.join(" and ")} per run, checked before each call as the worker checks it`);
   }
+  for (const note of pricing.notes) io.out(`  ${note}`);
   if (pricing.unpriced.length > 0) {
     io.out(
       `  no price for ${pricing.unpriced.join(", ")}: counted as $0 (add them under \`prices:\` in the settings file)`,
@@ -171,7 +177,10 @@ function printForecast(report: DryRunReport, io: Io): void {
 }
 
 function printAssumptions(report: DryRunReport, io: Io): void {
-  io.out(`Failure rate per attempt (${report.history.note}; ${report.history.graded} graded attempt(s)):`);
+  const { history } = report;
+  io.out(
+    `Failure rate per attempt (${history.note}; ${history.graded} graded attempt(s), ${history.counted} of them on the models below):`,
+  );
   const rows = [["TASK", "TIER", "GRADED", "FAILED", "RATE", "SOURCE"]];
   for (const row of report.rates) {
     rows.push([
@@ -180,9 +189,7 @@ function printAssumptions(report: DryRunReport, io: Io): void {
       String(row.graded),
       String(row.failed),
       percent(row.rate),
-      row.source === "observed"
-        ? `observed, blended with ${PRIOR_ATTEMPTS} default attempts`
-        : "default (no graded attempt)",
+      rateSource(row),
     ]);
   }
   printTable(rows, io);
@@ -195,11 +202,20 @@ function printAssumptions(report: DryRunReport, io: Io): void {
     "  - tokens are characters / 4, as budgets count them; every input token is priced as uncached input",
     `  - an earlier phase's output is a placeholder of its assumed size: artifacts by task (${artifacts}), file edits ${formatTokens(FILES_TOKENS)}`,
     `  - a retry or escalation adds ${FEEDBACK_TOKENS} tokens of feedback; a judge answers in ${JUDGE_ANSWER_TOKENS} tokens; judges run on every attempt (failed asserts would skip them)`,
-    `  - default failure rates per attempt (guesses, not measurements): ${defaults}; observed rates count passed and failed attempts of runs in the database, whatever their provider, as the breakers do`,
+    `  - default failure rates per attempt (guesses, not measurements): ${defaults}; observed rates count the passed and failed attempts made on the same provider and model only, as the breakers do: simulated and recorded attempts never count toward a real model`,
     `  - ${formatTokens(SIMULATED_RUNS)} runs simulated with seed ${SEED}: the same inputs give the same figures; breakers open now route phases up, none opens during the run`,
     "  - per-phase median and p90 are of that phase's own cost; they do not add up to the run's",
   ])
     io.out(line);
+}
+
+/** Which history a rate comes from: that provider and model's, or none (the default). */
+function rateSource(row: RateRow): string {
+  const on = `${row.provider}/${row.model}`;
+  const others = row.others > 0 ? `; ${row.others} attempt(s) on other providers or models not counted` : "";
+  return row.source === "observed"
+    ? `observed on ${on} (${row.failed} of ${row.graded} failed), blended with ${PRIOR_ATTEMPTS} default attempts${others}`
+    : `no history on ${on}: the default rate${others}`;
 }
 
 function percent(value: number): string {

@@ -1,21 +1,35 @@
 import { existsSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
+import type { BreakerKey } from "../../engine/breaker.js";
 import { attemptStats } from "../../store/attempt-stats.js";
 import { type BreakerRecord, listBreakers } from "../../store/breakers.js";
 import { assertNotDirectory, type Database, openFailure } from "../../store/database.js";
 import { MIGRATIONS, schemaVersion } from "../../store/migrations.js";
 
-/** What the database has seen: graded attempts by `task/tier`, the breakers, and where that came from. */
+/** Graded and failed attempts of one (provider, model, task, tier). */
+export interface Graded {
+  graded: number;
+  failed: number;
+}
+
+/**
+ * What the database has seen: graded attempts by {@link historyKey} (provider, model, task and
+ * tier), the breakers, and where that came from.
+ */
 export interface History {
-  graded: Map<string, { graded: number; failed: number }>;
+  graded: Map<string, Graded>;
   breakers: BreakerRecord[];
   note: string;
 }
 
+/** How history and open breakers are looked up: `anthropic/claude-haiku-5-5/write/fast`. */
+export function historyKey(key: BreakerKey): string {
+  return `${key.provider}/${key.model}/${key.task}/${key.tier}`;
+}
+
 /**
- * Graded attempts per (task, tier) and the breakers, read from the database without writing to
- * it: no file is created when there is none, and an older schema is left for a real command to
- * migrate. The task of an attempt comes from the pipeline its run pinned.
+ * Graded attempts and the breakers, read from the database without writing to it: no file is
+ * created when there is none, and an older schema is left for a real command to migrate.
  */
 export function readHistory(path: string): History {
   const empty = { graded: new Map(), breakers: [] };
@@ -43,11 +57,11 @@ export function readHistory(path: string): History {
   }
 }
 
-/** Graded attempts per (task, tier) and the breakers of an open, migrated database (the app's own, say). */
+/** Graded attempts per (provider, model, task, tier) and the breakers of an open, migrated database (the app's own, say). */
 export function historyOf(db: Database, note: string): History {
-  const graded = new Map<string, { graded: number; failed: number }>();
+  const graded = new Map<string, Graded>();
   for (const row of attemptStats(db)) {
-    graded.set(`${row.task}/${row.tier}`, { graded: row.graded, failed: row.failed });
+    graded.set(historyKey(row as BreakerKey), { graded: row.graded, failed: row.failed });
   }
   return { graded, breakers: listBreakers(db), note };
 }

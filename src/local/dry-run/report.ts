@@ -16,7 +16,11 @@ export interface DryRunOptions {
   dbPath?: string;
   /** The `--provider` flag: whose prices the forecast uses (offline ones are priced as anthropic). */
   provider: string;
+  /** The `--fixtures` file of a recorded run: checked as the run would check it. */
+  fixtures?: string;
   settings: ServerSettings;
+  /** Where API keys and the OpenAI-compatible address come from: checked, never sent anywhere. */
+  env?: NodeJS.ProcessEnv;
   now: number;
 }
 
@@ -26,6 +30,8 @@ export interface AgentPlan {
   tier: Tier;
   /** Set when an open breaker moves the start tier up: the tier the phase asked for. */
   routedFrom?: Tier;
+  /** The failure rate of its start tier, on the provider and model it would call there. */
+  rate?: RateRow;
   /** The model the phase pins for its own tier. */
   pinned?: string;
   /** Its asserts contradict each other: every attempt fails (the gap report says where). */
@@ -43,11 +49,16 @@ export type PhasePlan =
   | { kind: "wait"; id: string; wait: string }
   | { kind: "approval"; id: string; minApprovals: number };
 
+/** The failure rate of one (provider, model, task, tier): the history of that provider and model only. */
 export interface RateRow {
+  provider: string;
+  model: string;
   task: Task;
   tier: Tier;
   graded: number;
   failed: number;
+  /** Graded attempts at this task and tier on other providers or models: seen, not counted. */
+  others: number;
   rate: number;
   source: "observed" | "default";
 }
@@ -59,16 +70,21 @@ export interface DryRunReport {
   phases: PhasePlan[];
   /** What would stop the real run: a template that does not render, a refused path, a rubric leak. */
   problems: string[];
+  /** What would refuse the real run before it is created: a missing key, price or address (see `preflight`). */
+  setup: string[];
   gaps: Gap[];
   pricing: {
     provider: string;
     asked: string;
     models: Record<Tier, string>;
     unpriced: string[];
+    /** What the prices assume: a local model priced at $0, say. */
+    notes: string[];
     /** The limits that refuse a call to a model with no price: `budget.max_cost_usd`, daily limits. */
     costLimits: string[];
   };
-  history: { path: string; graded: number; note: string };
+  /** `graded`: every graded attempt in the database; `counted`: those on the providers and models the forecast uses. */
+  history: { path: string; graded: number; counted: number; note: string };
   rates: RateRow[];
   forecast: Forecast;
 }
