@@ -33,7 +33,10 @@ describe("atomic-scrum validate", () => {
     const result = await validate("syntax.yml", `${HEAD}  - id: a\n    task: code\n    prompt: [unclosed\n`);
     expect(result.code).toBe(1);
     expect(result.lines).toHaveLength(1);
-    expect(result.lines[0]).toMatch(/^syntax\.yml:6:1: YAML syntax error: /);
+    // At the [ that is never closed, not at the end of the file where YAML gave up.
+    expect(result.lines[0]).toBe(
+      "syntax.yml:5:13: YAML syntax error: the [ that starts here is never closed: end it with ], or write one item per line",
+    );
   });
 
   it("reports a duplicate key", async () => {
