@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
@@ -310,5 +310,33 @@ describe("atomic-scrum validate on the repository config (issue 12)", () => {
     expect(io.stderr).toEqual([
       "name a pipeline file, a folder of pipelines, or --config .github/atomic-scrum.yml",
     ]);
+  });
+});
+
+describe("the validate examples of the docs print what they show", () => {
+  it("docs/pipelines.md: the release-notes pipeline, every problem in one pass", async () => {
+    const doc = readFileSync("docs/pipelines.md", "utf8");
+    const numbered = /```text\n( 1 {2}name: release-notes\n[\s\S]*?)```/.exec(doc)?.[1] ?? "";
+    const pipeline = numbered.replace(/^[ \d]{2} {2}/gm, "");
+    const shown = /reports all of its problems in one pass:\n\n```text\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
+    expect(pipeline.split("\n").length).toBeGreaterThan(20);
+    const result = await validateIn(folder({ "release-notes.yml": pipeline }), ["release-notes.yml"]);
+    expect(result.stderr.slice(0, -1)).toEqual(shown.trimEnd().split("\n"));
+  });
+
+  it("docs/configuration.md: Check it before you push", async () => {
+    const doc = readFileSync("docs/configuration.md", "utf8");
+    const shown = /```text\n\$ atomic-scrum validate (\S+)\n([\s\S]*?)```/.exec(doc);
+    const config = [
+      "pipelines:",
+      "  atomic:coding: coding",
+      "  atomic:docs: .github/pipelines/doc.yml",
+      "provider: anthropc",
+      "",
+    ].join("\n");
+    const dir = folder({ ".github/atomic-scrum.yml": config, ".github/pipelines/docs.yml": GOOD });
+    const result = await validateIn(dir, [shown?.[1] ?? ""]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEqual((shown?.[2] ?? "").trimEnd().split("\n"));
   });
 });
