@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { basename, dirname, join, posix, resolve } from "node:path";
+import { basename, dirname, join, posix, relative, resolve } from "node:path";
 import { configEntry, parseRepoConfig } from "../github/repo-config.js";
 import type { Problem } from "../pipeline/problem.js";
 import { readInputFile } from "../pipeline/read-input.js";
@@ -28,7 +28,8 @@ export function checkRepoConfigFile(file: string): RepoConfigCheck {
   const parsed = parseRepoConfig(read.text, file);
   // A config with problems elsewhere still has its labels checked, so all come at once.
   const pipelines = parsed.ok ? parsed.config.pipelines : labelsOf(read.text, file);
-  const root = basename(dirname(resolve(file))) === ".github" ? dirname(dirname(file)) : ".";
+  const github = dirname(resolve(file));
+  const root = basename(github) === ".github" ? relative(".", dirname(github)) || "." : ".";
   const builtins = builtinPipelineNames();
   const out: RepoConfigCheck = { problems: parsed.ok ? [] : parsed.problems, labels: [], pipelineFiles: [] };
   for (const [label, pipeline] of Object.entries(pipelines)) {

@@ -21,7 +21,7 @@ const YAML_FILE = /\.ya?ml$/i;
 
 /** `.github/atomic-scrum.yml` (or `.yaml`): the repository config, wherever the repository is. */
 export function isRepoConfigPath(file: string): boolean {
-  return /^atomic-scrum\.ya?ml$/i.test(basename(file)) && basename(dirname(file)) === ".github";
+  return /^atomic-scrum\.ya?ml$/i.test(basename(file)) && basename(dirname(resolve(file))) === ".github";
 }
 
 /**

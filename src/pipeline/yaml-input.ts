@@ -50,6 +50,9 @@ export function parseYamlInput(source: string, file: string, maxBytes: number = 
     uniqueKeys: true,
     prettyErrors: true,
     resolveKnownTags: false,
+    // Not a process warning on stderr, mid-output: a mapping used as a key (`prompt: {{ x }}`
+    // unquoted) is reported as a located problem by the schema check instead.
+    logLevel: "error",
   });
   if (doc.errors.length > 0) return { ok: false, problems: errorProblems(doc.errors, text, lines, file) };
   const structural = checkStructure(doc, lines, file);

@@ -290,6 +290,22 @@ describe("atomic-scrum validate on the repository config (issue 12)", () => {
     });
   });
 
+  it("finds the repository from the config's own path, when run inside .github/", async () => {
+    const dir = folder({
+      ".github/atomic-scrum.yml": "pipelines:\n  atomic:docs: pipelines/docs.yml\n",
+      "pipelines/docs.yml": GOOD,
+    });
+    const result = await validateIn(join(dir, ".github"), ["atomic-scrum.yml"]);
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        "atomic-scrum.yml: ok (repository config; atomic:docs → pipelines/docs.yml)",
+        "../pipelines/docs.yml: ok (1 phases)",
+      ],
+      stderr: [],
+    });
+  });
+
   it("checks any file as the repository config with --config, against the current directory", async () => {
     const dir = folder({
       "draft-config.yml": "pipelines:\n  atomic:docs: docs.yml\nbudget:\n  max_cost: 3\n",

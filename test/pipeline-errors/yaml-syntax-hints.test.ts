@@ -49,6 +49,22 @@ describe("a YAML mistake is one problem with a hint", () => {
     expect(problemLines(text)).toEqual([line]);
   });
 
+  it("says to quote a template written unquoted, which YAML reads as a mapping, without a warning on stderr", async () => {
+    const warnings: string[] = [];
+    const listen = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", listen);
+    try {
+      expect(problemLines(`${HEAD}  - id: a\n    task: code\n    prompt: {{ issue.title }}\n`)).toEqual([
+        'p.yml:5:13: phases[0].prompt: expected string, got a mapping {"{ issue.title }":null}: a value that starts with { is read as a YAML mapping; quote it ("{{ ... }}") or write it as a block (|)',
+      ]);
+      // Node emits a process warning on the next tick.
+      await new Promise((done) => setImmediate(done));
+    } finally {
+      process.off("warning", listen);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it("keeps every duplicate key, which are separate mistakes, not a cascade", () => {
     expect(problemLines("name: a\nname: b\nphases: []\nphases: []\n")).toEqual([
       "p.yml:2:1: duplicate key: Map keys must be unique",
