@@ -101,8 +101,12 @@ export async function main(argv: string[], output: Io): Promise<number> {
       (file: string, files: string[]) => [...files, file],
       [] as string[],
     )
-    .action((paths: string[], raw: { config: string[] }) => {
-      code = validateCommand(paths, io, { config: raw.config });
+    .option("--settings <file>", "check this server settings file too (docs/providers.md)")
+    .action((paths: string[], raw: { config: string[]; settings?: string }) => {
+      code = validateCommand(paths, io, {
+        config: raw.config,
+        ...(raw.settings ? { settings: raw.settings } : {}),
+      });
     });
   appOptions(program.command("run"))
     .description("start a pipeline run on an issue")

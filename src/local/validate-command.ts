@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { type LoadResult, loadPipelineFile } from "../pipeline/load-pipeline.js";
+import { readYamlConfig } from "../pipeline/parse-config.js";
 import { formatProblem } from "../pipeline/problem.js";
+import { ServerSettingsSchema } from "../providers/settings.js";
 import { checkRepoConfigFile } from "./check-repo-config-file.js";
 import type { Io } from "./commands.js";
 import { validateTargets } from "./validate-targets.js";
@@ -8,6 +10,8 @@ import { validateTargets } from "./validate-targets.js";
 export interface ValidateOptions {
   /** Files to check as the repository config, wherever they are (`--config`). */
   config?: string[];
+  /** A server settings file to check (`--settings`), as `run --settings` and `serve` read it. */
+  settings?: string;
 }
 
 /**
@@ -17,7 +21,7 @@ export interface ValidateOptions {
  */
 export function validateCommand(paths: string[], io: Io, options: ValidateOptions = {}): number {
   const configs = options.config ?? [];
-  if (paths.length === 0 && configs.length === 0) {
+  if (paths.length === 0 && configs.length === 0 && !options.settings) {
     io.err("name a pipeline file, a folder of pipelines, or --config .github/atomic-scrum.yml");
     return 1;
   }
@@ -25,6 +29,12 @@ export function validateCommand(paths: string[], io: Io, options: ValidateOption
   for (const { path, why } of skipped) io.out(`skipped ${path}: ${why}`);
   let problems = errors.length;
   for (const line of errors) io.err(line);
+  if (options.settings) {
+    const settings = readYamlConfig(options.settings, ServerSettingsSchema);
+    if (settings.ok) io.out(`${options.settings}: ok (server settings)`);
+    else for (const problem of settings.problems) io.err(formatProblem(problem));
+    problems += settings.ok ? 0 : settings.problems.length;
+  }
   const done = new Set<string>();
   const pipeline = (file: string) => {
     if (done.has(resolve(file))) return;

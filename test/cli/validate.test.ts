@@ -320,6 +320,20 @@ describe("atomic-scrum validate on the repository config (issue 12)", () => {
     expect(result.code).toBe(1);
   });
 
+  it("checks a server settings file with --settings, as run and serve read it", async () => {
+    const dir = folder({ "settings.yml": "providers:\n  anthropic:\n    modles: {}\n" });
+    const result = await validateIn(dir, ["--settings", "settings.yml"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr[0]).toMatch(
+      /^settings\.yml:3:5: providers\.anthropic\.modles: unknown field "modles"/,
+    );
+    const good = await validateIn(folder({ "settings.yml": "budget:\n  daily_max_cost_usd: 5\n" }), [
+      "--settings",
+      "settings.yml",
+    ]);
+    expect(good).toEqual({ code: 0, stdout: ["settings.yml: ok (server settings)"], stderr: [] });
+  });
+
   it("asks for something to check when given nothing", async () => {
     const io = captureIo();
     expect(await main(["validate"], io)).toBe(1);
