@@ -98,13 +98,12 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .option(
       "--config <file>",
       "check this file as the repository config (.github/atomic-scrum.yml) and the pipelines it names",
-      (file: string, files: string[]) => [...files, file],
-      [] as string[],
+      (file: string, files: string[] | undefined) => [...(files ?? []), file],
     )
     .option("--settings <file>", "check this server settings file too (docs/providers.md)")
-    .action((paths: string[], raw: { config: string[]; settings?: string }) => {
+    .action((paths: string[], raw: { config?: string[]; settings?: string }) => {
       code = validateCommand(paths, io, {
-        config: raw.config,
+        config: raw.config ?? [],
         ...(raw.settings ? { settings: raw.settings } : {}),
       });
     });
