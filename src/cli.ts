@@ -14,11 +14,11 @@ import {
   retryCommand,
   runCommand,
   statusCommand,
-  validateCommand,
 } from "./local/commands.js";
 import { runDemo } from "./local/demo.js";
 import { MUTATE_PROVIDERS } from "./local/mutate-judge.js";
 import { testCommand } from "./local/test-command.js";
+import { validateCommand } from "./local/validate-command.js";
 import { pipelineJsonSchemaText } from "./pipeline/json-schema.js";
 import { TASKS, type Task, TIERS, type Tier } from "./pipeline/schema.js";
 import {
@@ -89,10 +89,24 @@ export async function main(argv: string[], output: Io): Promise<number> {
 
   program
     .command("validate")
-    .description("check pipeline files; prints file:line:col: field: message per problem")
-    .argument("<files...>")
-    .action((files: string[]) => {
-      code = validateCommand(files, io);
+    .description(
+      "check pipelines and the repository config before you push them; prints file:line:col: field: message per problem",
+    )
+    .argument(
+      "[paths...]",
+      "pipeline files or folders of them; a .github/atomic-scrum.yml is checked as the repository config",
+    )
+    .option(
+      "--config <file>",
+      "check this file as the repository config (.github/atomic-scrum.yml) and the pipelines it names",
+      (file: string, files: string[] | undefined) => [...(files ?? []), file],
+    )
+    .option("--settings <file>", "check this server settings file too (docs/providers.md)")
+    .action((paths: string[], raw: { config?: string[]; settings?: string }) => {
+      code = validateCommand(paths, io, {
+        config: raw.config ?? [],
+        ...(raw.settings ? { settings: raw.settings } : {}),
+      });
     });
   appOptions(program.command("run"))
     .description("start a pipeline run on an issue")

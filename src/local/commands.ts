@@ -114,22 +114,6 @@ function readSettings(file: string | undefined): ServerSettings {
   }
 }
 
-/** `atomic-scrum validate <file>...`: 0 when every file is valid, 1 otherwise. */
-export function validateCommand(files: string[], io: Io): number {
-  let problems = 0;
-  for (const file of files) {
-    const result = loadPipelineFile(file);
-    if (result.ok) {
-      io.out(`${file}: ok (${result.pipeline.phases.length} phases)`);
-      continue;
-    }
-    problems += result.problems.length;
-    for (const problem of result.problems) io.err(formatProblem(problem));
-  }
-  if (problems > 0) io.err(`${problems} problem(s) found`);
-  return problems > 0 ? 1 : 0;
-}
-
 /** `atomic-scrum run <pipeline> --issue <file>`: starts a run and works it until it waits or ends. */
 export async function runCommand(
   pipelineArg: string,

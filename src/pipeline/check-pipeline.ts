@@ -3,10 +3,10 @@ import { ForgeRefusal } from "../forge/forge.js";
 import { checkWritablePath } from "../forge/paths.js";
 import { type AssertValue, jsonSchemaOf } from "./assert-value.js";
 import { untrustedUses } from "./check-untrusted-uses.js";
-import { type AgentPhase, isAgentPhase, type Pipeline } from "./schema.js";
+import { type AgentPhase, isAgentPhase, type Phase, type Pipeline } from "./schema.js";
 import type { RawProblem } from "./schema-problems.js";
 import { checkVariable, type VariableScope } from "./template-variables.js";
-import { analyzeTemplate, renderTemplate, TemplateError, type TemplateVariable } from "./templates.js";
+import { inspectTemplate, renderTemplate, TemplateError } from "./templates.js";
 
 /** A template found in the pipeline, and where its text lives. */
 export interface TemplateSite {
@@ -22,25 +22,50 @@ export interface TemplateProblem extends RawProblem {
   file?: string;
 }
 
+/**
+ * What the semantic checks read of a pipeline. A file with schema problems is checked too, on
+ * the phases that are valid by themselves, so one wrong field does not hide the rest (issue 12).
+ */
+export interface PipelineOutline extends Pick<Pipeline, "name" | "description" | "voice_style"> {
+  /**
+   * Each phase as parsed. Where a phase has schema problems: `undefined`, or for an agent phase
+   * whose prompt is text, a stand-in holding only its id and prompt.
+   */
+  phases: readonly (Phase | undefined)[];
+  /** For a phase with schema problems: its own id, if it has one, and whether it is an agent phase. */
+  unparsed?: ReadonlyMap<number, { id?: string; agent: boolean }>;
+}
+
 /** Checks that schema validation cannot: unique ids, supported executors, templates, assert values. */
-export function checkPipeline(pipeline: Pipeline, prompts: Map<number, TemplateSite>): TemplateProblem[] {
+export function checkPipeline(
+  pipeline: PipelineOutline,
+  prompts: Map<number, TemplateSite>,
+): TemplateProblem[] {
   const problems: TemplateProblem[] = [];
-  const all = new Set(pipeline.phases.map((phase) => phase.id));
+  const idOf = (phase: Phase | undefined, index: number) => {
+    const broken = pipeline.unparsed?.get(index);
+    return broken ? broken.id : phase?.id;
+  };
+  const all = new Set(pipeline.phases.flatMap((phase, index) => idOf(phase, index) ?? []));
   const seen = new Set<string>();
   const earlier = new Set<string>();
   const trialBudget = { msLeft: TRIAL_BUDGET_MS };
   pipeline.phases.forEach((phase, index) => {
-    if (seen.has(phase.id)) {
-      problems.push({ path: ["phases", index, "id"], message: `duplicate phase id "${phase.id}"` });
+    const id = idOf(phase, index);
+    if (id !== undefined && seen.has(id)) {
+      problems.push({ path: ["phases", index, "id"], message: `duplicate phase id "${id}"` });
     }
-    seen.add(phase.id);
-    if (!isAgentPhase(phase)) return;
-    const optional = new Set<string>();
-    if (pipeline.voice_style !== undefined) optional.add("voice_style");
-    if (pipeline.description !== undefined) optional.add("description");
-    const scope: VariableScope = { earlier, all, optional, trialBudget };
-    problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index), pipeline.name));
-    earlier.add(phase.id);
+    if (id !== undefined) seen.add(id);
+    const broken = pipeline.unparsed?.get(index);
+    if (phase && isAgentPhase(phase)) {
+      const optional = new Set<string>();
+      if (pipeline.voice_style !== undefined) optional.add("voice_style");
+      if (pipeline.description !== undefined) optional.add("description");
+      const scope: VariableScope = { earlier, all, optional, trialBudget };
+      problems.push(...checkAgentPhase(phase, index, scope, prompts.get(index), pipeline.name));
+    }
+    // A broken agent phase still runs before the ones after it: reading its output is not their fault.
+    if (id !== undefined && (broken ? broken.agent : phase && isAgentPhase(phase))) earlier.add(id);
   });
   return problems;
 }
@@ -119,6 +144,8 @@ function checkArtifactPath(
     checkWritablePath(renderTemplate(site.text, placeholderContext(owner.phase, owner.pipelineName)).trim());
     return [];
   } catch (error) {
+    if (error instanceof TemplateError)
+      return [templateProblem(site, `template error: ${error.reason}`, error.at)];
     const message =
       error instanceof ForgeRefusal ? error.message : `template error: ${(error as Error).message}`;
     return [templateProblem(site, message)];
@@ -141,16 +168,14 @@ function withSelf(scope: VariableScope, phase: AgentPhase): Set<string> {
 }
 
 export function checkTemplate(site: TemplateSite, scope: VariableScope): TemplateProblem[] {
-  let variables: TemplateVariable[];
-  try {
-    variables = analyzeTemplate(site.text).variables;
-  } catch (error) {
-    return [templateProblem(site, `template error: ${(error as Error).message}`)];
-  }
-  const problems = variables.flatMap((variable) => {
-    const message = checkVariable(variable.segments, scope);
-    return message ? [templateProblem(site, message, { row: variable.row, col: variable.col })] : [];
-  });
+  const { variables, syntax } = inspectTemplate(site.text);
+  const problems = syntax.map((p) => templateProblem(site, `template error: ${p.reason}`, p.at));
+  problems.push(
+    ...variables.flatMap((variable) => {
+      const message = checkVariable(variable.segments, scope);
+      return message ? [templateProblem(site, message, { row: variable.row, col: variable.col })] : [];
+    }),
+  );
   for (const use of untrustedUses(site.text, variables)) {
     const name = use.segments.join(".");
     const message = `"${name}" is untrusted: a template can only output it as it is, {{ ${name} }}; a filter, tag or comparison sees a sealed placeholder, not the text`;
@@ -217,9 +242,7 @@ function trialRenderOnce(site: TemplateSite, scope: VariableScope): TemplateProb
     // Other render errors may come from the stand-ins themselves (a number that is 1 here);
     // limits and seals do not depend on the issue's text, which the template never sees.
     if (!(error instanceof TemplateError) || error.kind === "render") return [];
-    const at = /at line (\d+), col (\d+)/.exec(error.message);
-    const position = at ? { row: Number(at[1]), col: Number(at[2]) } : undefined;
-    return [templateProblem(site, `template error: ${error.message}`, position)];
+    return [templateProblem(site, `template error: ${error.reason}`, error.at)];
   }
 }
 

@@ -2,13 +2,27 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { type Document, isScalar, type LineCounter } from "yaml";
-import { checkPipeline, type TemplateProblem, type TemplateSite } from "./check-pipeline.js";
+import {
+  checkPipeline,
+  type PipelineOutline,
+  type TemplateProblem,
+  type TemplateSite,
+} from "./check-pipeline.js";
 import { parseDuration } from "./duration.js";
 import { locatePath, toPosition } from "./locate.js";
 import { formatPath, type Problem } from "./problem.js";
 import { readInputFile } from "./read-input.js";
 import { DEFAULT_ARTIFACT, type ResolvedPhase, type ResolvedPipeline } from "./resolved.js";
-import { DEFAULT_TIER, isAgentPhase, isWaitPhase, type Pipeline, PipelineSchema } from "./schema.js";
+import {
+  AgentPhaseSchema,
+  DEFAULT_TIER,
+  isAgentPhase,
+  isWaitPhase,
+  type Phase,
+  type Pipeline,
+  PipelineSchema,
+  phaseSchemaFor,
+} from "./schema.js";
 import { schemaProblems } from "./schema-problems.js";
 import { parseYamlInput } from "./yaml-input.js";
 
@@ -48,20 +62,19 @@ export function loadPipelineText(source: string, file: string): LoadResult {
     return { file, line, col, path: formatPath(key ? [...path, key] : path), message: "" };
   };
   const parsed = PipelineSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const problems = schemaProblems(parsed.error.issues, raw).map((p) => ({
-      ...locate(p.path, p.key),
-      message: p.message,
-    }));
-    return { ok: false, problems: dedupe(problems) };
-  }
-  const pipeline = parsed.data;
-  const { sites, problems: promptProblems } = readPrompts(pipeline, file, locate);
-  const checked = checkPipeline(pipeline, sites).map((p) =>
+  const schema = parsed.success
+    ? []
+    : schemaProblems(parsed.error.issues, raw).map((p) => ({ ...locate(p.path, p.key), message: p.message }));
+  // With schema problems, the phases that are valid by themselves are still checked, so the
+  // file's problems come all at once (issue 12: a wrong field hid an unknown filter, and back).
+  const outline = parsed.success ? parsed.data : outlineOf(raw);
+  const { sites, problems: promptProblems } = readPrompts(outline, file, locate);
+  const checked = checkPipeline(outline, sites).map((p) =>
     placeTemplateProblem(p, { doc, lines, text, file }),
   );
-  const problems = [...promptProblems, ...checked];
-  if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+  const problems = [...schema, ...promptProblems, ...checked];
+  if (!parsed.success || problems.length > 0) return { ok: false, problems: dedupe(problems) };
+  const pipeline = parsed.data;
   const resolved = resolvePipeline(pipeline, sites, file);
   return { ok: true, pipeline: resolved, hash: hashPipeline(resolved), file };
 }
@@ -71,15 +84,41 @@ export function hashPipeline(pipeline: ResolvedPipeline): string {
   return createHash("sha256").update(JSON.stringify(pipeline)).digest("hex");
 }
 
+/** The parts of a pipeline that failed its schema which can still be checked: each valid phase. */
+function outlineOf(raw: unknown): PipelineOutline {
+  const top = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const rawPhases = Array.isArray(top.phases) ? (top.phases as unknown[]) : [];
+  const unparsed = new Map<number, { id?: string; agent: boolean }>();
+  const phases = rawPhases.map((value, index): Phase | undefined => {
+    const schema = phaseSchemaFor(value);
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    const id = text((value as { id?: unknown } | null)?.id);
+    const agent = schema === AgentPhaseSchema;
+    unparsed.set(index, id === undefined ? { agent } : { id, agent });
+    // A phase with a wrong field still has its prompt checked, when the prompt itself is text.
+    const prompt = text((value as { prompt?: unknown } | null)?.prompt);
+    if (!agent || !prompt) return undefined;
+    return { id: id ?? `phase-${index}`, task: "code", executor: "llm", prompt, gates: [] };
+  });
+  const outline: PipelineOutline = { name: text(top.name) ?? "pipeline", phases, unparsed };
+  const description = text(top.description);
+  const voice = text(top.voice_style);
+  if (description !== undefined) outline.description = description;
+  if (voice !== undefined) outline.voice_style = voice;
+  return outline;
+}
+
 function readPrompts(
-  pipeline: Pipeline,
+  pipeline: PipelineOutline,
   file: string,
   locate: (path: PropertyKey[]) => Problem,
 ): { sites: Map<number, TemplateSite>; problems: Problem[] } {
   const sites = new Map<number, TemplateSite>();
   const problems: Problem[] = [];
   pipeline.phases.forEach((phase, index) => {
-    if (!isAgentPhase(phase)) return;
+    if (!phase || !isAgentPhase(phase)) return;
     const path = ["phases", index, "prompt"];
     if (!PROMPT_FILE.test(phase.prompt.trim())) {
       sites.set(index, { path, text: phase.prompt });

@@ -83,7 +83,9 @@ function describe(issue: Issue, base: PropertyKey[], input: Input): RawProblem[]
       if (value === undefined)
         return [{ path: path.slice(0, -1), message: `missing required field "${String(path.at(-1))}"` }];
       const got = value === null ? "null (an empty value)" : `${kindOf(value)} ${show(value)}`;
-      return [{ path, message: `expected ${issue.expected}, got ${got}` }];
+      return [
+        { path, message: `expected ${issue.expected}, got ${got}${unquotedBraces(issue.expected, value)}` },
+      ];
     }
     default:
       return [{ path, message: issue.message }];
@@ -194,6 +196,13 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     node = (node as Record<PropertyKey, unknown>)[segment];
   }
   return node;
+}
+
+/** `prompt: {{ issue.title }}` unquoted is a YAML mapping whose key is another mapping. */
+function unquotedBraces(expected: string, value: unknown): string {
+  if (expected !== "string" || !value || typeof value !== "object" || Array.isArray(value)) return "";
+  if (!Object.keys(value).some((key) => key.startsWith("{"))) return "";
+  return ': a value that starts with { is read as a YAML mapping; quote it ("{{ ... }}") or write it as a block (|)';
 }
 
 /** How YAML spells a number that is not finite. */

@@ -73,11 +73,14 @@ function checkPhaseOutput(
   return `undefined variable "${name}": there is no phase "${id}"${suggest(id, [...scope.all])}`;
 }
 
-/** ` (did you mean "x"?)` for a near miss, or nothing. */
-export function suggest(word: string, options: readonly string[], prefix = ""): string {
+/**
+ * ` (did you mean "x"?)` for a near miss, or nothing. `minDistance` is how far any word may be
+ * off: 2 suits field names; among the many short names of liquid's filters it finds "pop" for "nope".
+ */
+export function suggest(word: string, options: readonly string[], prefix = "", minDistance = 2): string {
   if (options.length === 0) return "";
   const best = closest(word, [...options]);
-  return distance(word, best) <= Math.max(2, Math.floor(word.length / 3))
+  return distance(word, best) <= Math.max(minDistance, Math.floor(word.length / 3))
     ? ` (did you mean "${prefix}${best}"?)`
     : "";
 }

@@ -12,6 +12,7 @@ import {
 import { toPosition } from "./locate.js";
 import { formatPath, type Problem } from "./problem.js";
 import { MAX_CONFIG_BYTES, sizeProblem } from "./read-input.js";
+import { yamlErrorText, yamlSyntaxProblem } from "./yaml-syntax-problem.js";
 
 /**
  * How deeply a document may nest, aliases expanded. A pipeline nests about eight levels, a JSON
@@ -49,9 +50,11 @@ export function parseYamlInput(source: string, file: string, maxBytes: number = 
     uniqueKeys: true,
     prettyErrors: true,
     resolveKnownTags: false,
+    // Not a process warning on stderr, mid-output: a mapping used as a key (`prompt: {{ x }}`
+    // unquoted) is reported as a located problem by the schema check instead.
+    logLevel: "error",
   });
-  if (doc.errors.length > 0)
-    return { ok: false, problems: doc.errors.map((error) => yamlProblem(file, error)) };
+  if (doc.errors.length > 0) return { ok: false, problems: errorProblems(doc.errors, text, lines, file) };
   const structural = checkStructure(doc, lines, file);
   if (structural) return { ok: false, problems: [structural] };
   try {
@@ -68,17 +71,30 @@ export function parseYamlInput(source: string, file: string, maxBytes: number = 
   }
 }
 
-function yamlProblem(file: string, error: YAMLError): Problem {
-  const position = error.linePos?.[0] ?? { line: 1, col: 1 };
-  const first = error.message.split("\n")[0] ?? error.message;
-  const message = first.replace(/ at line \d+, column \d+:?$/, "");
-  const text =
-    error.code === "DUPLICATE_KEY"
-      ? `duplicate key: ${message}`
-      : /call stack/i.test(message)
-        ? `nested too deeply to read: at most ${MAX_YAML_DEPTH} levels`
-        : `YAML syntax error: ${message}`;
-  return { file, line: position.line, col: position.col, path: "", message: text };
+/**
+ * Duplicate keys are independent mistakes, each reported; a syntax error is reported alone,
+ * with a hint, as what follows it is mostly its fallout (yaml-syntax-problem.ts).
+ */
+function errorProblems(
+  errors: readonly YAMLError[],
+  text: string,
+  lines: LineCounter,
+  file: string,
+): Problem[] {
+  const at = (error: YAMLError) => error.linePos?.[0] ?? { line: 1, col: 1 };
+  const deep = errors.find((error) => /call stack/i.test(error.message));
+  if (deep) {
+    const message = `nested too deeply to read: at most ${MAX_YAML_DEPTH} levels`;
+    return [{ file, ...at(deep), path: "", message }];
+  }
+  if (errors.some((error) => error.code !== "DUPLICATE_KEY"))
+    return [yamlSyntaxProblem(errors, text, lines, file)];
+  return errors.map((error) => ({
+    file,
+    ...at(error),
+    path: "",
+    message: `duplicate key: ${yamlErrorText(error)}`,
+  }));
 }
 
 interface Frame {

@@ -30,11 +30,13 @@ describe("atomic-scrum validate on a path that is not a readable text file", () 
     expect(await validate(path)).toEqual({ code: 1, lines: [`${path}:1:1: cannot read: no such file`] });
   });
 
-  it("a directory", async () => {
+  it("a directory without pipelines (one with pipelines is checked whole: validate.test.ts)", async () => {
     const dir = tempDir();
     expect(await validate(dir)).toEqual({
       code: 1,
-      lines: [`${dir}:1:1: cannot read: it is a directory, not a file`],
+      lines: [
+        `${dir}: no pipeline files in ${dir}: looked for *.yml and *.yaml with a phases: key, there and in pipelines/ and .github/`,
+      ],
     });
   });
 

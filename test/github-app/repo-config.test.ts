@@ -78,7 +78,7 @@ describe("repo config", () => {
   it("a YAML syntax error is located", () => {
     expect(problems("pipelines:\n  a: [b\n")).toMatchInlineSnapshot(`
       [
-        ".github/atomic-scrum.yml:3:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]",
+        ".github/atomic-scrum.yml:2:6: YAML syntax error: the [ that starts here is never closed: end it with ], or write one item per line",
       ]
     `);
   });

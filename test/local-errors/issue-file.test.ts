@@ -44,9 +44,9 @@ describe("reading an issue file for a local run", () => {
 
   it("names the file and keeps YAML's line for bad front matter, counted in the file", () => {
     const message = errorOf(tempFile("issue.md", "---\nnumber: 3\nlabels: [a, b\n---\n# T\n"));
-    // Line 3 of the file is `labels: [a, b`; YAML alone would call it line 2 of the front matter.
+    // Line 3 of the file is `labels: [a, b`, its `[` never closed; YAML alone would call it line 2.
     expect(message).toMatch(
-      /^issue\.md:3:14: YAML syntax error: .*; fix the YAML front matter between the --- lines$/,
+      /^issue\.md:3:9: YAML syntax error: .*; fix the YAML front matter between the --- lines$/,
     );
   });
 
