@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { breakerSettings } from "./engine/breaker.js";
@@ -30,13 +30,14 @@ import {
 import { terminalSafe, terminalSafeWriter } from "./render/terminal-text.js";
 import { stopOnSignals } from "./util/stop-on-signals.js";
 
+/** What the local commands' options give; each command has only the options it acts on. */
 interface RawFlags {
   repo: string;
   db?: string;
-  provider: string;
+  provider?: string;
   fixtures?: string;
   settings?: string;
-  wait: boolean;
+  wait?: boolean;
 }
 
 interface TestFlags {
@@ -49,26 +50,72 @@ interface TestFlags {
 
 const SETTINGS_HELP = "server settings file: providers, prices, breaker, daily budget (docs/providers.md)";
 
-function appOptions(command: Command): Command {
+/** Where the runs are: the options of every local command. */
+function repoOptions(command: Command): Command {
   return command
     .option("--repo <dir>", "the local git repository", ".")
-    .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)")
+    .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)");
+}
+
+/** Commands that work a run on (calls, cooldowns): the settings and the cooldown switch act. */
+function workOptions(command: Command): Command {
+  return repoOptions(command)
+    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
+    .option("--no-wait", "end cooldowns at once (demos and tests)");
+}
+
+/** `run`: the provider a new run uses, pinned on it for every later command (issue 12). */
+function providerOptions(command: Command): Command {
+  return command
     .addOption(
       new Option("--provider <name>", "model provider (real ones read their key from the environment)")
         .choices(PROVIDER_NAMES)
         .default("simulated"),
     )
-    .option("--fixtures <file>", "recorded outputs, for --provider recorded")
-    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
-    .option("--no-wait", "end cooldowns at once (demos and tests)");
+    .option("--fixtures <file>", "recorded outputs, for --provider recorded");
+}
+
+/**
+ * `resume`, `approve`, `retry`: a run goes on with the provider it was started with, so these act
+ * only on an older run that has none recorded; no default is shown, since none applies to the rest.
+ */
+function olderRunProviderOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        "--provider <name>",
+        "a run keeps the provider it was started with; this names one only for an older run that has none recorded (then: simulated)",
+      ).choices(PROVIDER_NAMES),
+    )
+    .option(
+      "--fixtures <file>",
+      "recorded outputs for --provider recorded (an older run only, as --provider)",
+    );
 }
 
 function flags(raw: RawFlags): AppFlags {
-  const out: AppFlags = { repo: raw.repo, provider: raw.provider, wait: raw.wait };
+  const out: AppFlags = { repo: raw.repo, provider: raw.provider ?? "simulated", wait: raw.wait ?? true };
   if (raw.db) out.db = raw.db;
   if (raw.fixtures) out.fixtures = raw.fixtures;
   if (raw.settings) out.settings = raw.settings;
   return out;
+}
+
+/** The version in package.json, read when asked for, so it is written in one place only. */
+function packageVersion(): string {
+  const file = new URL("../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+/** `ATOMIC_SCRUM_DEBUG=1`: an error also prints its stack trace (for a bug report). */
+function debugging(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.ATOMIC_SCRUM_DEBUG) && env.ATOMIC_SCRUM_DEBUG !== "0";
+}
+
+/** One line for an error; its stack only with ATOMIC_SCRUM_DEBUG set. */
+function errorText(error: unknown): string {
+  const message = `atomic-scrum: ${error instanceof Error ? error.message : String(error)}`;
+  return debugging() && error instanceof Error && error.stack ? `${message}\n${error.stack}` : message;
 }
 
 /** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
@@ -86,6 +133,12 @@ export async function main(argv: string[], output: Io): Promise<number> {
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
     });
+  // Read only when asked for: a bundled copy of the CLI (test/local/crash.test.ts) has no
+  // package.json beside it, and needs none to run.
+  program.option("-V, --version", "print the version of atomic-scrum").on("option:version", () => {
+    io.out(packageVersion());
+    throw new CommanderError(0, "commander.version", packageVersion());
+  });
 
   program
     .command("validate")
@@ -108,7 +161,7 @@ export async function main(argv: string[], output: Io): Promise<number> {
         ...(raw.settings ? { settings: raw.settings } : {}),
       });
     });
-  appOptions(program.command("run"))
+  providerOptions(workOptions(program.command("run")))
     .description("start a pipeline run on an issue")
     .argument("<pipeline>", "a built-in pipeline (coding, content) or a path to a YAML file")
     .requiredOption("--issue <file>", "the issue: Markdown (# Title, then the body) or JSON")
@@ -146,33 +199,33 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .action(async (pipeline: string, raw: TestFlags) => {
       code = await testCommand(pipeline, raw, io);
     });
-  appOptions(program.command("resume"))
+  olderRunProviderOptions(workOptions(program.command("resume")))
     .description("continue a run after a cooldown, a crash or a stop")
     .argument("<run-id>")
     .action(async (runId: string, raw: RawFlags) => {
       code = await resumeCommand(runId, flags(raw), io);
     });
-  appOptions(program.command("approve"))
+  olderRunProviderOptions(workOptions(program.command("approve")))
     .description("give the human review a local run waits for")
     .argument("<run-id>")
     .option("--by <name>", "who approves", process.env.USER ?? "local-reviewer")
     .action(async (runId: string, raw: RawFlags & { by: string }) => {
       code = await approveCommand(runId, raw.by, flags(raw), io);
     });
-  appOptions(program.command("cancel"))
+  repoOptions(program.command("cancel"))
     .description("stop a run")
     .argument("<run-id>")
     .action(async (runId: string, raw: RawFlags) => {
       code = await cancelCommand(runId, process.env.USER ?? "local", flags(raw), io);
     });
-  appOptions(program.command("retry"))
+  olderRunProviderOptions(workOptions(program.command("retry")))
     .description("send a failed run back to the phase it failed in (or [phase]) in a new round, and work it")
     .argument("<run-id>")
     .argument("[phase]", "the phase to run again, and every phase after it (default: where the run stopped)")
     .action(async (runId: string, phase: string | undefined, raw: RawFlags) => {
       code = await retryCommand(runId, phase, process.env.USER ?? "local", flags(raw), io);
     });
-  appOptions(program.command("status"))
+  repoOptions(program.command("status"))
     .description("list runs, or show one run's phases")
     .argument("[run-id]")
     .action((runId: string | undefined, raw: RawFlags) => {
@@ -253,7 +306,7 @@ export async function main(argv: string[], output: Io): Promise<number> {
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    io.err(`atomic-scrum: ${(error as Error).message}`);
+    io.err(errorText(error));
     return 1;
   }
 }
@@ -266,21 +319,37 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * A reader that stops early (`atomic-scrum status | head -2`) closes the pipe, and the next write
+ * fails with EPIPE: an 'error' event on the stream (or on Probot's logger, which writes to fd 1
+ * itself) that Node turns into a crash with a stack trace. The CLI stops at once instead, quietly
+ * and with status 0, as a program killed by SIGPIPE stops: output is what was asked to be cut, not
+ * a failure. A run being worked is left as a crash leaves it; `resume` continues it.
+ */
+function isClosedPipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
+}
+
+function onFatal(error: unknown): void {
+  if (isClosedPipe(error)) process.exit(0);
+  // Not an ordinary failure (main answers those): a bug, named in one line; its stack with
+  // ATOMIC_SCRUM_DEBUG=1. stderr may be the stream that failed, so writing is tried only once.
+  try {
+    const hint = debugging() ? "" : " (ATOMIC_SCRUM_DEBUG=1 shows where)";
+    process.stderr.write(`${terminalSafe(`${errorText(error)}${hint}`)}\n`);
+  } finally {
+    process.exit(1);
+  }
+}
+
 if (isEntryPoint()) {
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", onFatal);
+  process.on("uncaughtException", onFatal);
   const io: Io = {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    // main answers its own errors; one that escapes it still prints terminal-safe, without a stack.
-    (error: unknown) => {
-      process.stderr.write(
-        `${terminalSafe(`atomic-scrum: ${error instanceof Error ? error.message : String(error)}`)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  }, onFatal);
 }
