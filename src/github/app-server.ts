@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import {
   createServer,
   type Server as HttpServer,
@@ -6,7 +7,8 @@ import {
 } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   type ApplicationFunction,
   createProbot,
@@ -151,6 +153,8 @@ export async function startSetupServer(options: {
   Octokit?: typeof ProbotOctokit;
   /** Runs Probot's own setup mode: the fallback. */
   run: () => Promise<SetupServer>;
+  /** Where Probot reads `app.yml` and writes `.env`: the working directory. */
+  cwd?: string;
 }): Promise<SetupServer> {
   const { listen } = options;
   // Probot's Server takes `port || 3000`: 0 would silently be 3000.
@@ -158,6 +162,7 @@ export async function startSetupServer(options: {
     throw new Error(
       "PORT=0 (any free port) works once the app is registered; Probot's setup server would take 3000: set PORT to a port number",
     );
+  checkManifestHere(options.cwd ?? process.cwd());
   const factory = await loadSetupFactory();
   const maker = createProbot({
     env: probotSettingsEnv(options.rawEnv),
@@ -344,4 +349,23 @@ function errorWithoutEvent(error: Error): Error {
 function eventRef(event: unknown): unknown {
   const e = event as { id?: unknown; name?: unknown } | null;
   return typeof e === "object" && e !== null ? { id: e.id, name: e.name } : undefined;
+}
+
+/** `app.yml` as shipped with the package, beside `dist/`. */
+export const PACKAGED_MANIFEST = fileURLToPath(new URL("../../app.yml", import.meta.url));
+
+/**
+ * Probot's setup flow reads the manifest from `app.yml` in the working directory (and writes the
+ * credentials to `.env` there). An installed CLI started elsewhere would otherwise fail only when
+ * the page is opened; say now what to copy.
+ */
+function checkManifestHere(cwd: string): void {
+  if (existsSync(join(cwd, "app.yml"))) return;
+  throw new Error(
+    `setup mode registers the app from app.yml in the working directory, and ${cwd} has none: copy the packaged one (cp ${shellQuote(PACKAGED_MANIFEST)} .) and start serve again, or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET for an app already registered`,
+  );
+}
+
+function shellQuote(path: string): string {
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }

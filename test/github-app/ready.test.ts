@@ -4,7 +4,7 @@ import { join } from "node:path";
 import nock from "nock";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Served, serve } from "../../src/app.js";
-import { startAppServer } from "../../src/github/app-server.js";
+import { PACKAGED_MANIFEST, startAppServer, startSetupServer } from "../../src/github/app-server.js";
 import { readLogEnv, readProbotEnv } from "../../src/github/read-probot-env.js";
 import {
   credentialsCheck,
@@ -161,6 +161,24 @@ describe("atomic-scrum serve > GET /ready", () => {
       /^APP_ID is not set and NODE_ENV is production, where setup mode is not offered: set APP_ID/,
     );
     expect(existsSync(production)).toBe(false);
+  });
+
+  it("setup mode outside a folder with app.yml says what to copy, before it listens", async () => {
+    vi.stubEnv("NO_SMEE_SETUP", "true");
+    const empty = tempDir();
+    const run = vi.fn();
+    await expect(
+      startSetupServer({
+        listen: { host: "127.0.0.1", port: await freePort(), webhookPath: "/api/github/webhooks" },
+        rawEnv: {},
+        run,
+        cwd: empty,
+      }),
+    ).rejects.toThrow(
+      `setup mode registers the app from app.yml in the working directory, and ${empty} has none: copy the packaged one (cp ${PACKAGED_MANIFEST} .)`,
+    );
+    expect(run).not.toHaveBeenCalled();
+    expect(existsSync(PACKAGED_MANIFEST)).toBe(true);
   });
 
   it("setup mode on a port in use rejects in one line naming PORT", async () => {
