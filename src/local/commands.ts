@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import {
   type BreakerSettings,
   DEFAULT_BREAKER_SETTINGS,
@@ -17,25 +17,36 @@ import {
   breakerSettingsFrom,
   loadServerSettings,
   PROVIDER_NAMES,
+  type ProviderSettings,
   type ServerSettings,
 } from "../providers/settings.js";
-import { formatTime } from "../render/format.js";
+import { formatTime, statusWords } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
 import { textTable } from "../render/text-table.js";
 import { type BreakerRecord, listBreakers } from "../store/breakers.js";
 import { openDatabase } from "../store/database.js";
-import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
+import { expireLeasesOf } from "../store/queue.js";
+import {
+  getRun,
+  highestIssueNumber,
+  listAttempts,
+  listRuns,
+  type ProviderChoice,
+  type RunRecord,
+} from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
-import { releaseDeadLocalLeases } from "./dead-owners.js";
+import { releaseDeadLocalLeases, runWorker } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
-import { readIssueFile } from "./issue-file.js";
+import { readIssueFile, withIssueNumber } from "./issue-file.js";
 import { createLocalApp, type LocalApp, stateDir } from "./local-app.js";
+import { nextSteps } from "./next-steps.js";
 import { progressLines, summaryLines } from "./progress-view.js";
 import {
   approveRun,
   CommandError,
   cancelRun,
   fastForward,
+  noRun,
   requireRun,
   retryRun,
   startRun,
@@ -56,6 +67,8 @@ export interface AppFlags {
   wait: boolean;
   /** `run --dry-run`: render, report gaps and forecast the cost; call nothing, start nothing. */
   dryRun?: boolean;
+  /** The process whose Ctrl-C (SIGINT) or SIGTERM stops a run cleanly; in-process callers pass none. */
+  signals?: InterruptTarget;
 }
 
 /** The provider choice the flags make, checked now so a typo fails before a run starts. */
@@ -78,16 +91,25 @@ function providerChoice(flags: AppFlags): ProviderChoice {
 }
 
 /**
- * Builds the local app. A run uses the provider it was started with (pinned on the run), so
- * resuming with other flags never switches models; the flags choose the provider of new runs.
+ * Builds the local app. A run uses the provider and the settings it was started with (pinned on
+ * the run, issue 12), so resuming with other flags, or without `--settings`, never switches models
+ * or prices; the flags choose the provider and settings of new runs. `runId` names the run a
+ * command is about: its database must exist already (nothing is created for a mistyped `--repo`),
+ * and its pinned settings are the ones used.
  */
-function openApp(flags: AppFlags, io: Io): LocalApp {
+function openApp(flags: AppFlags, io: Io, about: { runId?: string; repin?: boolean } = {}): LocalApp {
+  const { runId } = about;
   const fallback = providerChoice(flags);
-  const settings = readSettings(flags.settings);
+  const pinned = runId === undefined ? undefined : pinnedChoice(flags, runId);
+  // `retry --settings`: the user fixed a setting (a price, a URL); the run takes it from now on.
+  const repinned = about.repin === true && flags.settings !== undefined;
+  const settings = (!repinned && pinned?.settings) || readSettings(flags.settings);
   const registry = createProviderRegistry({ settings, env: process.env, warn: (message) => io.err(message) });
+  // Runs pinned before settings were (older databases) keep what the flags give.
+  const choiceOf = (run: RunRecord): ProviderChoice => withoutSettings(run.provider ?? fallback);
   const providerFor = (run: RunRecord): Provider => {
     try {
-      return registry.forChoice(run.provider ?? fallback);
+      return registry.forChoice(choiceOf(run));
     } catch (error) {
       throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
     }
@@ -95,12 +117,18 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
   return createLocalApp({
     repoDir: flags.repo,
     ...(flags.db ? { dbPath: flags.db } : {}),
+    ...(runId === undefined
+      ? {}
+      : {
+          missingDatabase: (dbPath: string) =>
+            noRun(runId, dbPath, `atomic-scrum status${whereFlags(flags)}`),
+        }),
     providerFor,
     price: registry.price,
     isPriced: registry.isPriced,
     judgeFor: (run, named) => {
       try {
-        return registry.judgeFor(run.provider ?? fallback, named);
+        return registry.judgeFor(choiceOf(run), named);
       } catch (error) {
         throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
       }
@@ -114,6 +142,88 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
       for (const line of progressLines(progress)) io.out(line);
     },
   });
+}
+
+/** `--repo`/`--db` as given, for a command printed before the app (and its hints) exists. */
+function whereFlags(flags: AppFlags): string {
+  const app = nextSteps({
+    repoDir: flags.repo,
+    ...(flags.db ? { dbPath: flags.db } : {}),
+    cwd: process.cwd(),
+  });
+  return app.command().slice("atomic-scrum".length);
+}
+
+/** The choice a registry builds providers from: the pinned settings are the registry's already. */
+function withoutSettings(choice: ProviderChoice): ProviderChoice {
+  const { settings: _settings, settingsFile: _file, ...rest } = choice;
+  return rest;
+}
+
+/**
+ * The provider choice and settings pinned on `runId`, read before the app opens (its breaker and
+ * daily budget come from them). A database that does not exist is not created: the run is not there.
+ */
+function pinnedChoice(flags: AppFlags, runId: string): ProviderChoice | undefined {
+  const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+  if (!existsSync(path)) throw noRun(runId, path, `atomic-scrum status${whereFlags(flags)}`);
+  const db = openDatabase(path);
+  try {
+    return getRun(db, runId)?.provider;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The provider choice of a new run, with the settings pinned: the parsed content, not the path,
+ * since the file may change or vanish before a resume. A `base_url` that carries a user, a
+ * password or a key in its query would put a secret in the database, so it is refused.
+ */
+function pinnedNewChoice(flags: AppFlags): ProviderChoice {
+  return { ...providerChoice(flags), ...settingsOf(flags) };
+}
+
+/** The settings `--settings` gives, to pin on a run; one that would store a secret is refused. */
+function settingsOf(flags: AppFlags): Pick<ProviderChoice, "settings" | "settingsFile"> {
+  const settings = readSettings(flags.settings);
+  for (const [name, provider] of Object.entries(settings.providers) as [
+    string,
+    ProviderSettings | undefined,
+  ][]) {
+    const url = provider?.base_url;
+    if (url && carriesSecret(url)) {
+      throw new CommandError(
+        `${flags.settings}: providers.${name}.base_url carries a user, password or key; settings are stored with the run, so keep secrets in the environment (docs/providers.md) and give the URL without them`,
+      );
+    }
+  }
+  return { settings, ...(flags.settings ? { settingsFile: resolve(flags.settings) } : {}) };
+}
+
+function carriesSecret(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== "" || url.password !== "" || /key|token|secret|password/i.test(url.search);
+  } catch {
+    return false; // not a URL at all: the settings schema says so
+  }
+}
+
+/**
+ * A `--settings` given to a command about an existing run is not used: the run keeps what it
+ * started with. Said once, so nobody believes a changed price took effect.
+ */
+function noteKeptSettings(app: LocalApp, flags: AppFlags, run: RunRecord, io: Io): void {
+  const pinned = run.provider?.settings;
+  if (!flags.settings || !pinned) return;
+  if (JSON.stringify(readSettings(flags.settings)) === JSON.stringify(pinned)) return;
+  const from = run.provider?.settingsFile
+    ? `from ${run.provider.settingsFile}, as it was then`
+    : "the defaults";
+  io.err(
+    `note: run ${run.id} keeps the settings it started with (${from}); --settings ${flags.settings} is not used. Start a new run to use it, or send this one back with \`${app.steps.command("retry", run.id, "--settings", resolve(flags.settings))}\`, which uses it from the retry on`,
+  );
 }
 
 /** The settings file's problems are the command's error, located and all at once. */
@@ -158,7 +268,7 @@ export async function runCommand(
   if (flags.dryRun) {
     const report = await dryRun({
       pipeline: loaded.pipeline,
-      issue,
+      issue: withIssueNumber(issue, issueFile, dryRunIssueNumber(flags), io.err),
       repoDir: flags.repo,
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
@@ -169,52 +279,68 @@ export async function runCommand(
   }
   const app = openApp(flags, io);
   try {
+    const numbered = withIssueNumber(issue, issueFile, highestIssueNumber(app.db, app.repo) + 1, io.err);
     const run = startRun(app, {
       // Pinned with the run like the pipeline: a resume with another settings file keeps it.
       pipeline: withEditPolicy(loaded.pipeline, readSettings(flags.settings).edits),
       hash: loaded.hash,
       pipelinePath: path,
-      issue,
-      provider: providerChoice(flags),
+      issue: numbered,
+      provider: pinnedNewChoice(flags),
     });
-    io.out(`atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${issue.number} "${issue.title}"`);
-    return { code: await work(app, run.id, io), runId: run.id };
+    io.out(
+      `atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${numbered.number} "${numbered.title}"`,
+    );
+    return { code: await work(app, run.id, io, flags.signals), runId: run.id };
   } finally {
     app.close();
+  }
+}
+
+/** The number a dry run gives an issue file without one: the one a run would take now. */
+function dryRunIssueNumber(flags: AppFlags): number {
+  let path: string;
+  try {
+    path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+  } catch {
+    return 1; // not a git repository: the dry run says so itself
+  }
+  if (!existsSync(path)) return 1;
+  const db = openDatabase(path);
+  try {
+    return highestIssueNumber(db, { owner: "local", name: basename(resolve(flags.repo)) }) + 1;
+  } finally {
+    db.close();
   }
 }
 
 /** `atomic-scrum resume <run-id>`: continues a run after a cooldown, a crash or a stop. */
-export async function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
-  const app = openApp(flags, io);
-  try {
-    const run = requireRun(app, runId);
+export function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
+  return withRun(runId, flags, io, async (app, run) => {
     if (run.state.status === "waiting" && (run.state.waitUntil ?? 0) > app.now()) {
       if (flags.wait) {
-        for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
+        for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
         return 0;
       }
       fastForward(app, run);
     }
-    return await work(app, runId, io);
-  } finally {
-    app.close();
-  }
+    return await work(app, runId, io, flags.signals);
+  });
 }
 
 /** `atomic-scrum approve <run-id>`: the local human review. */
 export function approveCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
-  return withApp(flags, io, (app) => {
-    approveRun(app, requireRun(app, runId), by);
-    return work(app, runId, io);
+  return withRun(runId, flags, io, (app, run) => {
+    approveRun(app, run, by);
+    return work(app, runId, io, flags.signals);
   });
 }
 
 /** `atomic-scrum cancel <run-id>`. */
 export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
-  return withApp(flags, io, (app) => {
-    cancelRun(app, requireRun(app, runId), by);
-    return work(app, runId, io);
+  return withRun(runId, flags, io, (app, run) => {
+    cancelRun(app, run, by);
+    return work(app, runId, io, flags.signals);
   });
 }
 
@@ -222,26 +348,43 @@ export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io
  * `atomic-scrum retry <run-id> [phase]`: sends a failed run back where it stopped (or to `phase`)
  * in a new round, then works it, like `/retry` on GitHub. A command of its own, not `resume`:
  * resume only continues what is under way and is safe to type at any time, while a retry starts
- * new attempts that cost tokens, so it should be asked for by name.
+ * new attempts that cost tokens, so it should be asked for by name. A `--settings` given here is
+ * pinned on the run from this round on: a run that failed on a setting (a missing price) is
+ * retried after the setting is fixed.
  */
-export function retryCommand(
+export async function retryCommand(
   runId: string,
   phase: string | undefined,
   by: string,
   flags: AppFlags,
   io: Io,
 ): Promise<number> {
-  return withApp(flags, io, (app) => {
-    retryRun(app, runId, phase, by);
-    return work(app, runId, io);
-  });
+  const app = openApp(flags, io, { runId, repin: true });
+  try {
+    const run = requireRun(app, runId);
+    const repin = flags.settings
+      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsOf(flags) }
+      : undefined;
+    retryRun(app, runId, phase, by, repin);
+    if (repin) io.err(`run ${runId} uses the settings of ${repin.settingsFile} from this retry on`);
+    return await work(app, runId, io, flags.signals);
+  } finally {
+    app.close();
+  }
 }
 
-/** Opens the app for one command and closes it whatever happens. */
-async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T | Promise<T>): Promise<T> {
-  const app = openApp(flags, io);
+/** Opens the app for one command about an existing run, and closes it whatever happens. */
+async function withRun<T>(
+  runId: string,
+  flags: AppFlags,
+  io: Io,
+  command: (app: LocalApp, run: RunRecord) => T | Promise<T>,
+): Promise<T> {
+  const app = openApp(flags, io, { runId });
   try {
-    return await command(app);
+    const run = requireRun(app, runId);
+    noteKeptSettings(app, flags, run, io);
+    return await command(app, run);
   } finally {
     app.close();
   }
@@ -249,7 +392,15 @@ async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T
 
 /** `atomic-scrum status [run-id]`: one run's status table, or the list of runs. */
 export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io): number {
-  const app = openApp(flags, io);
+  if (runId === undefined && !flags.db) {
+    // Listing creates nothing either: a directory without runs has no database to show.
+    const path = localDatabase(flags.repo);
+    if (!existsSync(path)) {
+      io.out(`no runs yet in ${path}`);
+      return 0;
+    }
+  }
+  const app = openApp(flags, io, runId === undefined ? {} : { runId });
   try {
     if (runId) {
       const run = requireRun(app, runId);
@@ -259,14 +410,22 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
     const runs = listRuns(app.db);
     if (runs.length === 0) io.out(`no runs yet in ${app.dbPath}`);
     for (const run of runs) {
+      const status =
+        run.state.status === "running" && isInterrupted(app, run)
+          ? "interrupted"
+          : statusWords(run.state.status);
       io.out(
-        `${run.id}  ${run.pipelineName.padEnd(10)} ${run.state.status.padEnd(18)} #${run.issue.number} ${run.issue.title}`,
+        `${run.id}  ${run.pipelineName.padEnd(10)} ${status.padEnd(20)} #${run.issue.number} ${run.issue.title}`,
       );
     }
     return 0;
   } finally {
     app.close();
   }
+}
+
+function isInterrupted(app: LocalApp, run: RunRecord): boolean {
+  return runWorker(app.db, run.id).kind === "gone";
 }
 
 /**
@@ -342,26 +501,68 @@ function statusBody(app: LocalApp, run: RunRecord): string {
     state: run.state,
     attempts: listAttempts(app.db, run.id),
     hints: {
-      resume: `atomic-scrum resume ${run.id}`,
-      approve: `\`atomic-scrum approve ${run.id}\``,
-      restart: "run `atomic-scrum run` on the issue again",
-      retry: `run \`atomic-scrum retry ${run.id}\`, or \`atomic-scrum retry ${run.id} <phase>\` for an earlier phase`,
+      resume: app.steps.resume(run.id),
+      approve: app.steps.approve(run.id),
+      restart: app.steps.restart(run.id),
+      retry: app.steps.retry(run.id),
+      running: workerText(app, run),
     },
   });
 }
 
-/** Runs the worker until the run waits or ends; a job in backoff within a minute is waited for. */
-async function work(app: LocalApp, runId: string, io: Io): Promise<number> {
+/**
+ * Whether a process works on a running run (issue 12, item 8): after Ctrl-C, a crash or `kill -9`
+ * the run's state still says running, but nothing moves it until someone resumes it.
+ */
+function workerText(app: LocalApp, run: RunRecord): string {
+  const worker = runWorker(app.db, run.id);
+  if (worker.kind === "alive") return `running (pid ${worker.pid}): the run is working on the current phase.`;
+  if (worker.kind === "elsewhere")
+    return `running on ${worker.owner.split(":")[0]}: the run is working on the current phase.`;
+  return `interrupted: no process is working on it; continue with \`${app.steps.command("resume", run.id)}\`.`;
+}
+
+/** What a command needs of the process it runs in to stop cleanly on Ctrl-C (`process` itself). */
+export interface InterruptTarget {
+  once: (signal: "SIGINT" | "SIGTERM", listener: () => void) => unknown;
+  off: (signal: "SIGINT" | "SIGTERM", listener: () => void) => unknown;
+  exit: (code: number) => void;
+}
+
+/** The exit code of a process stopped by SIGINT, as shells report it (128 + 2). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/**
+ * Runs the worker until the run waits or ends; a job in backoff within a minute is waited for.
+ * On SIGINT or SIGTERM (issue 12, item 8) it says how to continue, gives the run's lease back so
+ * the next command starts at once instead of waiting for it to expire, and exits 130. Database
+ * writes are synchronous, so none is half done when the handler runs; an effect under way (a
+ * model call, a git command) is redone by the next worker, as after a crash.
+ */
+async function work(app: LocalApp, runId: string, io: Io, signals?: InterruptTarget): Promise<number> {
   if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
-  for (;;) {
-    const { nextRunAt } = await app.worker.runUntilIdle({ group: runId });
-    const run = requireRun(app, runId);
-    const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
-    if (run.state.status === "running" && soon) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nextRunAt ?? 0) - app.now())));
-      continue;
+  const interrupted = () => {
+    io.err(`interrupted: continue with \`${app.steps.command("resume", runId)}\``);
+    expireLeasesOf(app.db, [app.owner], app.now());
+    app.close();
+    signals?.exit(INTERRUPTED_EXIT_CODE);
+  };
+  signals?.once("SIGINT", interrupted);
+  signals?.once("SIGTERM", interrupted);
+  try {
+    for (;;) {
+      const { nextRunAt } = await app.worker.runUntilIdle({ group: runId });
+      const run = requireRun(app, runId);
+      const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
+      if (run.state.status === "running" && soon) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nextRunAt ?? 0) - app.now())));
+        continue;
+      }
+      for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
+      return run.state.status === "failed" ? 1 : 0;
     }
-    for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
-    return run.state.status === "failed" ? 1 : 0;
+  } finally {
+    signals?.off("SIGINT", interrupted);
+    signals?.off("SIGTERM", interrupted);
   }
 }

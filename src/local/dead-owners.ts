@@ -25,3 +25,29 @@ export function releaseDeadLocalLeases(db: Database, now: number): number {
   );
   return expireLeasesOf(db, deadLocalOwners(owners), now);
 }
+
+/** Who works on a run now: a live process (its pid), one on another host, or nobody. */
+export type RunWorker =
+  | { kind: "alive"; pid: number }
+  | { kind: "elsewhere"; owner: string }
+  | { kind: "gone" };
+
+/**
+ * Whether a process works on `runId` (issue 12, item 8): a running job of the run whose lease
+ * owner is alive on this host, or whose owner is on another host (which we cannot check). No such
+ * job, or only owners on this host that have died (Ctrl-C, a crash, `kill -9`), means the run was
+ * interrupted: `status` must not call it running.
+ */
+export function runWorker(db: Database, runId: string, host = hostname(), isAlive = processAlive): RunWorker {
+  const owners = listJobs(db, { state: "running" })
+    .filter((job) => job.group === runId && job.leaseOwner)
+    .map((job) => job.leaseOwner as string);
+  const dead = new Set(deadLocalOwners(owners, host, isAlive));
+  for (const owner of owners) {
+    if (dead.has(owner)) continue;
+    const [ownerHost, pid] = owner.split(":");
+    if (ownerHost === host && /^\d+$/.test(pid ?? "")) return { kind: "alive", pid: Number(pid) };
+    return { kind: "elsewhere", owner };
+  }
+  return { kind: "gone" };
+}
