@@ -110,6 +110,8 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const active = findActiveRunForIssue(deps.db, repo, issue.number);
   if (active && active.state.status !== "needs_human") {
     context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
+    // A redelivery of the label that started `active` is not a second label: nothing to say.
+    if (!recordDelivery(deps.db, context.id, "issues.labeled", deps.now())) return "duplicate-delivery";
     // Said on the issue (issue 12, item 9), once per (run, label): a label that silently did
     // nothing reads as a broken app.
     await postOnce(

@@ -66,7 +66,11 @@ export function progressLines(progress: Progress): string[] {
     case "phase.retry":
     case "phase.escalate": {
       const how = event.type === "phase.escalate" ? "escalated" : "sent back";
-      const to = state.status === "running" ? ` → attempt ${state.attempt} on the ${state.tier} tier` : "";
+      // A run sent back before its branch existed has no attempt or tier yet: say nothing of them.
+      const to =
+        state.status === "running" && state.attempt > 0 && state.tier
+          ? ` → attempt ${state.attempt} on the ${state.tier} tier`
+          : "";
       return [`  ↺ ${event.phaseId.padEnd(20)} ${how} by ${event.by}${to}`];
     }
     case "run.merged":

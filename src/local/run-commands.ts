@@ -4,7 +4,7 @@ import type { IssueInput } from "../engine/template-context.js";
 import { InvalidTransition, initialState, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
-import { statusSentence } from "../render/format.js";
+import { formatTime, statusSentence } from "../render/format.js";
 import {
   findActiveRunForIssue,
   findReplacingRun,
@@ -202,6 +202,11 @@ function currentPhaseId(run: RunRecord): string {
 export function describe(state: RunState): string {
   // "cancelled by bob" says the status already: "it was cancelled by bob".
   if (state.status === "cancelled" && state.reason?.startsWith("cancelled")) return `it was ${state.reason}`;
-  const sentence = `it ${statusSentence(state.status)}`;
+  const sentence =
+    state.status !== "waiting"
+      ? `it ${statusSentence(state.status)}`
+      : state.step === "ci"
+        ? "it is waiting for CI"
+        : `it is cooling down until ${formatTime(state.waitUntil ?? 0)}`;
   return state.reason ? `${sentence} (${state.reason})` : sentence;
 }

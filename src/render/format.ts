@@ -33,7 +33,7 @@ export function cell(text: string): string {
  */
 const STATUS_WORDS: Record<RunStatus, { short: string; sentence: string }> = {
   running: { short: "running", sentence: "is running" },
-  waiting: { short: "waiting", sentence: "is waiting (a cooldown or CI)" },
+  waiting: { short: "waiting", sentence: "is waiting" },
   awaiting_approval: { short: "waiting for approval", sentence: "is waiting for approval" },
   needs_human: { short: "needs a person", sentence: "needs a person" },
   succeeded: { short: "succeeded", sentence: "has succeeded" },
