@@ -119,7 +119,7 @@ export function approveRun(app: LocalApp, run: RunRecord, by: string): void {
 /** Stops a run; a failed one too, which makes it final (no `retry` revives a cancelled run). */
 export function cancelRun(app: LocalApp, run: RunRecord, by: string): void {
   if (TERMINAL.has(run.state.status) && run.state.status !== "failed")
-    throw new CommandError(`run ${run.id} cannot be cancelled: it ${statusSentence(run.state.status)}`);
+    throw new CommandError(`run ${run.id} cannot be cancelled: ${describe(run.state)}`);
   enqueueRunJob(app.db, {
     runId: run.id,
     event: { type: "run.cancelled", by },
