@@ -1,18 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
-import { build } from "esbuild";
+import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleCli } from "../helpers/bundle-cli.js";
 
 // Issue 11, must-show 2: a real `atomic-scrum run`, as a child process, SIGKILLed at many points of
 // a run (the process alone, and its whole process group as power loss, the OOM killer or a
@@ -26,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // kill leaves. Other kill points come from the run's progress lines, landing in the app's own work
 // (database writes, comment files) just after a line is printed.
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const PHASES = ["research", "implement", "docs"];
 
 const PIPELINE = `
@@ -122,24 +112,7 @@ let realGit: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "atomic-scrum-crash-"));
-  // Bundled once, dependencies included, so each start costs one node process reading one file
-  // (a third of the CPU of loading every package's files). better-sqlite3 is native: it stays
-  // outside and resolves through the symlinked node_modules; bundled CommonJS needs `require`.
-  symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"));
-  cli = join(work, "cli.mjs");
-  await build({
-    entryPoints: [join(ROOT, "src/cli.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["better-sqlite3"],
-    banner: {
-      js: 'import { createRequire as crashTestRequire } from "node:module"; const require = crashTestRequire(import.meta.url);',
-    },
-    outfile: cli,
-    logLevel: "warning",
-  });
+  cli = await bundleCli(work);
   realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
   wrapperDir = join(work, "bin");
   mkdirSync(wrapperDir);

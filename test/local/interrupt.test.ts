@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { listJobs } from "../../src/store/queue.js";
+import { bundleCli } from "../helpers/bundle-cli.js";
 import { runCli as cli, issueFile } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { tempFile, tempRepo } from "../helpers/temp.js";
@@ -16,7 +16,6 @@ import { tempFile, tempRepo } from "../helpers/temp.js";
 // `status` then tells the interrupted run (its process is gone) from a running one. A real
 // `atomic-scrum run` as a child process, stopped while it waits on a model that never answers.
 
-const ROOT = resolve(import.meta.dirname, "../..");
 let work: string;
 let cliPath: string;
 let server: Server;
@@ -27,21 +26,7 @@ let called: () => void = () => {};
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "atomic-scrum-interrupt-"));
-  symlinkSync(join(ROOT, "node_modules"), join(work, "node_modules"));
-  cliPath = join(work, "cli.mjs");
-  await build({
-    entryPoints: [join(ROOT, "src/cli.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["better-sqlite3"],
-    banner: {
-      js: 'import { createRequire as interruptTestRequire } from "node:module"; const require = interruptTestRequire(import.meta.url);',
-    },
-    outfile: cliPath,
-    logLevel: "warning",
-  });
+  cliPath = await bundleCli(work);
   // A model server that takes every request and answers none.
   server = createServer(() => called());
   server.on("connection", (socket) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { listRuns } from "../../src/store/runs.js";
-import { runCli as cli, issueFile } from "../helpers/cli.js";
+import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { git, tempFile, tempRepo } from "../helpers/temp.js";
 
@@ -12,12 +12,6 @@ import { git, tempFile, tempRepo } from "../helpers/temp.js";
 const NOTES = SMALL_PIPELINE.replace("name: small\n", "name: notes\n");
 const judge = { grounded: { score: 0.9, reason: "fine" }, complete: { score: 0.9, reason: "fine" } };
 const edit = (path: string) => JSON.stringify({ summary: `edit ${path}`, files: [{ path, content: "x\n" }] });
-
-function runIdOf(text: string): string {
-  const id = /run (run-\d+-[0-9a-f]{6})/.exec(text)?.[1];
-  if (!id) throw new Error(`no run id in: ${text}`);
-  return id;
-}
 
 /** A pipeline whose implement writes outside its allowed paths, once: it fails, or hands off. */
 function failing(name: string, exhausted: "fail" | "human") {

@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { listAttempts, listRuns } from "../../src/store/runs.js";
-import { runCli as cli, issueFile } from "../helpers/cli.js";
+import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { tempFile, tempRepo } from "../helpers/temp.js";
 
@@ -21,12 +21,6 @@ const PRICED = [
   "  simulated-deep: { input: 1, output: 1 }",
   "",
 ].join("\n");
-
-function runIdOf(text: string): string {
-  const id = /run (run-\d+-[0-9a-f]{6})/.exec(text)?.[1];
-  if (!id) throw new Error(`no run id in: ${text}`);
-  return id;
-}
 
 /** What each phase's attempts cost, from the database. */
 function costs(repo: string, id: string): Record<string, number> {

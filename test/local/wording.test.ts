@@ -3,19 +3,13 @@ import type { RunState } from "../../src/engine/types.js";
 import { branchFor } from "../../src/local/issue-file.js";
 import { describe as describeState } from "../../src/local/run-commands.js";
 import { statusSentence, statusWords } from "../../src/render/format.js";
-import { runCli as cli, issueFile } from "../helpers/cli.js";
+import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { ISSUE, SMALL_PIPELINE } from "../helpers/local-run.js";
 import { tempFile, tempRepo } from "../helpers/temp.js";
 
 // Issue 12, item 12: text for people is built from the run's state in words ("it has succeeded",
 // "waiting for approval"), never the state's internal name; the two token counts say what they
 // count; branch names end on a whole word; an issue file without a number says what it gets.
-
-function runIdOf(text: string): string {
-  const id = /run (run-\d+-[0-9a-f]{6})/.exec(text)?.[1];
-  if (!id) throw new Error(`no run id in: ${text}`);
-  return id;
-}
 
 const state = (status: RunState["status"], reason?: string): RunState =>
   ({
