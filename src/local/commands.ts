@@ -13,19 +13,12 @@ import { formatProblem } from "../pipeline/problem.js";
 import type { Provider } from "../providers/provider.js";
 import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
-import {
-  breakerSettingsFrom,
-  loadServerSettings,
-  PROVIDER_NAMES,
-  type ProviderSettings,
-  type ServerSettings,
-} from "../providers/settings.js";
+import { breakerSettingsFrom, PROVIDER_NAMES } from "../providers/settings.js";
 import { formatTime, statusWords } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
 import { textTable } from "../render/text-table.js";
 import { type BreakerRecord, listBreakers } from "../store/breakers.js";
 import { openDatabase } from "../store/database.js";
-import { expireLeasesOf } from "../store/queue.js";
 import {
   getRun,
   highestIssueNumber,
@@ -35,11 +28,18 @@ import {
   type RunRecord,
 } from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
-import { releaseDeadLocalLeases, runWorker } from "./dead-owners.js";
+import { runWorker } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile, withIssueNumber } from "./issue-file.js";
 import { createLocalApp, type LocalApp, stateDir } from "./local-app.js";
 import { nextSteps } from "./next-steps.js";
+import {
+  keptSettingsNote,
+  readSettings,
+  sameSettings,
+  settingsToPin,
+  withoutSettings,
+} from "./pinned-settings.js";
 import { progressLines, summaryLines } from "./progress-view.js";
 import {
   approveRun,
@@ -51,6 +51,7 @@ import {
   retryRun,
   startRun,
 } from "./run-commands.js";
+import { type InterruptTarget, work, workerText } from "./work-run.js";
 
 export interface Io {
   out: (line: string) => void;
@@ -154,12 +155,6 @@ function whereFlags(flags: AppFlags): string {
   return app.command().slice("atomic-scrum".length);
 }
 
-/** The choice a registry builds providers from: the pinned settings are the registry's already. */
-function withoutSettings(choice: ProviderChoice): ProviderChoice {
-  const { settings: _settings, settingsFile: _file, ...rest } = choice;
-  return rest;
-}
-
 /**
  * The provider choice and settings pinned on `runId`, read before the app opens (its breaker and
  * daily budget come from them). A database that does not exist is not created: the run is not there.
@@ -181,58 +176,7 @@ function pinnedChoice(flags: AppFlags, runId: string): ProviderChoice | undefine
  * password or a key in its query would put a secret in the database, so it is refused.
  */
 function pinnedNewChoice(flags: AppFlags): ProviderChoice {
-  return { ...providerChoice(flags), ...settingsOf(flags) };
-}
-
-/** The settings `--settings` gives, to pin on a run; one that would store a secret is refused. */
-function settingsOf(flags: AppFlags): Pick<ProviderChoice, "settings" | "settingsFile"> {
-  const settings = readSettings(flags.settings);
-  for (const [name, provider] of Object.entries(settings.providers) as [
-    string,
-    ProviderSettings | undefined,
-  ][]) {
-    const url = provider?.base_url;
-    if (url && carriesSecret(url)) {
-      throw new CommandError(
-        `${flags.settings}: providers.${name}.base_url carries a user, password or key; settings are stored with the run, so keep secrets in the environment (docs/providers.md) and give the URL without them`,
-      );
-    }
-  }
-  return { settings, ...(flags.settings ? { settingsFile: resolve(flags.settings) } : {}) };
-}
-
-function carriesSecret(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.username !== "" || url.password !== "" || /key|token|secret|password/i.test(url.search);
-  } catch {
-    return false; // not a URL at all: the settings schema says so
-  }
-}
-
-/**
- * A `--settings` given to a command about an existing run is not used: the run keeps what it
- * started with. Said once, so nobody believes a changed price took effect.
- */
-function noteKeptSettings(app: LocalApp, flags: AppFlags, run: RunRecord, io: Io): void {
-  const pinned = run.provider?.settings;
-  if (!flags.settings || !pinned) return;
-  if (JSON.stringify(readSettings(flags.settings)) === JSON.stringify(pinned)) return;
-  const from = run.provider?.settingsFile
-    ? `from ${run.provider.settingsFile}, as it was then`
-    : "the defaults";
-  io.err(
-    `note: run ${run.id} keeps the settings it started with (${from}); --settings ${flags.settings} is not used. Start a new run to use it, or send this one back with \`${app.steps.command("retry", run.id, "--settings", resolve(flags.settings))}\`, which uses it from the retry on`,
-  );
-}
-
-/** The settings file's problems are the command's error, located and all at once. */
-function readSettings(file: string | undefined): ServerSettings {
-  try {
-    return loadServerSettings(file);
-  } catch (error) {
-    throw new CommandError((error as Error).message);
-  }
+  return { ...providerChoice(flags), ...settingsToPin(flags.settings) };
 }
 
 /** `atomic-scrum validate <file>...`: 0 when every file is valid, 1 otherwise. */
@@ -277,6 +221,8 @@ export async function runCommand(
     });
     return { code: printDryRun(report, io) };
   }
+  // Checked before the app opens: a settings file that would store a secret creates nothing.
+  const provider = pinnedNewChoice(flags);
   const app = openApp(flags, io);
   try {
     const numbered = withIssueNumber(issue, issueFile, highestIssueNumber(app.db, app.repo) + 1, io.err);
@@ -286,7 +232,7 @@ export async function runCommand(
       hash: loaded.hash,
       pipelinePath: path,
       issue: numbered,
-      provider: pinnedNewChoice(flags),
+      provider,
     });
     io.out(
       `atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${numbered.number} "${numbered.title}"`,
@@ -362,9 +308,11 @@ export async function retryCommand(
   const app = openApp(flags, io, { runId, repin: true });
   try {
     const run = requireRun(app, runId);
-    const repin = flags.settings
-      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsOf(flags) }
-      : undefined;
+    const pinned = run.provider?.settings;
+    const repin =
+      flags.settings && !(pinned && sameSettings(flags.settings, pinned))
+        ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(flags.settings) }
+        : undefined;
     retryRun(app, runId, phase, by, repin);
     if (repin) io.err(`run ${runId} uses the settings of ${repin.settingsFile} from this retry on`);
     return await work(app, runId, io, flags.signals);
@@ -383,7 +331,10 @@ async function withRun<T>(
   const app = openApp(flags, io, { runId });
   try {
     const run = requireRun(app, runId);
-    noteKeptSettings(app, flags, run, io);
+    const note = keptSettingsNote(run, flags.settings, (file) =>
+      app.steps.command("retry", run.id, "--settings", file),
+    );
+    if (note) io.err(note);
     return await command(app, run);
   } finally {
     app.close();
@@ -508,61 +459,4 @@ function statusBody(app: LocalApp, run: RunRecord): string {
       running: workerText(app, run),
     },
   });
-}
-
-/**
- * Whether a process works on a running run (issue 12, item 8): after Ctrl-C, a crash or `kill -9`
- * the run's state still says running, but nothing moves it until someone resumes it.
- */
-function workerText(app: LocalApp, run: RunRecord): string {
-  const worker = runWorker(app.db, run.id);
-  if (worker.kind === "alive") return `running (pid ${worker.pid}): the run is working on the current phase.`;
-  if (worker.kind === "elsewhere")
-    return `running on ${worker.owner.split(":")[0]}: the run is working on the current phase.`;
-  return `interrupted: no process is working on it; continue with \`${app.steps.command("resume", run.id)}\`.`;
-}
-
-/** What a command needs of the process it runs in to stop cleanly on Ctrl-C (`process` itself). */
-export interface InterruptTarget {
-  once: (signal: "SIGINT" | "SIGTERM", listener: () => void) => unknown;
-  off: (signal: "SIGINT" | "SIGTERM", listener: () => void) => unknown;
-  exit: (code: number) => void;
-}
-
-/** The exit code of a process stopped by SIGINT, as shells report it (128 + 2). */
-export const INTERRUPTED_EXIT_CODE = 130;
-
-/**
- * Runs the worker until the run waits or ends; a job in backoff within a minute is waited for.
- * On SIGINT or SIGTERM (issue 12, item 8) it says how to continue, gives the run's lease back so
- * the next command starts at once instead of waiting for it to expire, and exits 130. Database
- * writes are synchronous, so none is half done when the handler runs; an effect under way (a
- * model call, a git command) is redone by the next worker, as after a crash.
- */
-async function work(app: LocalApp, runId: string, io: Io, signals?: InterruptTarget): Promise<number> {
-  if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
-  const interrupted = () => {
-    io.err(`interrupted: continue with \`${app.steps.command("resume", runId)}\``);
-    expireLeasesOf(app.db, [app.owner], app.now());
-    app.close();
-    signals?.exit(INTERRUPTED_EXIT_CODE);
-  };
-  signals?.once("SIGINT", interrupted);
-  signals?.once("SIGTERM", interrupted);
-  try {
-    for (;;) {
-      const { nextRunAt } = await app.worker.runUntilIdle({ group: runId });
-      const run = requireRun(app, runId);
-      const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
-      if (run.state.status === "running" && soon) {
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nextRunAt ?? 0) - app.now())));
-        continue;
-      }
-      for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
-      return run.state.status === "failed" ? 1 : 0;
-    }
-  } finally {
-    signals?.off("SIGINT", interrupted);
-    signals?.off("SIGTERM", interrupted);
-  }
 }
