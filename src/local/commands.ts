@@ -376,7 +376,7 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
 }
 
 function isInterrupted(app: LocalApp, run: RunRecord): boolean {
-  return runWorker(app.db, run.id).kind === "gone";
+  return runWorker(app.db, run.id, app.now()).kind === "gone";
 }
 
 /**

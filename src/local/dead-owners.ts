@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Database } from "better-sqlite3";
-import { expireLeasesOf, listJobs } from "../store/queue.js";
+import { expireLeasesOf, listGroupJobs, listJobs } from "../store/queue.js";
 import { processAlive } from "../util/process-alive.js";
 
 /** Lease owners are `host:pid:nonce`; this says which ones are processes on this host that have died. */
@@ -30,6 +30,8 @@ export function releaseDeadLocalLeases(db: Database, now: number): number {
 export type RunWorker =
   | { kind: "alive"; pid: number }
   | { kind: "elsewhere"; owner: string }
+  /** No job is held, but one retries after an error at `at`: a command may be waiting for it. */
+  | { kind: "backoff"; at: number }
   | { kind: "gone" };
 
 /**
@@ -38,10 +40,15 @@ export type RunWorker =
  * job, or only owners on this host that have died (Ctrl-C, a crash, `kill -9`), means the run was
  * interrupted: `status` must not call it running.
  */
-export function runWorker(db: Database, runId: string, host = hostname(), isAlive = processAlive): RunWorker {
-  const owners = listJobs(db, { state: "running" })
-    .filter((job) => job.group === runId && job.leaseOwner)
-    .map((job) => job.leaseOwner as string);
+export function runWorker(
+  db: Database,
+  runId: string,
+  now: number,
+  host = hostname(),
+  isAlive = processAlive,
+): RunWorker {
+  const jobs = listGroupJobs(db, runId);
+  const owners = jobs.flatMap((job) => (job.state === "running" && job.leaseOwner ? [job.leaseOwner] : []));
   const dead = new Set(deadLocalOwners(owners, host, isAlive));
   for (const owner of owners) {
     if (dead.has(owner)) continue;
@@ -49,5 +56,7 @@ export function runWorker(db: Database, runId: string, host = hostname(), isAliv
     if (ownerHost === host && /^\d+$/.test(pid ?? "")) return { kind: "alive", pid: Number(pid) };
     return { kind: "elsewhere", owner };
   }
-  return { kind: "gone" };
+  // A job in backoff holds no lease: the command that ran it may be sleeping until it is due.
+  const retrying = jobs.find((job) => job.state === "queued" && job.attempts > 0 && job.runAt > now);
+  return retrying ? { kind: "backoff", at: retrying.runAt } : { kind: "gone" };
 }

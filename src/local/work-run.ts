@@ -1,3 +1,4 @@
+import { formatTime } from "../render/format.js";
 import { expireLeasesOf } from "../store/queue.js";
 import type { RunRecord } from "../store/runs.js";
 import type { Io } from "./commands.js";
@@ -11,10 +12,13 @@ import { requireRun } from "./run-commands.js";
  * the run's state still says running, but nothing moves it until someone resumes it.
  */
 export function workerText(app: LocalApp, run: RunRecord): string {
-  const worker = runWorker(app.db, run.id);
+  const worker = runWorker(app.db, run.id, app.now());
   if (worker.kind === "alive") return `running (pid ${worker.pid}): the run is working on the current phase.`;
   if (worker.kind === "elsewhere")
     return `running on ${worker.owner.split(":")[0]}: the run is working on the current phase.`;
+  if (worker.kind === "backoff") {
+    return `retrying after an error at ${formatTime(worker.at)}; the command that ran it waits for that, and if it was stopped, continue with \`${app.steps.command("resume", run.id)}\`.`;
+  }
   return `interrupted: no process is working on it; continue with \`${app.steps.command("resume", run.id)}\`.`;
 }
 

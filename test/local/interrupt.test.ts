@@ -5,12 +5,13 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWorker } from "../../src/local/dead-owners.js";
 import { openDatabase } from "../../src/store/database.js";
-import { listJobs } from "../../src/store/queue.js";
+import { claim, enqueue, fail, listJobs } from "../../src/store/queue.js";
 import { bundleCli } from "../helpers/bundle-cli.js";
 import { runCli as cli, issueFile } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
-import { tempFile, tempRepo } from "../helpers/temp.js";
+import { tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 // Issue 12, item 8: Ctrl-C during a run says how to continue, gives the lease back and exits 130;
 // `status` then tells the interrupted run (its process is gone) from a running one. A real
@@ -132,4 +133,33 @@ describe("Ctrl-C during a local run", () => {
     },
     60_000,
   );
+});
+
+describe("who works on a run (runWorker)", () => {
+  const host = "this-host";
+  const job = (db: ReturnType<typeof openDatabase>) =>
+    enqueue(db, { kind: "run", payload: { runId: "run-1" }, idempotencyKey: "k", group: "run-1", now: 1 });
+
+  it("a live owner on this host, one on another host, one that died, a job in backoff, none", () => {
+    const db = openDatabase(join(tempDir(), "jobs.db"));
+    try {
+      expect(runWorker(db, "run-1", 10, host)).toEqual({ kind: "gone" });
+      job(db);
+      expect(runWorker(db, "run-1", 10, host)).toEqual({ kind: "gone" });
+      const held = claim(db, { owner: `${host}:4242:abc`, leaseMs: 60_000, now: 10 });
+      expect(runWorker(db, "run-1", 20, host, () => true)).toEqual({ kind: "alive", pid: 4242 });
+      expect(runWorker(db, "run-1", 20, host, () => false)).toEqual({ kind: "gone" });
+      expect(runWorker(db, "run-1", 20, "other-host", () => false)).toEqual({
+        kind: "elsewhere",
+        owner: `${host}:4242:abc`,
+      });
+      fail(db, { jobId: held?.id ?? 0, token: held?.token ?? 0, error: "git is busy", now: 30 });
+      const retry = runWorker(db, "run-1", 31, host);
+      expect(retry.kind).toBe("backoff");
+      // Once it is due and nobody took it, the command that would have is gone.
+      expect(runWorker(db, "run-1", Number.MAX_SAFE_INTEGER, host)).toEqual({ kind: "gone" });
+    } finally {
+      db.close();
+    }
+  });
 });
