@@ -98,13 +98,15 @@ function providerChoice(flags: AppFlags): ProviderChoice {
  * command is about: its database must exist already (nothing is created for a mistyped `--repo`),
  * and its pinned settings are the ones used.
  */
-function openApp(flags: AppFlags, io: Io, about: { runId?: string; repin?: boolean } = {}): LocalApp {
+function openApp(flags: AppFlags, io: Io, about: { runId?: string; settingsFile?: string } = {}): LocalApp {
   const { runId } = about;
   const fallback = providerChoice(flags);
   const pinned = runId === undefined ? undefined : pinnedChoice(flags, runId);
-  // `retry --settings`: the user fixed a setting (a price, a URL); the run takes it from now on.
-  const repinned = about.repin === true && flags.settings !== undefined;
-  const settings = (!repinned && pinned?.settings) || readSettings(flags.settings);
+  // `retry`: the user fixed a setting (a price, a budget); the run takes the file from now on.
+  const settings =
+    about.settingsFile !== undefined
+      ? readSettings(about.settingsFile)
+      : (pinned?.settings ?? readSettings(flags.settings));
   const registry = createProviderRegistry({ settings, env: process.env, warn: (message) => io.err(message) });
   // Runs pinned before settings were (older databases) keep what the flags give.
   const choiceOf = (run: RunRecord): ProviderChoice => withoutSettings(run.provider ?? fallback);
@@ -294,9 +296,10 @@ export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io
  * `atomic-scrum retry <run-id> [phase]`: sends a failed run back where it stopped (or to `phase`)
  * in a new round, then works it, like `/retry` on GitHub. A command of its own, not `resume`:
  * resume only continues what is under way and is safe to type at any time, while a retry starts
- * new attempts that cost tokens, so it should be asked for by name. A `--settings` given here is
- * pinned on the run from this round on: a run that failed on a setting (a missing price) is
- * retried after the setting is fixed.
+ * new attempts that cost tokens, so it should be asked for by name. It is also how a run takes
+ * new settings: a run that failed on a setting (a daily budget, a price) is retried once the
+ * setting is fixed, so the settings file (`--settings`, else the one the run started with, edited
+ * in place) is read again and, when it changed, pinned on the run from this round on.
  */
 export async function retryCommand(
   runId: string,
@@ -305,14 +308,18 @@ export async function retryCommand(
   flags: AppFlags,
   io: Io,
 ): Promise<number> {
-  const app = openApp(flags, io, { runId, repin: true });
+  const started = pinnedChoice(flags, runId);
+  const file = flags.settings ?? started?.settingsFile;
+  const changed =
+    file !== undefined &&
+    (flags.settings !== undefined || existsSync(file)) &&
+    !(started?.settings && sameSettings(file, started.settings));
+  const app = openApp(flags, io, { runId, ...(changed ? { settingsFile: file } : {}) });
   try {
     const run = requireRun(app, runId);
-    const pinned = run.provider?.settings;
-    const repin =
-      flags.settings && !(pinned && sameSettings(flags.settings, pinned))
-        ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(flags.settings) }
-        : undefined;
+    const repin = changed
+      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(file) }
+      : undefined;
     retryRun(app, runId, phase, by, repin);
     if (repin) io.err(`run ${runId} uses the settings of ${repin.settingsFile} from this retry on`);
     return await work(app, runId, io, flags.signals);

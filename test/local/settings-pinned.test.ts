@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { listAttempts, listRuns } from "../../src/store/runs.js";
@@ -68,24 +68,24 @@ describe("a local run keeps the settings it started with", () => {
     expect(costs(repo, id).implement).toBeGreaterThan(0);
   });
 
-  it("a failed run is retried with fixed settings (--settings), which it keeps from then on", async () => {
+  it("a failed run is retried once its settings file is fixed in place, and keeps the fix", async () => {
     const repo = tempRepo();
     const pipeline = tempFile("p.yml", SMALL_PIPELINE);
     // A daily budget far below one call: research is refused before its first call.
-    const tight = tempFile("tight.yml", `${PRICED}budget: { daily_max_cost_usd: 0.000001 }\n`);
-    const first = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo, "--settings", tight);
+    const settings = tempFile("settings.yml", `${PRICED}budget: { daily_max_cost_usd: 0.000001 }\n`);
+    const first = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo, "--settings", settings);
     expect(first.code).toBe(1);
     const id = runIdOf(first.out);
     expect(first.out).toContain("daily budget: runs in this database have spent");
 
-    // The same retry without the fix fails the same way: the run's settings are still the tight ones.
+    // Retried unchanged, it fails the same way.
     const again = await cli("retry", id, "--repo", repo);
     expect(again.code).toBe(1);
     expect(again.out).toContain("daily budget: runs in this database have spent");
 
-    const fixed = tempFile("fixed.yml", `${PRICED}budget: { daily_max_cost_usd: 5 }\n`);
-    const retried = await cli("retry", id, "--repo", repo, "--settings", fixed);
-    expect(retried.err).toContain(`run ${id} uses the settings of ${fixed} from this retry on`);
+    writeFileSync(settings, `${PRICED}budget: { daily_max_cost_usd: 5 }\n`);
+    const retried = await cli("retry", id, "--repo", repo);
+    expect(retried.err).toContain(`run ${id} uses the settings of ${settings} from this retry on`);
     expect(retried.code).toBe(0);
     expect(retried.out).toContain(`run ${id} is waiting for approval`);
     const db = openDatabase(`${repo}/.git/atomic-scrum/atomic-scrum.db`);
@@ -94,6 +94,18 @@ describe("a local run keeps the settings it started with", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("a failed run is retried with another settings file (--settings)", async () => {
+    const repo = tempRepo();
+    const pipeline = tempFile("p.yml", SMALL_PIPELINE);
+    const tight = tempFile("tight.yml", `${PRICED}budget: { daily_max_cost_usd: 0.000001 }\n`);
+    const first = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo, "--settings", tight);
+    const id = runIdOf(first.out);
+    const fixed = tempFile("fixed.yml", `${PRICED}budget: { daily_max_cost_usd: 5 }\n`);
+    const retried = await cli("retry", id, "--repo", repo, "--settings", fixed);
+    expect(retried.err).toContain(`run ${id} uses the settings of ${fixed} from this retry on`);
+    expect(retried.code).toBe(0);
   });
 
   it("refuses a settings file whose base_url carries a password: settings are stored with the run", async () => {
