@@ -339,7 +339,9 @@ async function withRun<T>(
   try {
     const run = requireRun(app, runId);
     const note = keptSettingsNote(run, flags.settings, (file) =>
-      app.steps.command("retry", run.id, "--settings", file),
+      file === run.provider?.settingsFile
+        ? app.steps.command("retry", run.id)
+        : app.steps.command("retry", run.id, "--settings", file),
     );
     if (note) io.err(note);
     return await command(app, run);

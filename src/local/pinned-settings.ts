@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadServerSettings, type ProviderSettings, type ServerSettings } from "../providers/settings.js";
 import type { ProviderChoice, RunRecord } from "../store/runs.js";
@@ -70,9 +71,14 @@ export function keptSettingsNote(
   retry: (file: string) => string,
 ): string | undefined {
   const pinned = run.provider?.settings;
-  if (!file || !pinned || sameSettings(file, pinned)) return undefined;
-  const from = run.provider?.settingsFile
-    ? `from ${run.provider.settingsFile}, as it was then`
-    : "the defaults";
+  const startedWith = run.provider?.settingsFile;
+  if (!pinned) return undefined;
+  if (!file) {
+    // The run's own file, edited since it started: the edit is not used either.
+    if (!startedWith || !existsSync(startedWith) || sameSettings(startedWith, pinned)) return undefined;
+    return `note: run ${run.id} keeps the settings it started with; ${startedWith} has changed since, and the change is not used. Start a new run to use it, or send this one back with \`${retry(startedWith)}\`, which reads it again`;
+  }
+  if (sameSettings(file, pinned)) return undefined;
+  const from = startedWith ? `from ${startedWith}, as it was then` : "the defaults";
   return `note: run ${run.id} keeps the settings it started with (${from}); --settings ${file} is not used. Start a new run to use it, or send this one back with \`${retry(resolve(file))}\`, which uses it from the retry on`;
 }

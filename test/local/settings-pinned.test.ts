@@ -43,6 +43,13 @@ describe("a local run keeps the settings it started with", () => {
     const id = runIdOf(first.out);
     expect(costs(repo, id).research).toBeGreaterThan(0);
 
+    // Edited in place, the file is not used either, and the command says so (the approve itself
+    // is refused: the run is cooling down).
+    writeFileSync(settings, "{}\n");
+    const approve = await cli("approve", id, "--repo", repo);
+    expect(approve.err).toContain(
+      `note: run ${id} keeps the settings it started with; ${settings} has changed since, and the change is not used. Start a new run to use it, or send this one back with \`atomic-scrum retry ${id} --repo ${repo}\`, which reads it again`,
+    );
     rmSync(settings);
     const resumed = await cli("resume", id, "--repo", repo, "--no-wait");
     expect(resumed.err).toBe("");
