@@ -98,6 +98,8 @@ function flags(raw: RawFlags): AppFlags {
   if (raw.db) out.db = raw.db;
   if (raw.fixtures) out.fixtures = raw.fixtures;
   if (raw.settings) out.settings = raw.settings;
+  // Ctrl-C during run/resume: say how to continue, give the lease back, exit 130 (issue 12).
+  out.signals = process;
   return out;
 }
 
@@ -116,6 +118,11 @@ function debugging(env: NodeJS.ProcessEnv = process.env): boolean {
 function errorText(error: unknown): string {
   const message = `atomic-scrum: ${error instanceof Error ? error.message : String(error)}`;
   return debugging() && error instanceof Error && error.stack ? `${message}\n${error.stack}` : message;
+}
+
+/** Who a local cancel or retry is by, in its reason ("cancelled by alice"), never "by local". */
+function localUser(): string {
+  return process.env.USER || process.env.LOGNAME || "a local user";
 }
 
 /** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
@@ -216,14 +223,14 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .description("stop a run")
     .argument("<run-id>")
     .action(async (runId: string, raw: RawFlags) => {
-      code = await cancelCommand(runId, process.env.USER ?? "local", flags(raw), io);
+      code = await cancelCommand(runId, localUser(), flags(raw), io);
     });
   olderRunProviderOptions(workOptions(program.command("retry")))
     .description("send a failed run back to the phase it failed in (or [phase]) in a new round, and work it")
     .argument("<run-id>")
     .argument("[phase]", "the phase to run again, and every phase after it (default: where the run stopped)")
     .action(async (runId: string, phase: string | undefined, raw: RawFlags) => {
-      code = await retryCommand(runId, phase, process.env.USER ?? "local", flags(raw), io);
+      code = await retryCommand(runId, phase, localUser(), flags(raw), io);
     });
   repoOptions(program.command("status"))
     .description("list runs, or show one run's phases")

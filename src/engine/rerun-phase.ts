@@ -1,5 +1,6 @@
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Tier } from "../pipeline/schema.js";
+import { statusSentence } from "../render/format.js";
 import { overBudget } from "./budget.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
@@ -117,7 +118,7 @@ export function retryRefusal(state: RunState, pipeline: ResolvedPipeline): strin
 /** Why the run can never be sent back, if it cannot: it succeeded (merged) or was cancelled. */
 export function endedForGood(state: RunState): string | undefined {
   if (state.status !== "succeeded" && state.status !== "cancelled") return undefined;
-  return `the run has already ${state.status}, so no phase of it runs again`;
+  return `the run ${statusSentence(state.status)}, so no phase of it runs again`;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Database } from "../store/database.js";
 import { claimReply, releaseReply } from "../store/replies.js";
 import {
   findLatestRunForIssue,
+  findReplacingRun,
   findRunForBranch,
   listAttempts,
   type RunRecord,
@@ -174,8 +175,7 @@ async function findRun(
   if (pull.head.repo?.id !== payload.repository.id) return { why: notOurs };
   const run = findRunForBranch(db, repo, pull.head.ref);
   if (!run) return { why: notOurs };
-  const latest = findLatestRunForIssue(db, repo, run.issue.number);
-  if (latest && latest.id !== run.id) {
+  if (findReplacingRun(db, run)) {
     return {
       why: `this pull request's run was replaced by a newer run of issue #${run.issue.number}; use its pull request.`,
     };

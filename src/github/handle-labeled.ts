@@ -3,8 +3,9 @@ import type { Context } from "probot";
 import type { IssueInput, RepoInput } from "../engine/template-context.js";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { formatProblem, type Problem } from "../pipeline/problem.js";
+import { statusSentence } from "../render/format.js";
 import type { Database } from "../store/database.js";
-import { findActiveRunForIssue, recordDelivery } from "../store/runs.js";
+import { findActiveRunForIssue, type RunRecord, recordDelivery } from "../store/runs.js";
 import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { hasWriteAccess } from "./permissions.js";
@@ -112,6 +113,17 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
   const active = findActiveRunForIssue(deps.db, repo, issue.number);
   if (active && active.state.status !== "needs_human") {
     context.log.info({ runId: active.id, label }, "issue already has an active run; not starting another");
+    // A redelivery of the label that started `active` is not a second label: nothing to say.
+    if (!recordDelivery(deps.db, context.id, "issues.labeled", deps.now())) return "duplicate-delivery";
+    // Said on the issue (issue 12, item 9), once per (run, label): a label that silently did
+    // nothing reads as a broken app.
+    await postOnce(
+      octokit,
+      target,
+      marker(`already-active run=${active.id} label=${label}`),
+      alreadyActiveComment(label, active),
+      claims,
+    );
     return done(context, deps, "already-active");
   }
 
@@ -197,6 +209,19 @@ function done(context: LabeledContext, deps: LabeledDeps, outcome: LabeledOutcom
  */
 function mightStartPipeline(label: string, text: string): boolean {
   return label.startsWith("atomic:") || label in DEFAULT_PIPELINES || text.includes(label);
+}
+
+/**
+ * Why a second label starts nothing. On GitHub an issue has one run at a time, across pipelines:
+ * `/cancel`, `/retry` and `/approve` on the issue steer "its" run, which two runs would make
+ * ambiguous. (Local runs are one per issue and pipeline: every CLI command names its run.)
+ */
+function alreadyActiveComment(label: string, active: RunRecord): string {
+  return [
+    `\`${label}\` did not start a run: run \`${active.id}\` (pipeline \`${active.pipelineName}\`) ${statusSentence(active.state.status)} on this issue.`,
+    "An issue has one Atomic Scrum run at a time, because the commands on it (`/cancel`, `/retry`, `/approve`) steer that run.",
+    `To run \`${label}\`'s pipeline, \`/cancel\` the current run or wait for it to end, then add the label again.`,
+  ].join(" ");
 }
 
 function problemsComment(lead: string, problems: Problem[]): string {

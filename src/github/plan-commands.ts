@@ -1,6 +1,7 @@
 import { rerunTarget } from "../engine/rerun-phase.js";
 import { InvalidTransition, TERMINAL, transition } from "../engine/transition.js";
 import type { RunEvent, RunState } from "../engine/types.js";
+import { statusSentence, statusWords } from "../render/format.js";
 import type { RunRecord } from "../store/runs.js";
 import { endKey } from "../worker/end-key.js";
 import type { Steer } from "../worker/jobs.js";
@@ -115,13 +116,14 @@ function planChange(
     case "cancel":
       // A failed run can still be retried; cancelling it is how a person says it is over for good.
       if (TERMINAL.has(state.status) && state.status !== "failed")
-        return refused(command, `\`/cancel\` was not run: the run has already ${state.status}.`);
+        return refused(command, `\`/cancel\` was not run: the run ${statusSentence(state.status)}.`);
       return { key: endKey("cancel", state), event: { type: "run.cancelled", by: `${by}, with /cancel` } };
     case "resume": {
       const phase = run.pipeline.phases[state.phaseIndex];
       // A run waiting for CI (the checks gate) is not cooling down: a completed suite or its deadline moves it.
       if (state.status !== "waiting" || state.step !== "wait" || !phase) {
-        const doing = state.step === "ci" && state.status === "waiting" ? "waiting for CI" : state.status;
+        const doing =
+          state.step === "ci" && state.status === "waiting" ? "waiting for CI" : statusWords(state.status);
         return refused(command, `\`/resume\` was not run: the run is not cooling down (it is ${doing}).`);
       }
       const round = state.round ?? 0;
@@ -140,7 +142,7 @@ function planChange(
       if (state.status === "succeeded" || state.status === "cancelled") {
         return refused(
           command,
-          `\`/${command.kind}\` was not run: the run has already ${state.status}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
+          `\`/${command.kind}\` was not run: the run ${statusSentence(state.status)}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
         );
       }
       const type = command.kind === "escalate" ? "phase.escalate" : "phase.retry";

@@ -12,7 +12,7 @@ import { textTable } from "../render/text-table.js";
 import { type BreakerFilter, type BreakerRecord, listBreakers, resetBreakers } from "../store/breakers.js";
 import { type Database, openDatabase } from "../store/database.js";
 import type { Io } from "./commands.js";
-import { stateDir } from "./local-app.js";
+import { localDatabase } from "./local-app.js";
 import { CommandError } from "./run-commands.js";
 
 /** Where the breakers are: the local repository's database, or the one `--db` names (the app's). */
@@ -98,14 +98,6 @@ function withDatabase(flags: BreakersFlags, work: (db: Database, path: string) =
     return work(db, path);
   } finally {
     db.close();
-  }
-}
-
-function localDatabase(repo: string): string {
-  try {
-    return join(stateDir(resolve(repo)), "atomic-scrum.db");
-  } catch {
-    throw new CommandError(`${resolve(repo)} is not a git repository: pass --repo DIR, or --db FILE`);
   }
 }
 

@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
@@ -6,29 +7,43 @@ import { preflight, preflightMessage } from "../providers/preflight.js";
 import type { Provider } from "../providers/provider.js";
 import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
-import {
-  breakerSettingsFrom,
-  loadServerSettings,
-  PROVIDER_NAMES,
-  type ServerSettings,
-} from "../providers/settings.js";
+import { breakerSettingsFrom, PROVIDER_NAMES } from "../providers/settings.js";
+import { statusWords } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
-import { listAttempts, listRuns, type ProviderChoice, type RunRecord } from "../store/runs.js";
+import { openDatabase } from "../store/database.js";
+import {
+  getRun,
+  highestIssueNumber,
+  listAttempts,
+  listRuns,
+  type ProviderChoice,
+  type RunRecord,
+} from "../store/runs.js";
 import { resolvePipelinePath } from "./builtin.js";
-import { releaseDeadLocalLeases } from "./dead-owners.js";
+import { runWorker } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
-import { readIssueFile } from "./issue-file.js";
-import { createLocalApp, type LocalApp } from "./local-app.js";
+import { readIssueFile, withIssueNumber } from "./issue-file.js";
+import { createLocalApp, type LocalApp, localDatabase } from "./local-app.js";
+import { nextSteps } from "./next-steps.js";
+import {
+  keptSettingsNote,
+  readSettings,
+  sameSettings,
+  settingsToPin,
+  withoutSettings,
+} from "./pinned-settings.js";
 import { progressLines, summaryLines } from "./progress-view.js";
 import {
   approveRun,
   CommandError,
   cancelRun,
   fastForward,
+  noRun,
   requireRun,
   retryRun,
   startRun,
 } from "./run-commands.js";
+import { type InterruptTarget, work, workerText } from "./work-run.js";
 
 export interface Io {
   out: (line: string) => void;
@@ -45,6 +60,8 @@ export interface AppFlags {
   wait: boolean;
   /** `run --dry-run`: render, report gaps and forecast the cost; call nothing, start nothing. */
   dryRun?: boolean;
+  /** The process whose Ctrl-C (SIGINT) or SIGTERM stops a run cleanly; in-process callers pass none. */
+  signals?: InterruptTarget;
 }
 
 /** The provider choice the flags make, checked now so a typo fails before a run starts. */
@@ -67,16 +84,27 @@ function providerChoice(flags: AppFlags): ProviderChoice {
 }
 
 /**
- * Builds the local app. A run uses the provider it was started with (pinned on the run), so
- * resuming with other flags never switches models; the flags choose the provider of new runs.
+ * Builds the local app. A run uses the provider and the settings it was started with (pinned on
+ * the run, issue 12), so resuming with other flags, or without `--settings`, never switches models
+ * or prices; the flags choose the provider and settings of new runs. `runId` names the run a
+ * command is about: its database must exist already (nothing is created for a mistyped `--repo`),
+ * and its pinned settings are the ones used.
  */
-function openApp(flags: AppFlags, io: Io): LocalApp {
+function openApp(flags: AppFlags, io: Io, about: { runId?: string; settingsFile?: string } = {}): LocalApp {
+  const { runId } = about;
   const fallback = providerChoice(flags);
-  const settings = readSettings(flags.settings);
+  const pinned = runId === undefined ? undefined : pinnedChoice(flags, runId);
+  // `retry`: the user fixed a setting (a price, a budget); the run takes the file from now on.
+  const settings =
+    about.settingsFile !== undefined
+      ? readSettings(about.settingsFile)
+      : (pinned?.settings ?? readSettings(flags.settings));
   const registry = createProviderRegistry({ settings, env: process.env, warn: (message) => io.err(message) });
+  // Runs pinned before settings were (older databases) keep what the flags give.
+  const choiceOf = (run: RunRecord): ProviderChoice => withoutSettings(run.provider ?? fallback);
   const providerFor = (run: RunRecord): Provider => {
     try {
-      return registry.forChoice(run.provider ?? fallback);
+      return registry.forChoice(choiceOf(run));
     } catch (error) {
       throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
     }
@@ -84,12 +112,18 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
   return createLocalApp({
     repoDir: flags.repo,
     ...(flags.db ? { dbPath: flags.db } : {}),
+    ...(runId === undefined
+      ? {}
+      : {
+          missingDatabase: (dbPath: string) =>
+            noRun(runId, dbPath, `atomic-scrum status${whereFlags(flags)}`),
+        }),
     providerFor,
     price: registry.price,
     isPriced: registry.isPriced,
     judgeFor: (run, named) => {
       try {
-        return registry.judgeFor(run.provider ?? fallback, named);
+        return registry.judgeFor(choiceOf(run), named);
       } catch (error) {
         throw new CommandError(`run ${run.id}: ${(error as Error).message}`);
       }
@@ -105,13 +139,38 @@ function openApp(flags: AppFlags, io: Io): LocalApp {
   });
 }
 
-/** The settings file's problems are the command's error, located and all at once. */
-function readSettings(file: string | undefined): ServerSettings {
+/** `--repo`/`--db` as given, for a command printed before the app (and its hints) exists. */
+function whereFlags(flags: AppFlags): string {
+  const app = nextSteps({
+    repoDir: flags.repo,
+    ...(flags.db ? { dbPath: flags.db } : {}),
+    cwd: process.cwd(),
+  });
+  return app.command().slice("atomic-scrum".length);
+}
+
+/**
+ * The provider choice and settings pinned on `runId`, read before the app opens (its breaker and
+ * daily budget come from them). A database that does not exist is not created: the run is not there.
+ */
+function pinnedChoice(flags: AppFlags, runId: string): ProviderChoice | undefined {
+  const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+  if (!existsSync(path)) throw noRun(runId, path, `atomic-scrum status${whereFlags(flags)}`);
+  const db = openDatabase(path);
   try {
-    return loadServerSettings(file);
-  } catch (error) {
-    throw new CommandError((error as Error).message);
+    return getRun(db, runId)?.provider;
+  } finally {
+    db.close();
   }
+}
+
+/**
+ * The provider choice of a new run, with the settings pinned: the parsed content, not the path,
+ * since the file may change or vanish before a resume. A `base_url` that carries a user, a
+ * password or a key in its query would put a secret in the database, so it is refused.
+ */
+function pinnedNewChoice(flags: AppFlags): ProviderChoice {
+  return { ...providerChoice(flags), ...settingsToPin(flags.settings) };
 }
 
 /** `atomic-scrum run <pipeline> --issue <file>`: starts a run and works it until it waits or ends. */
@@ -131,7 +190,7 @@ export async function runCommand(
   if (flags.dryRun) {
     const report = await dryRun({
       pipeline: loaded.pipeline,
-      issue,
+      issue: withIssueNumber(issue, issueFile, dryRunIssueNumber(flags), io.err),
       repoDir: flags.repo,
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
@@ -144,57 +203,79 @@ export async function runCommand(
   }
   // Every setup mistake at once, before a run or its branch exists (issue 12, item 4).
   const choice = { name: flags.provider, ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}) };
-  const settings = readSettings(flags.settings);
-  const unready = preflight({ choice, pipeline: loaded.pipeline, settings, env: process.env });
+  const unready = preflight({
+    choice,
+    pipeline: loaded.pipeline,
+    settings: readSettings(flags.settings),
+    env: process.env,
+  });
   if (unready.length > 0) throw new CommandError(preflightMessage(unready));
+  // Checked before the app opens: a settings file that would store a secret creates nothing.
+  const provider = pinnedNewChoice(flags);
   const app = openApp(flags, io);
   try {
+    const numbered = withIssueNumber(issue, issueFile, highestIssueNumber(app.db, app.repo) + 1, io.err);
     const run = startRun(app, {
       // Pinned with the run like the pipeline: a resume with another settings file keeps it.
       pipeline: withEditPolicy(loaded.pipeline, readSettings(flags.settings).edits),
       hash: loaded.hash,
       pipelinePath: path,
-      issue,
-      provider: providerChoice(flags),
+      issue: numbered,
+      provider,
     });
-    io.out(`atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${issue.number} "${issue.title}"`);
-    return { code: await work(app, run.id, io), runId: run.id };
+    io.out(
+      `atomic-scrum · ${run.pipelineName} · run ${run.id} · issue #${numbered.number} "${numbered.title}"`,
+    );
+    return { code: await work(app, run.id, io, flags.signals), runId: run.id };
   } finally {
     app.close();
+  }
+}
+
+/** The number a dry run gives an issue file without one: the one a run would take now. */
+function dryRunIssueNumber(flags: AppFlags): number {
+  let path: string;
+  try {
+    path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+  } catch {
+    return 1; // not a git repository: the dry run says so itself
+  }
+  if (!existsSync(path)) return 1;
+  const db = openDatabase(path);
+  try {
+    return highestIssueNumber(db, { owner: "local", name: basename(resolve(flags.repo)) }) + 1;
+  } finally {
+    db.close();
   }
 }
 
 /** `atomic-scrum resume <run-id>`: continues a run after a cooldown, a crash or a stop. */
-export async function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
-  const app = openApp(flags, io);
-  try {
-    const run = requireRun(app, runId);
+export function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
+  return withRun(runId, flags, io, async (app, run) => {
     if (run.state.status === "waiting" && (run.state.waitUntil ?? 0) > app.now()) {
       if (flags.wait) {
-        for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
+        for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
         return 0;
       }
       fastForward(app, run);
     }
-    return await work(app, runId, io);
-  } finally {
-    app.close();
-  }
+    return await work(app, runId, io, flags.signals);
+  });
 }
 
 /** `atomic-scrum approve <run-id>`: the local human review. */
 export function approveCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
-  return withApp(flags, io, (app) => {
-    approveRun(app, requireRun(app, runId), by);
-    return work(app, runId, io);
+  return withRun(runId, flags, io, (app, run) => {
+    approveRun(app, run, by);
+    return work(app, runId, io, flags.signals);
   });
 }
 
 /** `atomic-scrum cancel <run-id>`. */
 export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io): Promise<number> {
-  return withApp(flags, io, (app) => {
-    cancelRun(app, requireRun(app, runId), by);
-    return work(app, runId, io);
+  return withRun(runId, flags, io, (app, run) => {
+    cancelRun(app, run, by);
+    return work(app, runId, io, flags.signals);
   });
 }
 
@@ -202,26 +283,55 @@ export function cancelCommand(runId: string, by: string, flags: AppFlags, io: Io
  * `atomic-scrum retry <run-id> [phase]`: sends a failed run back where it stopped (or to `phase`)
  * in a new round, then works it, like `/retry` on GitHub. A command of its own, not `resume`:
  * resume only continues what is under way and is safe to type at any time, while a retry starts
- * new attempts that cost tokens, so it should be asked for by name.
+ * new attempts that cost tokens, so it should be asked for by name. It is also how a run takes
+ * new settings: a run that failed on a setting (a daily budget, a price) is retried once the
+ * setting is fixed, so the settings file (`--settings`, else the one the run started with, edited
+ * in place) is read again and, when it changed, pinned on the run from this round on.
  */
-export function retryCommand(
+export async function retryCommand(
   runId: string,
   phase: string | undefined,
   by: string,
   flags: AppFlags,
   io: Io,
 ): Promise<number> {
-  return withApp(flags, io, (app) => {
-    retryRun(app, runId, phase, by);
-    return work(app, runId, io);
-  });
+  const started = pinnedChoice(flags, runId);
+  const file = flags.settings ?? started?.settingsFile;
+  const changed =
+    file !== undefined &&
+    (flags.settings !== undefined || existsSync(file)) &&
+    !(started?.settings && sameSettings(file, started.settings));
+  const app = openApp(flags, io, { runId, ...(changed ? { settingsFile: file } : {}) });
+  try {
+    const run = requireRun(app, runId);
+    const repin = changed
+      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(file) }
+      : undefined;
+    retryRun(app, runId, phase, by, repin);
+    if (repin) io.err(`run ${runId} uses the settings of ${repin.settingsFile} from this retry on`);
+    return await work(app, runId, io, flags.signals);
+  } finally {
+    app.close();
+  }
 }
 
-/** Opens the app for one command and closes it whatever happens. */
-async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T | Promise<T>): Promise<T> {
-  const app = openApp(flags, io);
+/** Opens the app for one command about an existing run, and closes it whatever happens. */
+async function withRun<T>(
+  runId: string,
+  flags: AppFlags,
+  io: Io,
+  command: (app: LocalApp, run: RunRecord) => T | Promise<T>,
+): Promise<T> {
+  const app = openApp(flags, io, { runId });
   try {
-    return await command(app);
+    const run = requireRun(app, runId);
+    const note = keptSettingsNote(run, flags.settings, (file) =>
+      file === run.provider?.settingsFile
+        ? app.steps.command("retry", run.id)
+        : app.steps.command("retry", run.id, "--settings", file),
+    );
+    if (note) io.err(note);
+    return await command(app, run);
   } finally {
     app.close();
   }
@@ -229,7 +339,15 @@ async function withApp<T>(flags: AppFlags, io: Io, command: (app: LocalApp) => T
 
 /** `atomic-scrum status [run-id]`: one run's status table, or the list of runs. */
 export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io): number {
-  const app = openApp(flags, io);
+  if (runId === undefined && !flags.db) {
+    // Listing creates nothing either: a directory without runs has no database to show.
+    const path = localDatabase(flags.repo);
+    if (!existsSync(path)) {
+      io.out(`no runs yet in ${path}`);
+      return 0;
+    }
+  }
+  const app = openApp(flags, io, runId === undefined ? {} : { runId });
   try {
     if (runId) {
       const run = requireRun(app, runId);
@@ -239,14 +357,22 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
     const runs = listRuns(app.db);
     if (runs.length === 0) io.out(`no runs yet in ${app.dbPath}`);
     for (const run of runs) {
+      const status =
+        run.state.status === "running" && isInterrupted(app, run)
+          ? "interrupted"
+          : statusWords(run.state.status);
       io.out(
-        `${run.id}  ${run.pipelineName.padEnd(10)} ${run.state.status.padEnd(18)} #${run.issue.number} ${run.issue.title}`,
+        `${run.id}  ${run.pipelineName.padEnd(10)} ${status.padEnd(20)} #${run.issue.number} ${run.issue.title}`,
       );
     }
     return 0;
   } finally {
     app.close();
   }
+}
+
+function isInterrupted(app: LocalApp, run: RunRecord): boolean {
+  return runWorker(app.db, run.id, app.now()).kind === "gone";
 }
 
 function statusBody(app: LocalApp, run: RunRecord): string {
@@ -256,26 +382,11 @@ function statusBody(app: LocalApp, run: RunRecord): string {
     state: run.state,
     attempts: listAttempts(app.db, run.id),
     hints: {
-      resume: `atomic-scrum resume ${run.id}`,
-      approve: `\`atomic-scrum approve ${run.id}\``,
-      restart: "run `atomic-scrum run` on the issue again",
-      retry: `run \`atomic-scrum retry ${run.id}\`, or \`atomic-scrum retry ${run.id} <phase>\` for an earlier phase`,
+      resume: app.steps.resume(run.id),
+      approve: app.steps.approve(run.id),
+      restart: app.steps.restart(run.id),
+      retry: app.steps.retry(run.id),
+      running: workerText(app, run),
     },
   });
-}
-
-/** Runs the worker until the run waits or ends; a job in backoff within a minute is waited for. */
-async function work(app: LocalApp, runId: string, io: Io): Promise<number> {
-  if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
-  for (;;) {
-    const { nextRunAt } = await app.worker.runUntilIdle({ group: runId });
-    const run = requireRun(app, runId);
-    const soon = nextRunAt !== undefined && nextRunAt - app.now() <= 60_000;
-    if (run.state.status === "running" && soon) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nextRunAt ?? 0) - app.now())));
-      continue;
-    }
-    for (const line of summaryLines({ state: run.state, run }, app.runsDir)) io.out(line);
-    return run.state.status === "failed" ? 1 : 0;
-  }
 }

@@ -12,8 +12,8 @@ const IssueSchema = z.strictObject({
     .number()
     .int("must be a whole number")
     .positive("must be 1 or more")
-    .default(1)
-    .describe("Issue number; names the branch."),
+    .optional()
+    .describe("Issue number; names the branch. Without it, the run takes the next free local number."),
   title: z.string().trim().min(1, "the issue needs a title"),
   body: z.string().default(""),
   labels: z.array(z.string()).default([]),
@@ -24,19 +24,41 @@ const FIELDS = Object.keys(IssueSchema.shape);
 
 const JSON_SHAPE = 'must be a JSON object such as {"number": 1, "title": "...", "body": "..."}';
 
+/** An issue as its file gives it: the number may be left out (see {@link withIssueNumber}). */
+export type IssueFileInput = Omit<IssueInput, "number"> & { number?: number };
+
 /**
  * Reads an issue for a local run: JSON with the fields above, or Markdown whose first `# ` heading
  * is the title, with optional YAML front matter for number, labels and author. Every error names
  * the file (and the line and column, where there is one) and says what to change.
  */
-export function readIssueFile(file: string): IssueInput {
+export function readIssueFile(file: string): IssueFileInput {
   const text = readIssueText(file);
   const raw = extname(file).toLowerCase() === ".json" ? parseJson(text, file) : parseMarkdown(text, file);
   const parsed = IssueSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(`${file}: ${parsed.error.issues.map((issue) => describeIssue(issue, raw)).join("; ")}`);
   }
-  return parsed.data;
+  const { number, ...rest } = parsed.data;
+  return number === undefined ? rest : { ...rest, number };
+}
+
+/**
+ * The issue with its number. A file without one used to become #1 silently, so two such files
+ * shared one issue (issue 12): it now takes `nextFree`, the number after the highest one local
+ * runs of the repository used, and `note` says so and how to keep a number of one's own.
+ */
+export function withIssueNumber(
+  issue: IssueFileInput,
+  file: string,
+  nextFree: number,
+  note: (line: string) => void,
+): IssueInput {
+  if (issue.number !== undefined) return { ...issue, number: issue.number };
+  note(
+    `${file} has no issue number: using #${nextFree}, the next free local number (add \`number: ${nextFree}\` front matter, or "number" in JSON, to keep one)`,
+  );
+  return { ...issue, number: nextFree };
 }
 
 /** The file's text; a missing file, a directory, binary bytes or a huge file is the error. */
@@ -132,18 +154,40 @@ function kindOf(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** `atomic-scrum/<number>-<slug>`: readable, and safe as a git ref whatever the title says. */
-export function branchFor(issue: IssueInput): string {
-  return `atomic-scrum/${issue.number}-${slugify(issue.title) || "issue"}`;
+/** Most characters of the title's part of a branch name. */
+const SLUG_MAX = 40;
+
+/**
+ * `atomic-scrum/<number>-<slug>` (`<number>-<pipeline>-<slug>` when `pipeline` is given): readable,
+ * and safe as a git ref whatever the title says. A long title is cut after its last whole word
+ * that fits, not in the middle of one.
+ */
+export function branchFor(issue: IssueInput, pipeline?: string): string {
+  const slug = wholeWords(slugify(issue.title, 200), SLUG_MAX) || "issue";
+  const prefix = pipeline ? `${issue.number}-${slugify(pipeline, 20) || "pipeline"}` : `${issue.number}`;
+  return `atomic-scrum/${prefix}-${slug}`;
+}
+
+/** The words of a dash-joined slug that fit in `max` characters; a first word longer is cut. */
+function wholeWords(slug: string, max: number): string {
+  if (slug.length <= max) return slug;
+  const cut = slug.slice(0, max + 1);
+  const end = cut.lastIndexOf("-");
+  return end > 0 ? cut.slice(0, end) : slug.slice(0, max);
 }
 
 /**
  * The branch for a new run on `issue`: {@link branchFor}, or with `-2`, `-3`... when an earlier run
  * used that name. Every run gets a branch of its own, so a run started after one was cancelled
- * (its pull request closed, say) does not build on the old run's commits.
+ * (its pull request closed, say) does not build on the old run's commits. `pipeline` is named in
+ * the branch when another pipeline's run works the same issue.
  */
-export function freshBranchFor(issue: IssueInput, used: (branch: string) => boolean): string {
-  const base = branchFor(issue);
+export function freshBranchFor(
+  issue: IssueInput,
+  used: (branch: string) => boolean,
+  pipeline?: string,
+): string {
+  const base = branchFor(issue, pipeline);
   let branch = base;
   for (let n = 2; used(branch); n++) branch = `${base}-${n}`;
   return branch;

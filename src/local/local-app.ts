@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
@@ -10,6 +11,8 @@ import type { Provider } from "../providers/provider.js";
 import { openDatabase } from "../store/database.js";
 import type { RunRecord } from "../store/runs.js";
 import { createWorker, type WorkerOptions } from "../worker/worker.js";
+import { nextSteps } from "./next-steps.js";
+import { CommandError } from "./run-commands.js";
 
 export interface LocalAppOptions {
   repoDir: string;
@@ -32,6 +35,13 @@ export interface LocalAppOptions {
   leaseMs?: number;
   /** Lease owner name; defaults to `host:pid:nonce`, which lets a later process see this one died. */
   owner?: string;
+  /** The directory the command runs in: printed commands name `--repo` when it is not the repository. */
+  cwd?: string;
+  /**
+   * For commands about an existing run: a database that does not exist yet is not created, and
+   * the error this returns is thrown instead (a mistyped `--repo` must leave nothing behind).
+   */
+  missingDatabase?: (dbPath: string) => Error;
 }
 
 /**
@@ -47,6 +57,15 @@ export function stateDir(repoDir: string): string {
   return join(resolve(repoDir, gitDir), "atomic-scrum");
 }
 
+/** The default database of a local repository; a directory that is not a git repository is refused. */
+export function localDatabase(repo: string): string {
+  try {
+    return join(stateDir(resolve(repo)), "atomic-scrum.db");
+  } catch {
+    throw new CommandError(`${resolve(repo)} is not a git repository: pass --repo DIR, or --db FILE`);
+  }
+}
+
 /**
  * The composition root of a local run: one git repository, one SQLite file, one worker. The
  * only place that builds the pieces; everything below receives them.
@@ -56,6 +75,7 @@ export function createLocalApp(options: LocalAppOptions) {
   checkGitRepository(repoDir);
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
+  if (options.missingDatabase && !existsSync(dbPath)) throw options.missingDatabase(dbPath);
   const db: Database = openDatabase(dbPath);
   // A process killed mid-write leaves temp files (issue 11): whoever starts next clears those
   // whose owner is gone. A concurrent process's files carry its live pid and are kept.
@@ -63,6 +83,11 @@ export function createLocalApp(options: LocalAppOptions) {
   const forge: Forge = createLocalForge({ repoDir, runsDir: join(dir, "runs") });
   const now = options.now ?? Date.now;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const steps = nextSteps({
+    repoDir,
+    ...(options.dbPath ? { dbPath } : {}),
+    cwd: options.cwd ?? process.cwd(),
+  });
   const worker = createWorker({
     db,
     forgeFor: () => forge,
@@ -78,13 +103,7 @@ export function createLocalApp(options: LocalAppOptions) {
     contextLimits: { maxFiles: 40, maxBytes: 200_000 },
     allowWorkflows: false,
     fastForwardWaits: options.fastForwardWaits ?? false,
-    hints: {
-      resume: (runId) => `atomic-scrum resume ${runId}`,
-      approve: (runId) => `approve it with \`atomic-scrum approve ${runId}\``,
-      restart: () => "run `atomic-scrum run` on the issue again",
-      retry: (runId) =>
-        `run \`atomic-scrum retry ${runId}\`, or \`atomic-scrum retry ${runId} <phase>\` for an earlier phase`,
-    },
+    hints: steps,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
@@ -95,6 +114,9 @@ export function createLocalApp(options: LocalAppOptions) {
     now,
     repoDir,
     dbPath,
+    owner,
+    /** The commands this app prints, with the `--repo`/`--db` they need to work where pasted. */
+    steps,
     runsDir: join(dir, "runs"),
     repo: { owner: "local", name: basename(repoDir), defaultBranch: currentBranch(repoDir) },
     close: () => db.close(),

@@ -1,7 +1,8 @@
 import { retryRefusal } from "../engine/rerun-phase.js";
 import type { ResolvedPhase } from "../pipeline/resolved.js";
-import { formatCost, formatTime, formatTokens } from "../render/format.js";
+import { formatCost, formatTime, formatTokens, statusWords } from "../render/format.js";
 import type { Progress } from "../worker/worker.js";
+import type { NextSteps } from "./next-steps.js";
 
 /**
  * Turns worker progress into the phase-by-phase lines a person watches in a terminal. Pure: it
@@ -18,7 +19,9 @@ export function progressLines(progress: Progress): string[] {
       const o = event.output;
       const tokens = o.usage.inputTokens + o.usage.outputTokens;
       return [
-        `  ▸ ${name} attempt ${run.state.attempt} · ${o.tier} · ${o.provider}/${o.model} · ${formatTokens(tokens)} tokens`,
+        // The agent's call only; its judges' tokens follow on the gates line. `status` adds both
+        // up per phase, over every attempt (issue 12: the two counts must say what they count).
+        `  ▸ ${name} attempt ${run.state.attempt} · ${o.tier} · ${o.provider}/${o.model} · agent ${formatTokens(tokens)} tokens`,
       ];
     }
     case "agent.failed":
@@ -30,9 +33,11 @@ export function progressLines(progress: Progress): string[] {
       const score = judged
         ? ` score ${judged.score.toFixed(2)} / ${judged.details?.threshold.toFixed(2)}`
         : "";
-      if (event.verdict.pass) return [`  ✓ ${name} gates passed${score}`];
+      const judgeTokens = event.usage.inputTokens + event.usage.outputTokens;
+      const judges = judgeTokens > 0 ? ` · judges ${formatTokens(judgeTokens)} tokens` : "";
+      if (event.verdict.pass) return [`  ✓ ${name} gates passed${score}${judges}`];
       const why = event.verdict.results.filter((r) => !r.pass).flatMap((r) => r.reasons)[0] ?? "";
-      return [`  ✗ ${name} gates failed${score}: ${why}${next(state, run.state.attempt)}`];
+      return [`  ✗ ${name} gates failed${score}${judges}: ${why}${next(state, run.state.attempt)}`];
     }
     case "phase.committed":
       return [`    ${"".padEnd(20)} committed ${event.sha.slice(0, 7)}`];
@@ -45,7 +50,7 @@ export function progressLines(progress: Progress): string[] {
         `  ▶ ${name} cooldown over${event.fastForwarded ? ` (fast-forwarded${event.by ? ` by ${event.by}` : ""})` : ""}`,
       ];
     case "approval.requested":
-      return [`  👀 ${name} waiting for a human review`];
+      return [`  👀 ${name} waiting for approval (a human review)`];
     case "approval.granted":
       return [`  ✓ ${name} approved by ${event.by}${event.sha ? ` at ${event.sha.slice(0, 7)}` : ""}`];
     case "approval.revoked":
@@ -61,7 +66,11 @@ export function progressLines(progress: Progress): string[] {
     case "phase.retry":
     case "phase.escalate": {
       const how = event.type === "phase.escalate" ? "escalated" : "sent back";
-      const to = state.status === "running" ? ` → attempt ${state.attempt} on the ${state.tier} tier` : "";
+      // A run sent back before its branch existed has no attempt or tier yet: say nothing of them.
+      const to =
+        state.status === "running" && state.attempt > 0 && state.tier
+          ? ` → attempt ${state.attempt} on the ${state.tier} tier`
+          : "";
       return [`  ↺ ${event.phaseId.padEnd(20)} ${how} by ${event.by}${to}`];
     }
     case "run.merged":
@@ -85,10 +94,14 @@ function next(state: Progress["state"], attempt: number): string {
 }
 
 /** The closing lines of a command: where the run stands and what to type next. */
-export function summaryLines(progress: Pick<Progress, "state" | "run">, runsDir: string): string[] {
+export function summaryLines(
+  progress: Pick<Progress, "state" | "run">,
+  where: { runsDir: string; steps: Pick<NextSteps, "command"> },
+): string[] {
   const { state, run } = progress;
+  const command = where.steps.command;
   const totals = `${formatTokens(state.totals.tokens)} tokens · ${formatCost(state.totals.costUsd)}`;
-  const folder = `  comments and status: ${runsDir}/${run.id}/`;
+  const folder = `  comments and status: ${where.runsDir}/${run.id}/`;
   switch (state.status) {
     case "succeeded":
       return [`✔ run ${run.id} succeeded · ${totals}`, `  branch: ${run.branch}`, folder];
@@ -99,33 +112,36 @@ export function summaryLines(progress: Pick<Progress, "state" | "run">, runsDir:
         `✘ run ${run.id} failed: ${state.reason ?? "unknown reason"} · ${totals}`,
         refusal
           ? `  it cannot be retried: ${refusal}`
-          : `  try again with: atomic-scrum retry ${run.id}   (an earlier phase: atomic-scrum retry ${run.id} <phase>)`,
+          : `  try again with: ${command("retry", run.id)}   (an earlier phase: ${command("retry", run.id, "<phase>")})`,
         folder,
       ];
     }
     case "cancelled":
-      return [`⛔ run ${run.id} ${state.reason ?? "cancelled"}`, folder];
+      return [
+        `⛔ run ${run.id} was ${(state.reason ?? "cancelled").replace(/^(?!cancelled)/, "cancelled: ")}`,
+        folder,
+      ];
     case "waiting":
       return [
         `⏸ run ${run.id} is cooling down until ${formatTime(state.waitUntil ?? 0)} · ${totals}`,
-        `  continue then with: atomic-scrum resume ${run.id}   (or now: atomic-scrum resume ${run.id} --no-wait)`,
+        `  continue then with: ${command("resume", run.id)}   (or now: ${command("resume", run.id, "--no-wait")})`,
         folder,
       ];
     case "needs_human":
       return [
         `🙋 run ${run.id} needs a person: ${state.reason ?? "a phase failed"} · ${totals}`,
-        `  the phase's comment says what failed; stop the run with: atomic-scrum cancel ${run.id}`,
+        `  the phase's comment says what failed; stop the run with: ${command("cancel", run.id)}`,
         folder,
       ];
     case "awaiting_approval":
       return [
-        `👀 run ${run.id} waits for a human review · ${totals}`,
-        `  review branch ${run.branch}, then: atomic-scrum approve ${run.id}`,
+        `👀 run ${run.id} is waiting for approval (a human review) · ${totals}`,
+        `  review branch ${run.branch}, then: ${command("approve", run.id)}`,
         folder,
       ];
     default:
       return [
-        `… run ${run.id} is ${state.status} (step ${state.step}); continue with: atomic-scrum resume ${run.id}`,
+        `… run ${run.id} is ${statusWords(state.status)} (step ${state.step}); continue with: ${command("resume", run.id)}`,
         folder,
       ];
   }

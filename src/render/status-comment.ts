@@ -3,7 +3,7 @@ import { NEEDS_HUMAN_LABEL } from "../engine/transition.js";
 import type { GatesVerdict, RunState } from "../engine/types.js";
 import type { ResolvedPhase, ResolvedPipeline } from "../pipeline/resolved.js";
 import type { AttemptRecord } from "../store/runs.js";
-import { cell, formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
+import { cell, formatCost, formatDuration, formatTime, formatTokens, statusWords } from "./format.js";
 import { quietMarkdown } from "./quiet-markdown.js";
 
 export interface StatusInput {
@@ -18,6 +18,11 @@ export interface StatusInput {
     restart: string;
     /** How a person sends a failed run back (`/retry`, `atomic-scrum retry <id>`); without it, none is offered. */
     retry?: string;
+    /**
+     * What a running run's next step is, when the caller knows more than "working": the local
+     * CLI tells a run whose process is gone (interrupted) from one a live process works on.
+     */
+    running?: string;
   };
 }
 
@@ -40,7 +45,9 @@ export function renderStatus(input: StatusInput): string {
   return [
     `## Atomic Scrum · \`${pipeline.name}\` · run \`${input.runId}\``,
     "",
-    "| Phase | State | Tier | Model | Score | Tokens | Cost | Time | Commit |",
+    // Tokens of the phase: every attempt, its agent and its judges (the progress lines of a run
+    // show the agent's and the judges' separately, per attempt).
+    "| Phase | State | Tier | Model | Score | Tokens (agents + judges) | Cost | Time | Commit |",
     "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ...rows,
     "",
@@ -83,7 +90,7 @@ function phaseState(index: number, state: RunState, attempts: AttemptRecord[]): 
     case "waiting":
       return state.step === "ci" ? "⏸ waiting for CI" : "⏸ cooling down";
     case "awaiting_approval":
-      return "👀 awaiting approval";
+      return `👀 ${statusWords(state.status)}`;
     case "failed":
       return "❌ failed";
     case "needs_human":
@@ -100,7 +107,7 @@ function next(input: StatusInput): string {
   switch (state.status) {
     case "running":
       if (state.step === "merge") return "merging the approved commit, as the repository asks.";
-      return "the run is working on the current phase.";
+      return input.hints.running ?? "the run is working on the current phase.";
     case "waiting":
       if (state.step === "ci") {
         const sha = state.current?.commit?.slice(0, 7) ?? "the phase's commit";

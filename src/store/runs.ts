@@ -3,6 +3,7 @@ import type { IssueInput, RepoInput } from "../engine/template-context.js";
 import type { RunEvent, RunState } from "../engine/types.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Tier } from "../pipeline/schema.js";
+import type { ServerSettings } from "../providers/settings.js";
 
 /** A run as stored: the pinned pipeline, the issue it works on and its current state. */
 export interface RunRecord {
@@ -28,6 +29,15 @@ export interface ProviderChoice {
   fixtures?: string;
   /** Tier -> model overrides pinned at run start (the repository's `tiers`); real adapters use them. */
   models?: Partial<Record<Tier, string>>;
+  /**
+   * The settings file's content a local run started with (prices, providers, breaker, budget),
+   * pinned so a resume without `--settings`, or after the file changed, runs as it started (issue
+   * 12). It holds no secret: keys come from the environment, and a `base_url` carrying a user or
+   * password is refused before a run starts.
+   */
+  settings?: ServerSettings;
+  /** The file the settings were read from, for messages only. */
+  settingsFile?: string;
 }
 
 interface RunRow {
@@ -102,7 +112,7 @@ export function getRun(db: Database, id: string): RunRecord | undefined {
 function newestRun(
   db: Database,
   repo: { owner: string; name: string },
-  match: { issueNumber: number } | { branch: string },
+  match: { issueNumber: number; pipelineName?: string } | { branch: string },
   activeOnly: boolean,
 ): RunRecord | undefined {
   const row = db
@@ -110,6 +120,7 @@ function newestRun(
       `SELECT * FROM runs WHERE json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name
          AND (@number IS NULL OR json_extract(issue, '$.number') = @number)
          AND (@branch IS NULL OR branch = @branch)
+         AND (@pipeline IS NULL OR pipeline_name = @pipeline)
          AND (@activeOnly = 0 OR status NOT IN ('succeeded','failed','cancelled'))
        ORDER BY created_at DESC, rowid DESC LIMIT 1`,
     )
@@ -118,21 +129,51 @@ function newestRun(
       name: repo.name,
       number: "issueNumber" in match ? match.issueNumber : null,
       branch: "branch" in match ? match.branch : null,
+      pipeline: "issueNumber" in match ? (match.pipelineName ?? null) : null,
       activeOnly: activeOnly ? 1 : 0,
     }) as RunRow | undefined;
   return row ? toRecord(row) : undefined;
 }
 
 /**
- * The run not yet ended for an issue of a repository. A branch name comes from the issue's title,
- * which can be edited; the issue number cannot, so this is the check that one issue has one run.
+ * The run not yet ended for an issue of a repository, of one pipeline when `pipelineName` is
+ * given. A branch name comes from the issue's title, which can be edited; the issue number cannot,
+ * so this is the check behind "one active run per issue" (GitHub) and "per (issue, pipeline)"
+ * (local runs): see {@link onePerPipeline}.
  */
 export function findActiveRunForIssue(
   db: Database,
   repo: { owner: string; name: string },
   issueNumber: number,
+  pipelineName?: string,
 ): RunRecord | undefined {
-  return newestRun(db, repo, { issueNumber }, true);
+  return newestRun(db, repo, { issueNumber, ...(pipelineName ? { pipelineName } : {}) }, true);
+}
+
+/**
+ * Whether a repository's runs are one per (issue, pipeline) rather than one per issue. Locally,
+ * every command names its run, so two pipelines can work one issue. On GitHub a comment on the
+ * issue steers "its" run (`/cancel`, `/retry`), which two runs would make ambiguous: one per issue.
+ */
+export function onePerPipeline(repo: { installationId?: number }): boolean {
+  return repo.installationId === undefined;
+}
+
+/**
+ * The newest run that took over from `run`: of its issue (and, where runs are one per pipeline,
+ * of its pipeline), started after it. A replaced run is never sent back to work.
+ */
+export function findReplacingRun(db: Database, run: RunRecord): RunRecord | undefined {
+  const newest = newestRun(
+    db,
+    run.repo,
+    {
+      issueNumber: run.issue.number,
+      ...(onePerPipeline(run.repo) ? { pipelineName: run.pipelineName } : {}),
+    },
+    false,
+  );
+  return newest && newest.id !== run.id ? newest : undefined;
 }
 
 /** The run in progress on `branch` of a repository, if any: how a pull request event finds its run. */
@@ -163,6 +204,17 @@ export function findRunForBranch(
   branch: string,
 ): RunRecord | undefined {
   return newestRun(db, repo, { branch }, false);
+}
+
+/** The highest issue number any run of the repository used; 0 when it has none. */
+export function highestIssueNumber(db: Database, repo: { owner: string; name: string }): number {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(MAX(json_extract(issue, '$.number')), 0) AS n FROM runs
+         WHERE json_extract(repo, '$.owner') = @owner AND json_extract(repo, '$.name') = @name`,
+    )
+    .get({ owner: repo.owner, name: repo.name }) as { n: number };
+  return row.n;
 }
 
 /** Whether any run of the repository, ended or not, has used `branch`. */
@@ -203,6 +255,15 @@ export function spentSince(
 }
 
 /** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */
+/** Pins a new provider choice (with its settings) on a run: `atomic-scrum retry --settings`. */
+export function updateRunProvider(db: Database, id: string, provider: ProviderChoice, now: number): void {
+  db.prepare("UPDATE runs SET provider = ?, updated_at = ? WHERE id = ?").run(
+    JSON.stringify(provider),
+    now,
+    id,
+  );
+}
+
 export function listRunningRuns(db: Database, id?: string): RunRecord[] {
   const rows = db
     .prepare("SELECT * FROM runs WHERE status = 'running' AND (@id IS NULL OR id = @id)")

@@ -40,7 +40,7 @@ import {
 import {
   appendEvent,
   countEffects,
-  findLatestRunForIssue,
+  findReplacingRun,
   getEffect,
   getRun,
   listAttempts,
@@ -428,8 +428,8 @@ export function createWorker(options: WorkerOptions) {
    */
   function revivesReplaced(fresh: RunRecord, next: RunState): string | undefined {
     if (!TERMINAL.has(fresh.state.status) || TERMINAL.has(next.status)) return undefined;
-    const newer = findLatestRunForIssue(db, fresh.repo, fresh.issue.number);
-    if (!newer || newer.id === fresh.id) return undefined;
+    const newer = findReplacingRun(db, fresh);
+    if (!newer) return undefined;
     return `run ${newer.id}, a newer run of issue #${fresh.issue.number}, replaced it before the ${
       fresh.state.status
     } run could be sent back`;

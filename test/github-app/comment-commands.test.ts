@@ -320,7 +320,7 @@ describe("slash commands > replies that change nothing", () => {
     writes(3);
     await app.deliver(commentPayload({ body: "/cancel\n/retry" }), { event: "issue_comment" });
     expect(reply().body).toContain(
-      "`/retry` was not run: the run has already cancelled, so no phase of it runs again. Add the",
+      "`/retry` was not run: the run was cancelled, so no phase of it runs again. Add the",
     );
     expect(queued(app)).toEqual([{ type: "run.cancelled", by: "@Codertocat, with /cancel" }]);
   });

@@ -206,15 +206,30 @@ describe("github app > issues.labeled", () => {
     );
   });
 
-  it("a second label while a run is active starts no second run", async () => {
+  /** The issue's comments, read once, and what the app posts on it. */
+  function comments(): { body: string }[] {
+    const posted: { body: string }[] = [];
+    githubApi().get(`${repoPath}/issues/1/comments`).query({ per_page: "100" }).reply(200, []);
+    githubApi()
+      .post(`${repoPath}/issues/1/comments`, (body) => posted.push(body) > 0)
+      .reply(201, { id: 5 });
+    return posted;
+  }
+
+  it("a second label while a run is active starts no second run, and says why and what to do", async () => {
     token();
     config(undefined, 2);
     permission("Codertocat", "admin", "admin", 2);
     expect((await app.deliver(labeledPayload({ label: "atomic:coding" }))).status).toBe(200);
+    const posted = comments();
     expect((await app.deliver(labeledPayload({ label: "atomic:content" }))).status).toBe(200);
     const runs = listRuns(app.db);
     expect(runs.map((run) => run.pipelineName)).toEqual(["coding"]);
     expect(listJobs(app.db)).toHaveLength(1);
+    // Issue 12, item 9: on GitHub one run per issue, because commands on the issue steer "its" run.
+    expect(posted[0]?.body).toContain(
+      `\`atomic:content\` did not start a run: run \`${runs[0]?.id}\` (pipeline \`coding\`) is running on this issue. An issue has one Atomic Scrum run at a time, because the commands on it (\`/cancel\`, \`/retry\`, \`/approve\`) steer that run. To run \`atomic:content\`'s pipeline, \`/cancel\` the current run or wait for it to end, then add the label again.`,
+    );
   });
 
   it("a label after the issue's title was edited still finds the active run (one issue, one run)", async () => {
@@ -222,6 +237,7 @@ describe("github app > issues.labeled", () => {
     config(undefined, 2);
     permission("Codertocat", "admin", "admin", 2);
     expect((await app.deliver(labeledPayload({ label: "atomic:coding" }))).status).toBe(200);
+    comments();
     const renamed = labeledPayload({ label: "atomic:content" }) as { issue: { title: string } };
     renamed.issue.title = "A completely different title now";
     expect((await app.deliver(renamed)).status).toBe(200);

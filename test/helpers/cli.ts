@@ -16,3 +16,10 @@ export function issueFile(number = 7): string {
     `---\nnumber: ${number}\n---\n# Trim the input\n\nInputs arrive with stray spaces.\n`,
   );
 }
+
+/** The run id a command printed (`run run-7-1a2b3c`). */
+export function runIdOf(text: string): string {
+  const id = /run (run-\d+-[0-9a-f]{6})/.exec(text)?.[1];
+  if (!id) throw new Error(`no run id in: ${text}`);
+  return id;
+}

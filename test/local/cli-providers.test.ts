@@ -92,7 +92,9 @@ describe("atomic-scrum run with a real provider", () => {
     const db = openDatabase(join(repo, ".git/atomic-scrum/atomic-scrum.db"));
     try {
       const [run] = listRuns(db);
-      expect(run?.provider).toEqual({ name: "openai-compatible" });
+      // The settings file's content is pinned with the run (issue 12): a resume without it keeps it.
+      expect(run?.provider).toMatchObject({ name: "openai-compatible", settingsFile: expect.any(String) });
+      expect(Object.keys(run?.provider?.settings?.prices ?? {})).not.toEqual([]);
       const attempts = listAttempts(db, run?.id ?? "");
       expect(attempts.map((a) => [a.phaseId, a.provider, a.model])).toEqual([
         ["research", "openai-compatible", "qwen-mid"],

@@ -52,7 +52,7 @@ describe("atomic-scrum retry", () => {
       `**Next:** a retry: the run failed. phase "implement" failed after 1 attempt(s)`,
     );
     expect(status.out).toContain(
-      `To try again, run \`atomic-scrum retry ${id}\`, or \`atomic-scrum retry ${id} <phase>\` for an earlier phase: it runs phase \`implement\` and every phase after it again, on the same branch.`,
+      `To try again, run \`atomic-scrum retry ${id} --repo ${repo}\`, or \`atomic-scrum retry ${id} <phase> --repo ${repo}\` for an earlier phase: it runs phase \`implement\` and every phase after it again, on the same branch.`,
     );
     expect(phaseCommits(repo)).toEqual(["research for issue #7"]);
 
@@ -79,7 +79,7 @@ describe("atomic-scrum retry", () => {
     const again = await cli("retry", id, "--repo", repo);
     expect(again.code).toBe(1);
     expect(again.err).toContain(
-      `run ${id} cannot be retried: the run has already succeeded, so no phase of it runs again`,
+      `run ${id} cannot be retried: the run has succeeded, so no phase of it runs again`,
     );
   });
 
@@ -109,7 +109,7 @@ describe("atomic-scrum retry", () => {
     const retried = await cli("retry", id, "--repo", repo);
     expect(retried.code).toBe(0);
     expect(retried.out).toContain(`branch ${BRANCH} at`);
-    expect(retried.out).toContain(`👀 run ${id} waits for a human review`);
+    expect(retried.out).toContain(`👀 run ${id} is waiting for approval (a human review)`);
     expect(phaseCommits(repo)).toEqual(["research for issue #7", "implement for issue #7"]);
   });
 
@@ -124,7 +124,7 @@ describe("atomic-scrum retry", () => {
     const refused = await cli("retry", old, "--repo", repo);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(
-      `run ${old} was replaced by ${newer}, a newer run of issue #7 (it is awaiting_approval); continue that one (\`atomic-scrum resume ${newer}\`) or stop it (\`atomic-scrum cancel ${newer}\`)`,
+      `run ${old} was replaced by ${newer}, a newer small run of issue #7 (it is waiting for approval); continue that one (\`atomic-scrum resume ${newer} --repo ${repo}\`) or stop it (\`atomic-scrum cancel ${newer} --repo ${repo}\`)`,
     );
     // Once the newer run is cancelled, the older one is still not the issue's run.
     await cli("cancel", newer, "--repo", repo);
@@ -142,10 +142,10 @@ describe("atomic-scrum retry", () => {
     git(repo, "checkout", "-q", "main");
     const cancelled = await cli("cancel", id, "--repo", repo);
     expect(cancelled.code).toBe(0);
-    expect(cancelled.out).toContain(`run ${id} cancelled by`);
+    expect(cancelled.out).toContain(`run ${id} was cancelled by`);
     const refused = await cli("retry", id, "--repo", repo);
     expect(refused.code).toBe(1);
-    expect(refused.err).toContain(`run ${id} cannot be retried: the run has already cancelled`);
+    expect(refused.err).toContain(`run ${id} cannot be retried: the run was cancelled`);
   });
 
   it("a run its own budget stopped is refused a retry, and says so when it fails", async () => {

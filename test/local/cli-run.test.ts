@@ -37,7 +37,7 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
 
     const tooSoon = await cli("approve", id, "--repo", repo);
     expect(tooSoon.code).toBe(1);
-    expect(tooSoon.err).toContain(`run ${id} is not waiting for approval (it is waiting)`);
+    expect(tooSoon.err).toContain(`run ${id} is not waiting for approval: it is cooling down until`);
 
     const resumed = await cli("resume", id, "--repo", repo, "--no-wait");
     expect(resumed.out).toContain("cooldown over (fast-forwarded)");
@@ -50,7 +50,7 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
 
     const again = await cli("approve", id, "--repo", repo);
     expect(again.code).toBe(1);
-    expect(again.err).toContain("is not waiting for approval (it is succeeded)");
+    expect(again.err).toContain("is not waiting for approval: it has succeeded");
 
     const status = await cli("status", id, "--repo", repo);
     expect(status.out).toContain("| research | ✅ done |");
@@ -64,13 +64,13 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     );
     const cancelled = await cli("cancel", id, "--repo", repo);
     expect(cancelled.code).toBe(0);
-    expect(cancelled.out).toContain(`run ${id} cancelled by`);
+    expect(cancelled.out).toContain(`run ${id} was cancelled by`);
     const status = readFileSync(join(repo, ".git", "atomic-scrum", "runs", id, "status.md"), "utf8");
-    expect(status).toContain("nothing: the run was cancelled by local.");
+    expect(status).toContain("nothing: the run was cancelled by ");
     expect(status).toContain("⛔ cancelled");
     const again = await cli("cancel", id, "--repo", repo);
     expect(again.code).toBe(1);
-    expect(again.err).toContain(`run ${id} has already cancelled`);
+    expect(again.err).toContain(`run ${id} cannot be cancelled: it was cancelled`);
   });
 
   it("refuses a second run on an issue that already has an active one", async () => {
@@ -80,7 +80,9 @@ describe("atomic-scrum run, resume and approve on a local repository", () => {
     const id = runIdOf((await cli("run", pipeline, "--issue", issue, "--repo", repo)).out);
     const second = await cli("run", pipeline, "--issue", issue, "--repo", repo);
     expect(second.code).toBe(1);
-    expect(second.err).toContain(`run ${id} is already waiting on atomic-scrum/7-trim-the-input`);
+    expect(second.err).toContain(
+      `run ${id} of pipeline small is waiting on issue #7 (branch atomic-scrum/7-trim-the-input); one run per issue and pipeline: continue it with \`atomic-scrum resume ${id} --repo ${repo}\``,
+    );
   });
 
   it("fails loudly when the recorded provider has no fixture for a call", async () => {
