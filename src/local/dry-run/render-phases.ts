@@ -92,7 +92,8 @@ export async function renderPhases(
     const system = agentSystemPrompt(phase, issue.number, `${repoInput.owner}/${repoInput.name}`);
     const user = agentUserPrompt({ rendered: renderedPrompt, context: context.files });
     const violation = holdoutViolation({ system, ...user }, pipeline, phase.id);
-    if (violation) problems.push(`${phase.id}.prompt: holdout violated: ${violation}; the run would stop here`);
+    if (violation)
+      problems.push(`${phase.id}.prompt: holdout violated: ${violation}; the run would stop here`);
     const output = outputTokens(phase);
     const own = placeholder(phase.id, output);
     const judgeInput = { ...input, outputs: { ...outputs, [phase.id]: own } };
