@@ -1,6 +1,6 @@
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Tier } from "../pipeline/schema.js";
-import { statusSentence } from "../render/format.js";
+import { statusSentence } from "./status-words.js";
 import { overBudget } from "./budget.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";

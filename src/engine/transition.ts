@@ -4,6 +4,7 @@ import { checksGateOf, withChecksResult } from "./checks-gate.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
 import { remember, rerunPhase } from "./rerun-phase.js";
+import { statusSentence } from "./status-words.js";
 import { tierAbove } from "./tiers.js";
 import type { Effect, RunEvent, RunEventType, RunState, TierChange, Totals } from "./types.js";
 
@@ -291,7 +292,7 @@ export function transition(
   pipeline: ResolvedPipeline,
 ): { state: RunState; effects: Effect[] } {
   if (TERMINAL.has(state.status) && !takesAfterEnd(state, event.type)) {
-    throw new InvalidTransition(`run has already ${state.status}`);
+    throw new InvalidTransition(`run ${statusSentence(state.status)}`);
   }
   const handler = HANDLERS[event.type] as Handler<typeof event.type>;
   const next = { ...handler(state, event as never, pipeline), seq: state.seq + 1 };
@@ -336,7 +337,7 @@ function reopenApproval(
   pipeline: ResolvedPipeline,
 ): RunState {
   const { approval, reason: _ended, ...rest } = state;
-  if (!approval) throw new InvalidTransition("run has already succeeded");
+  if (!approval) throw new InvalidTransition(`run ${statusSentence("succeeded")}`);
   const index = pipeline.phases.findIndex((p) => p.id === approval.phaseId);
   if (index < 0) throw new InvalidTransition(`no approval phase "${approval.phaseId}"`);
   checkDismissal(event, approval.by, approval.head);

@@ -83,7 +83,7 @@ describe("output piped into a reader that stops early", () => {
     // Stopped where the next line was to be printed, as a crash would leave it.
     const resumed = await cli("resume", id, "--repo", repo);
     expect(resumed.err).toBe("");
-    expect(resumed.out).toContain(`👀 run ${id} waits for a human review`);
+    expect(resumed.out).toContain(`👀 run ${id} is waiting for approval (a human review)`);
   });
 
   it("test --mutate, output written over seconds, stops quietly when its reader closes after one line", async () => {
@@ -109,7 +109,7 @@ describe("an ordinary failure", () => {
     });
     expect(plain.code).toBe(1);
     expect(plain.err).toMatch(
-      /^atomic-scrum: no run run-9-abcdef in \S+; `atomic-scrum status` lists the runs\n$/,
+      /^atomic-scrum: no run run-9-abcdef in \S+; did you mean --repo DIR .* lists the runs here\n$/,
     );
 
     const debug = await pipedInto(
@@ -119,6 +119,6 @@ describe("an ordinary failure", () => {
     );
     expect(debug.code).toBe(1);
     expect(debug.err).toContain("atomic-scrum: no run run-9-abcdef in ");
-    expect(debug.err).toMatch(/\n {4}at .*requireRun/);
+    expect(debug.err).toMatch(/\n {4}at .*(noRun|requireRun)/);
   });
 });

@@ -148,7 +148,7 @@ describe("the CLI unpacked from it, run from a directory outside the checkout", 
       repo,
     );
     expect(started).toContain("atomic-scrum · coding · run ");
-    const id = /run (run-\d+-[0-9a-f]{6}) waits for a human review/.exec(started)?.[1];
+    const id = /run (run-\d+-[0-9a-f]{6}) is waiting for approval \(a human review\)/.exec(started)?.[1];
     expect(id, started).toBeDefined();
     const approved = await run(process.execPath, [cli, "approve", id as string, "--repo", "."], repo);
     expect(approved).toContain(`run ${id} succeeded`);

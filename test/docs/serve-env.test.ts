@@ -24,6 +24,7 @@ const PROBOT_FILES = [
 /** Files that read a variable whose name is computed: the names they can read. */
 const COMPUTED: Record<string, string[]> = {
   "src/providers/registry.ts": [...Object.values(KEY_VARIABLES).flat(), OPENAI_BASE_URL_VARIABLE],
+  "src/local/dry-run/pricing.ts": [OPENAI_BASE_URL_VARIABLE],
 };
 
 const NAME = "[A-Z][A-Z0-9_]*|npm_[a-z_]+";

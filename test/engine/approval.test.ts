@@ -140,7 +140,7 @@ describe("engine > approval.revoked", () => {
     const other: RunEvent = { type: "approval.revoked", phaseId: "cooldown", by: "@c", reason: "dismissed" };
     expect(() => transition(awaiting(), other, pipeline(1))).toThrow('the run is at "review"');
     const ended: RunState = { ...awaiting(), status: "succeeded", step: "done" };
-    expect(() => transition(ended, revoke("dismissed"), pipeline(1))).toThrow("run has already succeeded");
+    expect(() => transition(ended, revoke("dismissed"), pipeline(1))).toThrow("run has succeeded");
   });
 
   it("a late push event for an older commit is no news: the head stays and so do the approvals", () => {

@@ -191,8 +191,8 @@ describe("engine > phase.retry", () => {
   });
 
   it.each([
-    ["succeeded", { status: "succeeded" as const }, /already succeeded/],
-    ["cancelled", { status: "cancelled" as const }, /already cancelled/],
+    ["succeeded", { status: "succeeded" as const }, /run has succeeded/],
+    ["cancelled", { status: "cancelled" as const }, /run was cancelled/],
   ])("a %s run is refused", (_name, change, message) => {
     const p = pipeline();
     const state = { ...failedAtCode(p), ...change };
@@ -221,7 +221,7 @@ describe("engine > phase.retry", () => {
 
   it("a failed run takes no other event, except its pull request or issue ending it for good", () => {
     const p = pipeline();
-    expect(() => transition(failedAtCode(p), { type: "approval.requested" }, p)).toThrow(/already failed/);
+    expect(() => transition(failedAtCode(p), { type: "approval.requested" }, p)).toThrow(/run has failed/);
     // Merged or closed: a later /retry must not revive it onto a merged or closed branch.
     const closed = transition(
       failedAtCode(p),
@@ -230,7 +230,7 @@ describe("engine > phase.retry", () => {
     ).state;
     expect(closed.status).toBe("cancelled");
     expect(() => transition(closed, { type: "phase.retry", phaseId: "code", by: "@y" }, p)).toThrow(
-      /already cancelled/,
+      /run was cancelled/,
     );
     expect(
       transition(failedAtCode(p), { type: "run.merged", by: "@x (pull request #2)" }, p).state.status,

@@ -195,7 +195,7 @@ describe("run state machine", () => {
     state = transition(state, { type: "approval.granted", phaseId: "review", by: "alice" }, p).state;
     expect(state).toMatchObject({ status: "succeeded", step: "done" });
     expect(() => transition(state, { type: "approval.granted", phaseId: "review", by: "bob" }, p)).toThrow(
-      "run has already succeeded",
+      "run has succeeded",
     );
   });
 

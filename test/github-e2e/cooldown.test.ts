@@ -125,7 +125,7 @@ describe("github app end to end > a cooldown across a restart", () => {
     // check put on the head; nothing else written.
     const edited = github.comments.find((c) => c.thread === ISSUE);
     expect(edited?.id).toBe(status?.id);
-    expect(edited?.body).toContain("👀 awaiting approval");
+    expect(edited?.body).toContain("👀 waiting for approval");
     expect(edited?.body).toMatch(/\*\*Next:\*\* a human review/);
     expect(edited?.body).not.toMatch(/cooling down until/);
     const afterCooldown = snapshot(github);

@@ -107,36 +107,39 @@ describe("github e2e > /retry of a failed run", () => {
   });
 
   it.each([
-    ["its pull request was closed (cancelled)", "cancelled"],
-    ["its pull request was merged", "succeeded"],
-    ["a writer cancelled it with /cancel", "cancelled"],
-  ] as const)("a failed run is final once %s: /retry is refused and runs nothing", async (how, status) => {
-    const { github, app, time, run, heal } = await failedOnCommit();
-    heal();
-    const pull = github.pulls[0]?.number ?? 0;
-    if (how.startsWith("a writer")) {
-      await app.deliver(commentPayload("/cancel", 9200), { event: "issue_comment" });
-      expect(replies(github, 1).at(-1)).toBe("`/cancel`: cancelling the run.");
-    } else {
-      const merged = how.endsWith("merged");
-      await app.deliver(closedPullPayload({ branch: run.branch, number: pull, merged }), {
-        event: "pull_request",
-      });
-    }
-    expect((await runToRest(app, time)).state.status).toBe(status);
-    const before = phasesCommitted(github);
+    ["its pull request was closed (cancelled)", "cancelled", "was cancelled"],
+    ["its pull request was merged", "succeeded", "has succeeded"],
+    ["a writer cancelled it with /cancel", "cancelled", "was cancelled"],
+  ] as const)(
+    "a failed run is final once %s: /retry is refused and runs nothing",
+    async (how, status, ended) => {
+      const { github, app, time, run, heal } = await failedOnCommit();
+      heal();
+      const pull = github.pulls[0]?.number ?? 0;
+      if (how.startsWith("a writer")) {
+        await app.deliver(commentPayload("/cancel", 9200), { event: "issue_comment" });
+        expect(replies(github, 1).at(-1)).toBe("`/cancel`: cancelling the run.");
+      } else {
+        const merged = how.endsWith("merged");
+        await app.deliver(closedPullPayload({ branch: run.branch, number: pull, merged }), {
+          event: "pull_request",
+        });
+      }
+      expect((await runToRest(app, time)).state.status).toBe(status);
+      const before = phasesCommitted(github);
 
-    await app.deliver(commentPayload("/retry", 9201), { event: "issue_comment" });
-    expect(replies(github, 1).at(-1)).toBe(
-      `\`/retry\` was not run: the run has already ${status}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
-    );
-    expect((await runToRest(app, time)).state.status).toBe(status);
-    expect(phasesCommitted(github)).toEqual(before);
-    expect(github.reactions.filter((r) => r.commentId === 9201).map((r) => r.content)).toEqual([
-      "eyes",
-      "confused",
-    ]);
-  });
+      await app.deliver(commentPayload("/retry", 9201), { event: "issue_comment" });
+      expect(replies(github, 1).at(-1)).toBe(
+        `\`/retry\` was not run: the run ${ended}, so no phase of it runs again. Add the pipeline's label to the issue again to start a new run.`,
+      );
+      expect((await runToRest(app, time)).state.status).toBe(status);
+      expect(phasesCommitted(github)).toEqual(before);
+      expect(github.reactions.filter((r) => r.commentId === 9201).map((r) => r.content)).toEqual([
+        "eyes",
+        "confused",
+      ]);
+    },
+  );
 
   it("a run aborted while it awaited approval goes back to awaiting it: no model call, no new commit", async () => {
     const github = exampleGitHub();
