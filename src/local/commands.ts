@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
@@ -232,20 +233,23 @@ export async function runCommand(
   }
 }
 
-/** The number a dry run gives an issue file without one: the one a run would take now. */
+/**
+ * The number a dry run gives an issue file without one: the one a run would take now. Read-only,
+ * as the dry run reads its history: a dry run writes nothing, so a database an older atomic-scrum
+ * wrote is not migrated here (migration 7 drops the old breakers). A database that cannot be read
+ * gives 1: the dry run says what is wrong with it itself.
+ */
 function dryRunIssueNumber(flags: AppFlags): number {
-  let path: string;
+  let db: BetterSqlite3.Database | undefined;
   try {
-    path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
-  } catch {
-    return 1; // not a git repository: the dry run says so itself
-  }
-  if (!existsSync(path)) return 1;
-  const db = openDatabase(path);
-  try {
+    const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+    if (!existsSync(path) || statSync(path).isDirectory()) return 1;
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
     return highestIssueNumber(db, { owner: "local", name: basename(resolve(flags.repo)) }) + 1;
+  } catch {
+    return 1; // not a git repository, not a database, no runs table: the dry run says so itself
   } finally {
-    db.close();
+    db?.close();
   }
 }
 

@@ -1,4 +1,6 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { initialState } from "../../src/engine/transition.js";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
@@ -7,7 +9,9 @@ import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
 import { loadServerSettings } from "../../src/providers/settings.js";
 import { openDatabase } from "../../src/store/database.js";
+import { MIGRATIONS, migrate, schemaVersion } from "../../src/store/migrations.js";
 import { insertRun, upsertAttempt } from "../../src/store/runs.js";
+import { runCli } from "../helpers/cli.js";
 import { captureIo } from "../helpers/io.js";
 import { tempDir, tempRepo } from "../helpers/temp.js";
 
@@ -124,5 +128,39 @@ describe("the dry run's failure rates, per provider and model", () => {
     ]);
     const { rate } = await forecast(path, "simulated");
     expect(rate).toMatchObject({ provider: "anthropic", source: "default", rate: 0.25, others: 8 });
+  });
+});
+
+describe("the dry run on a database an older atomic-scrum wrote", () => {
+  it("leaves it as it was: not migrated (its breakers kept), said so, even for an issue file without a number", async () => {
+    const repo = tempRepo({ "README.md": "# Acme\n" });
+    const path = join(tempDir(), "old.db");
+    const old = new BetterSqlite3(path);
+    migrate(old, MIGRATIONS.slice(0, 6));
+    old
+      .prepare(
+        "INSERT INTO breakers (task, tier, state, failures, updated_at) VALUES ('write', 'balanced', 'closed', '[1]', 1)",
+      )
+      .run();
+    old.close();
+    const issue = join(tempDir(), "issue.md");
+    writeFileSync(issue, "# Export reports as CSV\n\nCSV please.\n");
+    const result = await runCli(
+      "run",
+      resolvePipelinePath("content"),
+      "--issue",
+      issue,
+      "--repo",
+      repo,
+      "--db",
+      path,
+      "--dry-run",
+    );
+    expect(result.code).toBe(0);
+    expect(result.out).toContain(`${path} has schema version 6, not ${MIGRATIONS.length}: not read`);
+    const after = new BetterSqlite3(path, { readonly: true });
+    expect(schemaVersion(after)).toBe(6);
+    expect(after.prepare("SELECT COUNT(*) AS n FROM breakers").get()).toEqual({ n: 1 });
+    after.close();
   });
 });
