@@ -9,7 +9,7 @@ import type { Forge } from "./forge/forge.js";
 import { createGitHubForge } from "./forge/github/github-forge.js";
 import { lazyForge } from "./forge/lazy-forge.js";
 import { createAtomicScrumApp } from "./github/app.js";
-import { startAppServer, startSetupServer } from "./github/app-server.js";
+import { checkSetupMode, startAppServer, startSetupServer } from "./github/app-server.js";
 import { AtomicScrumOctokit, RateLimitGate } from "./github/octokit.js";
 import { repoRole } from "./github/permissions.js";
 import { roleAdmits } from "./github/plan-commands.js";
@@ -235,6 +235,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const probotEnv = readProbotEnv(options.env, process.cwd());
   const listen = probotEnv.mode === "app" ? probotEnv : readListenEnv(options.env);
   readLogEnv(options.env);
+  if (probotEnv.mode === "setup") checkSetupMode(listen, process.cwd());
   const dbPath = resolve(options.dbPath);
   mkdirSync(dirname(dbPath), { recursive: true });
   // A bad settings file stops the server before it takes a webhook, with every problem listed.

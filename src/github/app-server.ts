@@ -157,12 +157,7 @@ export async function startSetupServer(options: {
   cwd?: string;
 }): Promise<SetupServer> {
   const { listen } = options;
-  // Probot's Server takes `port || 3000`: 0 would silently be 3000.
-  if (listen.port === 0)
-    throw new Error(
-      "PORT=0 (any free port) works once the app is registered; Probot's setup server would take 3000: set PORT to a port number",
-    );
-  checkManifestHere(options.cwd ?? process.cwd());
+  checkSetupMode(listen, options.cwd ?? process.cwd());
   const factory = await loadSetupFactory();
   const maker = createProbot({
     env: probotSettingsEnv(options.rawEnv),
@@ -359,6 +354,19 @@ export const PACKAGED_MANIFEST = fileURLToPath(new URL("../../app.yml", import.m
  * credentials to `.env` there). An installed CLI started elsewhere would otherwise fail only when
  * the page is opened; say now what to copy.
  */
+/**
+ * What refuses setup mode at once: PORT=0, and a working directory without `app.yml`. `serve`
+ * asks before it creates its database, so a refused start leaves no stray file behind.
+ */
+export function checkSetupMode(listen: ListenEnv, cwd: string): void {
+  // Probot's Server takes `port || 3000`: 0 would silently be 3000.
+  if (listen.port === 0)
+    throw new Error(
+      "PORT=0 (any free port) works once the app is registered; Probot's setup server would take 3000: set PORT to a port number",
+    );
+  checkManifestHere(cwd);
+}
+
 function checkManifestHere(cwd: string): void {
   if (existsSync(join(cwd, "app.yml"))) return;
   throw new Error(

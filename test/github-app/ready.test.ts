@@ -156,6 +156,7 @@ describe("atomic-scrum serve > GET /ready", () => {
     await expect(serve({ dbPath, env: { PORT: "0", LOG_LEVEL: "fatal" } })).rejects.toThrow(
       /^PORT=0 \(any free port\) works once the app is registered; .*set PORT to a port number$/,
     );
+    expect(existsSync(dbPath)).toBe(false);
     const production = join(tempDir(), "store.db");
     await expect(serve({ dbPath: production, env: { NODE_ENV: "production" } })).rejects.toThrow(
       /^APP_ID is not set and NODE_ENV is production, where setup mode is not offered: set APP_ID/,
@@ -179,6 +180,24 @@ describe("atomic-scrum serve > GET /ready", () => {
     );
     expect(run).not.toHaveBeenCalled();
     expect(existsSync(PACKAGED_MANIFEST)).toBe(true);
+  });
+
+  it("serve in setup mode in a folder without app.yml stops before it creates the database", async () => {
+    vi.stubEnv("NO_SMEE_SETUP", "true");
+    const empty = tempDir();
+    const cwd = process.cwd();
+    process.chdir(empty);
+    try {
+      const dbPath = join(empty, "atomic-scrum.db");
+      await expect(
+        serve({ dbPath, env: { HOST: "127.0.0.1", PORT: String(await freePort()), LOG_LEVEL: "fatal" } }),
+      ).rejects.toThrow(
+        /^setup mode registers the app from app\.yml in the working directory, and .* has none/,
+      );
+      expect(existsSync(dbPath)).toBe(false);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it("setup mode on a port in use rejects in one line naming PORT", async () => {
