@@ -5,7 +5,7 @@ import { withEditPolicy } from "../forge/edit-policy.js";
 import { formatProblem, type Problem } from "../pipeline/problem.js";
 import { statusSentence } from "../render/format.js";
 import type { Database } from "../store/database.js";
-import { findActiveRunForIssue, type RunRecord, recordDelivery } from "../store/runs.js";
+import { findActiveRunForIssue, getRun, type RunRecord, recordDelivery } from "../store/runs.js";
 import { loadConfiguredPipeline } from "./load-configured-pipeline.js";
 import { loadRepoConfig } from "./load-repo-config.js";
 import { hasWriteAccess } from "./permissions.js";
@@ -193,6 +193,18 @@ export async function handleLabeled(context: LabeledContext, deps: LabeledDeps):
     return "started";
   }
   context.log.info({ outcome }, "run not started");
+  // Another label's delivery started its run after the check above (both labels added at once):
+  // said as that check says it, not left silent.
+  const started = outcome.reason === "already-active" ? getRun(deps.db, outcome.runId) : undefined;
+  if (started) {
+    await postOnce(
+      octokit,
+      target,
+      marker(`already-active run=${started.id} label=${label}`),
+      alreadyActiveComment(label, started),
+      claims,
+    );
+  }
   return outcome.reason;
 }
 

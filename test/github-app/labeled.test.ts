@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startGitHubRun } from "../../src/github/start-run.js";
 import { resolvePipelinePath } from "../../src/local/builtin.js";
 import { loadPipelineFile } from "../../src/pipeline/load-pipeline.js";
 import { listJobs } from "../../src/store/queue.js";
@@ -229,6 +230,47 @@ describe("github app > issues.labeled", () => {
     // Issue 12, item 9: on GitHub one run per issue, because commands on the issue steer "its" run.
     expect(posted[0]?.body).toContain(
       `\`atomic:content\` did not start a run: run \`${runs[0]?.id}\` (pipeline \`coding\`) is running on this issue. An issue has one Atomic Scrum run at a time, because the commands on it (\`/cancel\`, \`/retry\`, \`/approve\`) steer that run. To run \`atomic:content\`'s pipeline, \`/cancel\` the current run or wait for it to end, then add the label again.`,
+    );
+  });
+
+  it("a second label whose run another delivery started meanwhile says so too, not silently nothing", async () => {
+    const file = (path: string, text: string) => ({
+      type: "file",
+      path,
+      sha: "abc123",
+      encoding: "base64",
+      content: Buffer.from(text).toString("base64"),
+    });
+    const docs =
+      "name: docs\nphases:\n  - id: draft\n    task: write\n    prompt: Write {{ issue.title }}.\n";
+    const coding = loadPipelineFile(resolvePipelinePath("coding"));
+    if (!coding.ok) throw new Error("the built-in coding pipeline does not load");
+    token();
+    config("pipelines:\n  atomic:docs: .github/pipelines/docs.yml\n");
+    permission("Codertocat", "admin", "admin");
+    let other: string | undefined;
+    githubApi()
+      .get(`${repoPath}/contents/.github%2Fpipelines%2Fdocs.yml`)
+      .query({ ref: "master" })
+      .reply(() => {
+        // Both labels added at once: the other delivery starts its run while this one reads its pipeline.
+        const started = startGitHubRun(app.db, 1, {
+          deliveryId: "the-other-label",
+          pipeline: coding.pipeline,
+          hash: coding.hash,
+          pipelinePath: "coding",
+          repo: { owner: OWNER, name: REPO, defaultBranch: "master", installationId: INSTALLATION_ID },
+          issue: { number: 1, title: "Spelling error", body: "", labels: [], author: "Codertocat", url: "" },
+          provider: { name: "simulated" },
+        });
+        if (started.started) other = started.runId;
+        return [200, file(".github/pipelines/docs.yml", docs)];
+      });
+    const posted = comments();
+    expect((await app.deliver(labeledPayload({ label: "atomic:docs" }))).status).toBe(200);
+    expect(listRuns(app.db).map((run) => run.pipelineName)).toEqual(["coding"]);
+    expect(posted[0]?.body).toContain(
+      `\`atomic:docs\` did not start a run: run \`${other}\` (pipeline \`coding\`) is running on this issue.`,
     );
   });
 
