@@ -83,13 +83,23 @@ function accessProblems(registry: ProviderRegistry, provider: string, why: strin
   }
   if (address && !isHttpUrl(address.url)) {
     problems.push(
-      `${address.from} is "${address.url}", not an http(s) URL (${why}): write it with its scheme and host, e.g. http://localhost:11434/v1`,
+      `${address.from} is "${withoutSecrets(address.url)}", not an http(s) URL (${why}): write it with its scheme and host, e.g. http://localhost:11434/v1`,
     );
   }
   const variables = KEY_VARIABLES[provider] ?? [];
   if (provider !== "openai-compatible" && variables.length > 0 && !registry.hasKey(provider))
     problems.push(`no API key for ${provider} (${why}): set ${variables.join(" or ")}`);
   return problems;
+}
+
+/**
+ * The address as a problem may show it: a GitHub issue gets the problems, so a user and password
+ * before `@`, and a query or fragment (where keys go), are left out.
+ */
+function withoutSecrets(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_all, scheme: string | undefined) => `${scheme ?? ""}…@`)
+    .replace(/[?#].*$/s, "?…");
 }
 
 function isHttpUrl(text: string): boolean {

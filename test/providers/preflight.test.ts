@@ -103,6 +103,16 @@ describe("preflight", () => {
     expect(check("openai-compatible", SMALL_PIPELINE, settings(), env)[0]).toMatch(
       /^ATOMIC_SCRUM_OPENAI_BASE_URL is "127\.0\.0\.1:11434", not an http\(s\) URL/,
     );
+    // The problem is posted on a GitHub issue: a user, password or key in the address is not shown.
+    for (const url of ["bob:s3cret@llm.example.com/v1", "ftp://bob:s3cret@llm.example.com/v1?key=s3cret"]) {
+      const [problem] = check("openai-compatible", SMALL_PIPELINE, settings(), {
+        ATOMIC_SCRUM_OPENAI_BASE_URL: url,
+      });
+      expect(problem).toMatch(
+        /^ATOMIC_SCRUM_OPENAI_BASE_URL is ".*llm\.example\.com\/v1.*", not an http\(s\) URL/,
+      );
+      expect(problem).not.toContain("s3cret");
+    }
     expect(
       preflight({
         choice: { name: "openai-compatible" },
