@@ -254,7 +254,6 @@ export function spentSince(
   return row.spent;
 }
 
-/** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */
 /** Pins a new provider choice (with its settings) on a run: `atomic-scrum retry --settings`. */
 export function updateRunProvider(db: Database, id: string, provider: ProviderChoice, now: number): void {
   db.prepare("UPDATE runs SET provider = ?, updated_at = ? WHERE id = ?").run(
@@ -264,6 +263,7 @@ export function updateRunProvider(db: Database, id: string, provider: ProviderCh
   );
 }
 
+/** Runs that should be moving (not waiting, not ended): each must have a job, or it is stalled. */
 export function listRunningRuns(db: Database, id?: string): RunRecord[] {
   const rows = db
     .prepare("SELECT * FROM runs WHERE status = 'running' AND (@id IS NULL OR id = @id)")
