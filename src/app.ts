@@ -18,7 +18,7 @@ import { credentialsCheck, databaseCheck, workerCheck } from "./github/readiness
 import { startGitHubRun } from "./github/start-run.js";
 import { preflight } from "./providers/preflight.js";
 import type { Provider } from "./providers/provider.js";
-import { createProviderRegistry } from "./providers/registry.js";
+import { createProviderRegistry, OPENAI_BASE_URL_VARIABLE } from "./providers/registry.js";
 import {
   breakerSettingsFrom,
   defaultServerSettings,
@@ -167,7 +167,7 @@ export function buildGitHubApp(options: {
       preflight: (run) =>
         preflight({ choice: run.provider, pipeline: run.pipeline, settings, env: options.env ?? {} }),
       wake: () => loop?.wake(),
-      settings,
+      settings: dryRunSettings(settings, options.env ?? {}),
       ...(options.appId === undefined ? {} : { appId: options.appId }),
     })(app, appOptions);
   };
@@ -298,5 +298,20 @@ export async function serve(options: ServeOptions): Promise<Served> {
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * The settings `/dry-run` prices with: the server's own, with the OpenAI-compatible address the
+ * environment gives when the file names none, as the registry of real runs reads it. Without it a
+ * local model (a loopback address, priced at $0 in a run) was forecast as having no price.
+ */
+function dryRunSettings(settings: ServerSettings, env: NodeJS.ProcessEnv): ServerSettings {
+  const url = env[OPENAI_BASE_URL_VARIABLE];
+  const own = settings.providers["openai-compatible"];
+  if (url === undefined || own?.base_url !== undefined) return settings;
+  return {
+    ...settings,
+    providers: { ...settings.providers, "openai-compatible": { ...own, base_url: url } },
   };
 }

@@ -1,12 +1,18 @@
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { WebhookDefinition } from "@octokit/webhooks-examples";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildGitHubApp } from "../../src/app.js";
 import type { RunState } from "../../src/engine/types.js";
 import { startGitHubRun } from "../../src/github/start-run.js";
 import type { ResolvedPipeline } from "../../src/pipeline/resolved.js";
+import { ServerSettingsSchema } from "../../src/providers/settings.js";
+import { openDatabase } from "../../src/store/database.js";
 import { listJobs } from "../../src/store/queue.js";
 import { getRun, listAttempts, listRuns, saveRunState } from "../../src/store/runs.js";
 import { githubApi, requestLog } from "../helpers/github/api.js";
+import { serveProbot } from "../helpers/probot-server.js";
+import { tempDir } from "../helpers/temp.js";
 import { INSTALLATION_ID, NOW, OWNER, REPO, type RunningApp, startApp } from "./harness.js";
 
 const repoPath = `/repos/${OWNER}/${REPO}`;
@@ -418,6 +424,38 @@ describe("slash commands > /dry-run", () => {
     expect(listRuns(app.db).map((run) => run.id)).toEqual([runId]);
     expect(listAttempts(app.db, runId)).toEqual([]);
     expect(getRun(app.db, runId)?.state).toEqual(COOLING);
+  });
+
+  it("prices a local openai-compatible model at $0 when the server's address comes from the environment, as a run does", async () => {
+    const db = openDatabase(join(tempDir(), "store.db"));
+    const parts = buildGitHubApp({
+      db,
+      now: () => NOW,
+      settings: ServerSettingsSchema.parse({}),
+      env: { ATOMIC_SCRUM_OPENAI_BASE_URL: "http://localhost:11434/v1" },
+    });
+    const served = await serveProbot(parts.appFn);
+    try {
+      const local = startRun({ ...app, db }, COOLING, { ...PIPELINE, budget: { maxCostUsd: 2 } });
+      db.prepare("UPDATE runs SET provider = ? WHERE id = ?").run(
+        JSON.stringify({ name: "openai-compatible" }),
+        local,
+      );
+      token();
+      permission("Codertocat", "write");
+      writes(2);
+      const response = await served.deliver(commentPayload({ body: "/dry-run" }), { event: "issue_comment" });
+      expect(response.status).toBe(200);
+      const body = reply().body;
+      expect(body).toContain("Forecast, priced on openai-compatible");
+      expect(body).toContain(
+        "openai-compatible model qwen2.5-coder:1.5b at http://localhost:11434/v1 is priced at $0 (local model;",
+      );
+      expect(body).not.toContain("no price for");
+    } finally {
+      await served.close();
+      db.close();
+    }
   });
 
   it("from a reader is refused and reads nothing of the repository", async () => {
