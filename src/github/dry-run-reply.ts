@@ -4,6 +4,7 @@ import { CONTEXT_LIMITS } from "../local/dry-run/assumptions.js";
 import { dryRunWith, historyOf, printDryRun } from "../local/dry-run.js";
 import { formatProblem } from "../pipeline/problem.js";
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
+import type { Tier } from "../pipeline/schema.js";
 import type { ServerSettings } from "../providers/settings.js";
 import { formatCost } from "../render/format.js";
 import type { Database } from "../store/database.js";
@@ -53,6 +54,7 @@ export async function dryRunReply(
       pipeline: chosen.pipeline,
       issue,
       provider: chosen.provider,
+      ...(chosen.models ? { models: chosen.models } : {}),
       settings: input.settings,
       now: input.now,
     },
@@ -112,11 +114,16 @@ export function fitReply(summary: string, lines: string[], limit = DRY_RUN_REPLY
 
 async function choosePipeline(
   input: DryRunReplyInput,
-): Promise<{ pipeline: ResolvedPipeline; provider: string; why: string } | { reply: string }> {
+): Promise<
+  | { pipeline: ResolvedPipeline; provider: string; models?: Partial<Record<Tier, string>>; why: string }
+  | { reply: string }
+> {
   if (input.run) {
+    const models = input.run.provider?.models;
     return {
       pipeline: input.run.pipeline,
       provider: input.run.provider?.name ?? "simulated",
+      ...(models ? { models } : {}),
       why: ` (the pipeline run ${input.run.id} pinned)`,
     };
   }
@@ -146,6 +153,7 @@ async function choosePipeline(
   return {
     pipeline: withRepoBudget(pipeline.pipeline, config.budget),
     provider: config.provider,
+    ...(Object.keys(config.tiers).length > 0 ? { models: config.tiers } : {}),
     why: ` (the pipeline of label \`${label}\`)`,
   };
 }

@@ -85,7 +85,7 @@ export async function dryRunWith(
   sources: DryRunSources,
 ): Promise<DryRunReport> {
   const { history } = sources;
-  const pricing = pricingFor(options.provider, options.settings, options.env);
+  const pricing = pricingFor(options.provider, options.settings, options.env, options.models);
   const breakers = openBreakers(
     history.breakers,
     breakerSettings(breakerSettingsFrom(options.settings)),

@@ -458,6 +458,20 @@ describe("slash commands > /dry-run", () => {
     }
   });
 
+  it("forecasts on the tier models the run pinned (the repository's `tiers`), not the provider's defaults", async () => {
+    const runId = startRun(app, COOLING, PIPELINE);
+    app.db
+      .prepare("UPDATE runs SET provider = ? WHERE id = ?")
+      .run(JSON.stringify({ name: "anthropic", models: { fast: "claude-haiku-4-5" } }), runId);
+    token();
+    permission("Codertocat", "write");
+    writes(2);
+    await app.deliver(commentPayload({ body: "/dry-run" }), { event: "issue_comment" });
+    const body = reply().body;
+    expect(body).toMatch(/Forecast, priced on anthropic: fast claude-haiku-4-5, balanced claude-sonnet-5-5/);
+    expect(body).toContain("no history on anthropic/claude-haiku-4-5: the default rate");
+  });
+
   it("from a reader is refused and reads nothing of the repository", async () => {
     startRun(app, COOLING, READING);
     token();

@@ -25,7 +25,12 @@ export interface Pricing {
  * the OpenAI-compatible server's address, which says whether its models are local and free). An
  * offline provider costs nothing, so its calls are priced as the same calls on anthropic.
  */
-export function pricingFor(asked: string, settings: ServerSettings, env: NodeJS.ProcessEnv = {}): Pricing {
+export function pricingFor(
+  asked: string,
+  settings: ServerSettings,
+  env: NodeJS.ProcessEnv = {},
+  tierModels?: Partial<Record<Tier, string>>,
+): Pricing {
   const pricedAs = (name: string) => (name === "simulated" || name === "recorded" ? "anthropic" : name);
   const notes = new Set<string>();
   const url = env[OPENAI_BASE_URL_VARIABLE];
@@ -35,8 +40,12 @@ export function pricingFor(asked: string, settings: ServerSettings, env: NodeJS.
     // `cost` asks `priceOf` before `price`, so the only warning is a local model's $0.
     warn: (message) => notes.add(message),
   });
-  const modelFor = (provider: string, tier: Tier) => registry.forChoice({ name: provider }).modelFor(tier);
   const provider = pricedAs(asked);
+  // The repository's `tiers` are the asked provider's models, as a run pins them; an offline run
+  // priced as anthropic keeps anthropic's own.
+  const own = tierModels !== undefined && provider === asked ? { models: tierModels } : {};
+  const modelFor = (name: string, tier: Tier) =>
+    registry.forChoice({ name, ...(name === provider ? own : {}) }).modelFor(tier);
   const models = Object.fromEntries(TIERS.map((tier) => [tier, modelFor(provider, tier)])) as Record<
     Tier,
     string

@@ -16,6 +16,8 @@ export interface DryRunOptions {
   dbPath?: string;
   /** The `--provider` flag: whose prices the forecast uses (offline ones are priced as anthropic). */
   provider: string;
+  /** Tier -> model the run would pin (a repository's `tiers`): priced, and its history read, on them. */
+  models?: Partial<Record<Tier, string>>;
   /** The `--fixtures` file of a recorded run: checked as the run would check it. */
   fixtures?: string;
   settings: ServerSettings;
