@@ -25,6 +25,7 @@ const PROBOT_FILES = [
 const COMPUTED: Record<string, string[]> = {
   "src/providers/registry.ts": [...Object.values(KEY_VARIABLES).flat(), OPENAI_BASE_URL_VARIABLE],
   "src/local/dry-run/pricing.ts": [OPENAI_BASE_URL_VARIABLE],
+  "src/app.ts": [OPENAI_BASE_URL_VARIABLE],
 };
 
 const NAME = "[A-Z][A-Z0-9_]*|npm_[a-z_]+";
