@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
