@@ -95,6 +95,23 @@ describe("dry-run gap: untold-assert", () => {
     expect(untold(phase(told, asserts))).toEqual([]);
   });
 
+  it("counts an anchored regex as told by a line or a quoted example the pattern matches", () => {
+    // The assert checks the whole answer, so ^ is its start and $ its end; in the prompt the
+    // example the author shows is a line of it or a quoted span, never the prompt's own start.
+    for (const told of [
+      "Write a plan for {{ issue.title }}.\nPlan: <one line>\nthen the steps.",
+      'Write a plan for {{ issue.title }}. Start with the line "Plan: ready".',
+      "Write a plan for {{ issue.title }}. Begin your answer with `Plan: ready`.",
+    ]) {
+      expect(untold(phase(told, ['{ type: regex, value: "^Plan: " }'])), told).toEqual([]);
+    }
+    const end = 'Review {{ issue.title }}. End with the line "Verdict: approve" or "Verdict: reject".';
+    expect(untold(phase(end, ['{ type: regex, value: "Verdict: (approve|reject)$" }']))).toEqual([]);
+    expect(
+      untold(phase("Write a plan for {{ issue.title }}.", ['{ type: regex, value: "^Plan: " }'])),
+    ).toHaveLength(1);
+  });
+
   it("does not count text that only the issue could supply", () => {
     const gaps = untold(phase("Answer {{ issue.body }}", ['{ type: contains, value: "issue" }']));
     expect(gaps).toHaveLength(1);
