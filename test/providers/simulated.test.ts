@@ -106,6 +106,19 @@ describe("the simulated model follows the format a prompt asks for", () => {
     expect(text).toMatch(/^Verdict: approve$/m);
   });
 
+  it("puts a fixed line where the prompt says: first when told to start with it, last when told to end with it", async () => {
+    for (const task of ["research", "review"] as const) {
+      const first = await ask('Write a plan for the issue. Start with the line "Plan: ready".', { task });
+      expect(first, task).toMatch(/^Plan: ready\n/);
+      const begin = await ask("Begin your answer with `Status: open`, then list the steps.", { task });
+      expect(begin, task).toMatch(/^Status: open\n/);
+      const last = await ask('Review the change. End with the line "Verdict: approve".', { task });
+      expect(last.trimEnd(), task).toMatch(/\nVerdict: approve$/);
+      const short = await ask('In three sentences, say what changed. Finish with "Risk: low".', { task });
+      expect(short.trimEnd(), task).toMatch(/\nRisk: low$/);
+    }
+  });
+
   it("answers with the JSON object asked for, its fields named by the prompt and values from its list", async () => {
     const text = await ask(
       "Read the issue below and answer with a JSON object: a one-line `title` and the `labels` that fit it, from bug, feature, docs and question. Answer with the JSON object only.",

@@ -15,6 +15,10 @@ export interface Request {
   label?: string;
   /** Fixed lines such as `Verdict: approve`, by key. */
   fixedLines: Map<string, string>;
+  /** Fixed lines the prompt says the answer starts with ("start with the line `Plan: ready`"). */
+  firstLines: string[];
+  /** Fixed lines the prompt says the answer ends with ("end with `Verdict: approve`"). */
+  lastLines: string[];
   /** A status word such as **SUPPORTED**. */
   status?: string;
   length: AskedLength;
@@ -38,6 +42,11 @@ const SECTIONS: Record<Task, string[]> = {
   mechanical: ["Revised text"],
 };
 
+const STARTS_WITH =
+  /\b(?:start|begin|open)s?(?: (?:your|the) (?:answer|reply|document|output|plan|review))? with(?: (?:the|a|this) line)?:? *$|\bfirst line (?:is|reads|must be|should be)?:? *$/i;
+const ENDS_WITH =
+  /\b(?:end|close|finish)(?:e?s)?(?: (?:your|the) (?:answer|reply|document|output|plan|review))? with(?: (?:the|a|this) line)?:? *$|\blast line (?:is|reads|must be|should be)?:? *$/i;
+
 /** The prompt with its untrusted blocks cut out: the part a model takes instructions from. */
 export function instructionsOf(prompt: string): string {
   return prompt.replace(UNTRUSTED_BLOCK, "");
@@ -48,17 +57,32 @@ export function readRequest(prompt: string, task: Task): Request {
   const fences = [...instructions.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? "").join("\n");
   const sections = [...fences.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? "").trim());
   const fixedLines = new Map<string, string>();
+  const firstLines: string[] = [];
+  const lastLines: string[] = [];
+  for (const m of fences.matchAll(/^([A-Z][A-Za-z ]{1,20}): ([a-z][\w -]*)$/gm)) {
+    const key = m[1] ?? "";
+    if (!fixedLines.has(key)) fixedLines.set(key, `${key}: ${m[2]}`);
+  }
   for (const m of [
-    ...fences.matchAll(/^([A-Z][A-Za-z ]{1,20}): ([a-z][\w -]*)$/gm),
     ...instructions.matchAll(/`([A-Z][A-Za-z ]{1,20}): ([^`\n]+)`/g),
     ...instructions.matchAll(/"([A-Z][A-Za-z ]{1,20}): ([^"\n]+)"/g),
   ]) {
     const key = m[1] ?? "";
-    if (!fixedLines.has(key)) fixedLines.set(key, `${key}: ${m[2]}`);
+    if (fixedLines.has(key) || firstLines.some((l) => l.startsWith(`${key}:`))) continue;
+    const line = `${key}: ${m[2]}`;
+    // Where the prompt says the line goes, as a model reads it: the words just before the quote.
+    const before = instructions.slice(Math.max(0, (m.index ?? 0) - 40), m.index);
+    if (STARTS_WITH.test(before)) firstLines.push(line);
+    else {
+      if (ENDS_WITH.test(before)) lastLines.push(line);
+      fixedLines.set(key, line);
+    }
   }
   const request: Request = {
     sections: sections.length > 0 ? sections : SECTIONS[task],
     fixedLines,
+    firstLines,
+    lastLines,
     length: askedLength(instructions),
     bullets: /\bbullet(?:ed)? (?:list|points)\b|\bas bullets\b/i.test(instructions),
   };

@@ -50,7 +50,7 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
   if (request.json) return jsonAnswer(request.json, purpose);
   const previous = longestPhaseBlock(prompt);
   if ((purpose.task === "mechanical" || /revis/.test(purpose.phaseId)) && previous) {
-    return `${cutToLength(`${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
+    return `${cutToLength(`${firstOf(request)}${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
   }
   const { length } = request;
   const units =
@@ -60,7 +60,7 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
     units > 0
       ? [SIMULATED_MARK, ""]
       : [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
-  const render = () => [...head, ...sections.flatMap(renderSection)].join("\n");
+  const render = () => firstOf(request) + [...head, ...sections.flatMap(renderSection)].join("\n");
   const most = mostWords(length);
   const least = length.minWords ?? 0;
   // Cut the longest sections first, keeping one item each, then add to the shortest until long enough.
@@ -83,6 +83,11 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
   return `${most !== undefined && count > most ? cutWords(text, most) : text}\n`;
 }
 
+/** The lines the prompt says the answer starts with, each on its own line, then a blank line. */
+function firstOf(request: Request): string {
+  return request.firstLines.length > 0 ? `${request.firstLines.join("\n")}\n\n` : "";
+}
+
 function renderSection(section: Section): string[] {
   return [
     ...(section.heading ? [`## ${section.heading}`, ""] : []),
@@ -97,6 +102,8 @@ function longAnswer(purpose: AgentPurpose, request: Request): Section[] {
   const sections: Section[] = request.sections.map((heading, index) => {
     const fixed: string[] = [];
     for (const [key, line] of request.fixedLines) {
+      // A line the answer must end with goes last, not under its heading.
+      if (request.lastLines.includes(line)) continue;
       if (heading.toLowerCase().includes(key.toLowerCase())) {
         fixed.push(line);
         placed.add(key);
