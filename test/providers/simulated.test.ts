@@ -119,6 +119,16 @@ describe("the simulated model follows the format a prompt asks for", () => {
     }
   });
 
+  it("keeps the closing line it was asked for when it cuts an answer to a word limit", async () => {
+    for (const limit of [30, 80]) {
+      const text = await ask(
+        `Summarise the change in at most ${limit} words, then end with the line "Risk: low" or "Risk: high".`,
+      );
+      expect(words(text), String(limit)).toBeLessThanOrEqual(limit);
+      expect(text.trimEnd(), String(limit)).toMatch(/\nRisk: low$/);
+    }
+  });
+
   it("answers with the JSON object asked for, its fields named by the prompt and values from its list", async () => {
     const text = await ask(
       "Read the issue below and answer with a JSON object: a one-line `title` and the `labels` that fit it, from bug, feature, docs and question. Answer with the JSON object only.",

@@ -80,7 +80,15 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
     count += words(added);
   }
   const text = render();
-  return `${most !== undefined && count > most ? cutWords(text, most) : text}\n`;
+  if (most === undefined || count <= most) return `${text}\n`;
+  // Cut the body, never the closing block of fixed lines ("end with the line `Risk: low`").
+  const closing = sections.at(-1);
+  if (closing && !closing.heading && closing.items.length === 0 && closing.fixed.length > 0) {
+    sections.pop();
+    const tail = closing.fixed.join("\n");
+    return `${cutWords(render(), Math.max(0, most - words(tail))).trimEnd()}\n\n${tail}\n`;
+  }
+  return `${cutWords(text, most)}\n`;
 }
 
 /** The lines the prompt says the answer starts with, each on its own line, then a blank line. */
