@@ -184,4 +184,18 @@ describe("askedLength", () => {
     expect(mostWords(askedLength("Summarise it in a paragraph."))).toBe(120);
     expect(askedLength("Write one line per finding.")).toEqual({});
   });
+
+  it("reads a negated minimum as a maximum, and a limit put after its number", () => {
+    // "no more than 120" is at most 120: it was also read as "more than 120", a minimum of 121.
+    expect(askedLength("Write no more than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Write not more than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Keep it to no longer than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("The summary: 120 words max.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Write 80 words at most.")).toEqual({ maxWords: 80 });
+    expect(askedLength("Write more than 150 words.")).toEqual({ minWords: 151 });
+    const told = phase("Summarise {{ issue.title }} in no more than 120 words.", [
+      "{ type: min-words, value: 100 }",
+    ]);
+    expect(untold(told)).toHaveLength(1);
+  });
 });
