@@ -103,11 +103,14 @@ export function askedLength(instructions: string): AskedLength {
 
 function firstParagraph(instructions: string): string {
   return (
-    instructions
-      .split(/\n\s*\n/)
-      .map((part) => part.trim())
-      .find((part) => /\p{L}/u.test(part)) ?? ""
-  ).replace(/\s+/g, " ");
+    (
+      instructions
+        .split(/\n\s*\n/)
+        .map((part) => part.trim())
+        // A prompt file may open with a heading ("# Summary"): the statement is the prose after it.
+        .find((part) => /\p{L}/u.test(part) && !/^(?:#{1,6} [^\n]*(?:\n|$))+$/.test(part)) ?? ""
+    ).replace(/\s+/g, " ")
+  );
 }
 
 function readUnits(statement: string, asked: AskedLength): void {

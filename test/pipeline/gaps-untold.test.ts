@@ -185,6 +185,18 @@ describe("askedLength", () => {
     expect(askedLength("Write one line per finding.")).toEqual({});
   });
 
+  it("takes the task statement after a heading, as a prompt file starts", () => {
+    expect(
+      askedLength("# Summary\n\nSummarise the issue in three sentences.\n\nOne line per finding."),
+    ).toEqual({
+      sentences: 3,
+    });
+    expect(askedLength("## Task\n\n### Now\n\nWrite one line, then at most three bullet points.")).toEqual({
+      lines: 1,
+      bullets: 3,
+    });
+  });
+
   it("reads a negated minimum as a maximum, and a limit put after its number", () => {
     // "no more than 120" is at most 120: it was also read as "more than 120", a minimum of 121.
     expect(askedLength("Write no more than 120 words.")).toEqual({ maxWords: 120 });
