@@ -129,6 +129,21 @@ describe("the simulated model follows the format a prompt asks for", () => {
     }
   });
 
+  it("gives a JSON field the kind the prompt describes: one of a list, a number, a yes or no, a list", async () => {
+    const text = await ask(
+      "Read the issue below and answer with a JSON object only: its `kind` (one of bug, feature or question), a `priority` from 1 to 3 as a number, a `summary` of one sentence, whether it is `urgent` (true or false), `tags`, a list of strings, and the `area`, either cli or server.",
+      { task: "mechanical" },
+    );
+    expect(JSON.parse(text)).toEqual({
+      kind: "feature",
+      priority: 1,
+      urgent: false,
+      summary: "Trim the input",
+      tags: [expect.any(String)],
+      area: "cli",
+    });
+  });
+
   it("answers with the JSON object asked for, its fields named by the prompt and values from its list", async () => {
     const text = await ask(
       "Read the issue below and answer with a JSON object: a one-line `title` and the `labels` that fit it, from bug, feature, docs and question. Answer with the JSON object only.",

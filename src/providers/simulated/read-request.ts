@@ -32,6 +32,10 @@ export interface JsonField {
   name: string;
   /** The values the prompt allows, when it lists them ("from bug, feature, docs and question"). */
   choices?: string[];
+  /** A number ("from 1 to 3", "as a number", "a count"), a yes or no ("true or false"), a list ("a list of"). */
+  kind?: "number" | "boolean" | "list";
+  /** The least number the prompt allows ("from 1 to 3": 1). */
+  least?: number;
 }
 
 const SECTIONS: Record<Task, string[]> = {
@@ -109,10 +113,29 @@ function jsonFields(instructions: string): JsonField[] | undefined {
   );
   if (!paragraph) return undefined;
   const flat = paragraph.replace(/\s+/g, " ");
-  return [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)].map((m) => {
+  const matches = [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)];
+  // The text between two fields describes both: "`kind` (one of bug or feature), whether it is
+  // `urgent`". What follows its last comma leads into the next field, when it is a few words.
+  const parts = matches.map((m, i) => {
+    const segment = m[2] ?? "";
+    const cut = segment.lastIndexOf(", ");
+    const lead = cut >= 0 ? segment.slice(cut + 2) : "";
+    return i < matches.length - 1 && cut >= 0 && lead.split(/\s+/).filter(Boolean).length <= 5
+      ? { own: segment.slice(0, cut), lead }
+      : { own: segment, lead: "" };
+  });
+  return matches.map((m, i) => {
     const field: JsonField = { name: m[1] ?? "" };
-    const list = /\bfrom ((?:[\w-]+, )*[\w-]+,? (?:and|or) [\w-]+)/.exec(m[2] ?? "")?.[1];
-    if (list) field.choices = list.split(/,? (?:and|or) |, /);
+    const after = parts[i]?.own ?? "";
+    const said = `${parts[i - 1]?.lead ?? ""} ${after}`;
+    const range = /\bfrom (-?\d+) to -?\d+\b/.exec(said);
+    if (/\btrue or false\b|\bboolean\b|\byes or no\b/i.test(said)) field.kind = "boolean";
+    else if (range || /\b(?:as an? (?:number|integer)|numeric|integer|a count)\b/i.test(said)) {
+      field.kind = "number";
+      if (range) field.least = Number(range[1]);
+    } else if (/\b(?:a list|an array|list of|array of)\b/i.test(after)) field.kind = "list";
+    const list = /\b(?:from|one of|either) ((?:[\w-]+, )*[\w-]+,? (?:and|or) [\w-]+)/.exec(after)?.[1];
+    if (list && field.kind === undefined) field.choices = list.split(/,? (?:and|or) |, /);
     return field;
   });
 }

@@ -210,8 +210,16 @@ function jsonAnswer(fields: JsonField[], purpose: AgentPurpose): string {
     choices[0];
   const value: Record<string, unknown> = {};
   for (const field of fields.length > 0 ? fields : [{ name: "summary" }]) {
+    if (field.kind === "number") {
+      value[field.name] = field.least ?? 1;
+      continue;
+    }
+    if (field.kind === "boolean") {
+      value[field.name] = false;
+      continue;
+    }
     const chosen = field.choices ? choose(field.choices) : undefined;
-    const plural = /s$/.test(field.name) && !/(?:ss|status)$/.test(field.name);
+    const plural = field.kind === "list" || (/s$/.test(field.name) && !/(?:ss|status)$/.test(field.name));
     const text = /title|name|summary/.test(field.name) ? oneLine(title) : pick(purpose, 0);
     value[field.name] = plural ? [chosen ?? text] : (chosen ?? text);
   }
