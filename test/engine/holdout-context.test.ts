@@ -215,6 +215,30 @@ describe("holdout > a run on a repository that documents its own pipeline", () =
   });
 });
 
+describe("holdout > scenario files", () => {
+  const { pipeline } = loadPipeline(PIPELINE.replace("prompts/write.md", JSON.stringify(PROMPT)));
+
+  it("leaves out a pipeline's scenario tests: recorded answers and the judges' grades of them", () => {
+    const scenario =
+      "name: clean\nissue: { title: x }\ncassettes:\n  write:\n    - agent: A draft.\n      judge:\n        secret-criterion: { score: 0.9, reason: names the function }\nexpect:\n  status: succeeded\n";
+    const extended = "name: retry\nextends: clean.yml\nexpect:\n  status: failed\n";
+    const read = {
+      files: [
+        { path: "pipelines/scenarios/judged/clean.yml", content: scenario },
+        { path: "pipelines/scenarios/judged/retry.yaml", content: extended },
+        { path: "config/expect.yml", content: "expect:\n  ok: true\n" },
+      ],
+      omitted: [],
+    };
+    const { context, heldOut } = holdOutContext(read, pipeline);
+    expect(heldOut).toEqual([
+      { path: "pipelines/scenarios/judged/clean.yml", reason: "holdout: scenario file" },
+      { path: "pipelines/scenarios/judged/retry.yaml", reason: "holdout: scenario file" },
+    ]);
+    expect(context.files.map((file) => file.path)).toEqual(["config/expect.yml"]);
+  });
+});
+
 describe("holdout > a phrase common in English is not a rubric", () => {
   // Six words of this rubric are a stock phrase ("in a way that a new ..."), and "at the end of
   // the day" is another: a README or an issue using them quotes nothing a judge grades by.
