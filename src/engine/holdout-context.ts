@@ -17,10 +17,17 @@ const REPO_CONFIG = /^\.github\/atomic-scrum\.ya?ml$/;
  */
 const PIPELINE_FILE = /\.ya?ml$/i;
 const PHASES_KEY = /^phases[ \t]*:/m;
+/**
+ * A pipeline's scenario test (`atomic-scrum test`): recorded answers and the judges' grades of
+ * them, the pipeline's own test. Top-level `cassettes:`, or `expect:` with `extends:` or `issue:`.
+ */
+const CASSETTES_KEY = /^cassettes[ \t]*:/m;
+const EXPECT_KEY = /^expect[ \t]*:/m;
+const SCENARIO_KEY = /^(?:extends|issue)[ \t]*:/m;
 
 /**
  * Takes out of a phase's context every file an agent must not read (issue 12, item 11): any
- * pipeline or repository configuration file, the run's own prompt files (known by their text,
+ * pipeline, scenario or repository configuration file, the run's own prompt files (known by their text,
  * which the pipeline pinned, so wherever the pipeline came from), and any file showing the
  * rubric of one of the run's criteria, matched as `findRubricLeak` matches (six words, however
  * disguised). Each one is listed in `omitted` with its reason, and returned as `heldOut` so the
@@ -70,6 +77,11 @@ function holdoutReason(
   if (REPO_CONFIG.test(file.path)) return { reason: "holdout: repository configuration" };
   if (PIPELINE_FILE.test(file.path) && PHASES_KEY.test(file.content))
     return { reason: "holdout: pipeline file" };
+  if (
+    PIPELINE_FILE.test(file.path) &&
+    (CASSETTES_KEY.test(file.content) || (EXPECT_KEY.test(file.content) && SCENARIO_KEY.test(file.content)))
+  )
+    return { reason: "holdout: scenario file" };
   const promptOf = prompts.get(file.content.trimEnd());
   if (promptOf !== undefined) return { reason: `holdout: prompt file of phase ${promptOf}` };
   const criterion = leakIn(file.content, rubrics);

@@ -22,6 +22,29 @@ function rubricWords(rubric: string): FoldedWord[] {
   return foldedWords(rubric.replace(TEMPLATE_TAG, " "));
 }
 
+/**
+ * Words any English text is made of. A window of a rubric with fewer than {@link CONTENT_WORDS}
+ * other words is a stock phrase ("at the end of the day", "in a way that a new"): it says nothing
+ * of what the judge grades, and matching it held out ordinary READMEs and stopped runs whose issue
+ * happened to use it. The windows around it, which carry the rubric's substance, still match.
+ */
+const FUNCTION_WORDS = new Set(
+  (
+    "a an the and or but nor of in on at to for from by with as into onto about than then that this these those " +
+    "it its is are was were be been being am do does did have has had not no so if when while where which who " +
+    "whom what how why there here they them their we us our you your he she his her i me my can could will would " +
+    "shall should may might must one all any each every some more most such only own same other very just also " +
+    "out up down over under again end day way thing things"
+  ).split(" "),
+);
+const CONTENT_WORDS = 3;
+
+function distinctive(list: FoldedWord[], start: number): boolean {
+  let content = 0;
+  for (const word of list.slice(start, start + WINDOW)) if (!FUNCTION_WORDS.has(word.text)) content++;
+  return content >= CONTENT_WORDS;
+}
+
 function windowKey(list: FoldedWord[], start: number): string {
   return list
     .slice(start, start + WINDOW)
@@ -44,8 +67,10 @@ export function rubricIndex(pipeline: ResolvedPipeline): RubricIndex {
       if (!("judge" in gate)) continue;
       for (const criterion of gate.judge.criteria) {
         const list = rubricWords(criterion.rubric);
-        for (let i = 0; i + WINDOW <= list.length; i++)
+        for (let i = 0; i + WINDOW <= list.length; i++) {
+          if (!distinctive(list, i)) continue;
           out.set(windowKey(list, i), `${phase.id}: ${criterion.name}`);
+        }
       }
     }
   }

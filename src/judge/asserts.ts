@@ -49,7 +49,9 @@ export const ASSERT_CHECKS: Record<AssertKind, AssertCheck> = {
     return { pass, reason: pass ? `contains "${value}"` : `does not contain "${value}"` };
   },
   regex: (subject, value) => {
-    const pass = new RegExp(String(value), "u").test(subject.text);
+    // `$` is the answer's end and `^` its start: a newline after the last line (every file ends
+    // with one) or before the first is not part of the answer a pattern is written against.
+    const pass = new RegExp(String(value), "u").test(subject.text.trim());
     return { pass, reason: pass ? `matches /${value}/` : `does not match /${value}/` };
   },
   "min-words": (subject, value) => {

@@ -73,13 +73,15 @@ export function askedLength(instructions: string): AskedLength {
     lower(toNumber(m[1] ?? ""));
     upper(toNumber(m[2] ?? ""));
   }
-  const atMost = `at most|no more than|not more than|up to|within|a maximum of|max(?:imum)?`;
+  const atMost = `at most|no more than|not more than|no longer than|not longer than|up to|within|a maximum of|max(?:imum)?`;
   const below = String.raw`(?<!\bno |\bnot )(?:under|fewer than|less than|below)`;
   for (const m of text.matchAll(new RegExp(String.raw`\b(${atMost}|${below}) ${N} ${words}`, "gi"))) {
     const value = toNumber(m[2] ?? "");
     upper(/under|fewer|less|below/i.test(m[1] ?? "") ? value - 1 : value);
   }
-  for (const m of text.matchAll(new RegExp(String.raw`\b${N} ${words} or (?:fewer|less)\b`, "gi")))
+  for (const m of text.matchAll(
+    new RegExp(String.raw`\b${N} ${words} (?:or (?:fewer|less)|at most|max(?:imum)?)\b`, "gi"),
+  ))
     upper(toNumber(m[1] ?? ""));
   for (const m of text.matchAll(new RegExp(String.raw`\b${N}-word\b`, "gi"))) {
     const value = toNumber(m[1] ?? "");
@@ -87,7 +89,9 @@ export function askedLength(instructions: string): AskedLength {
     lower(Math.floor(value * 0.6));
   }
   const atLeast = `at least|no fewer than|no less than|a minimum of|min(?:imum)?`;
-  for (const m of text.matchAll(new RegExp(String.raw`\b(${atLeast}|over|more than) ${N} ${words}`, "gi"))) {
+  // "no more than 120 words" is a maximum, read above, not "more than 120".
+  const above = String.raw`(?<!\bno |\bnot )(?:over|more than)`;
+  for (const m of text.matchAll(new RegExp(String.raw`\b(${atLeast}|${above}) ${N} ${words}`, "gi"))) {
     const value = toNumber(m[2] ?? "");
     lower(/over|more than/i.test(m[1] ?? "") ? value + 1 : value);
   }
@@ -99,11 +103,14 @@ export function askedLength(instructions: string): AskedLength {
 
 function firstParagraph(instructions: string): string {
   return (
-    instructions
-      .split(/\n\s*\n/)
-      .map((part) => part.trim())
-      .find((part) => /\p{L}/u.test(part)) ?? ""
-  ).replace(/\s+/g, " ");
+    (
+      instructions
+        .split(/\n\s*\n/)
+        .map((part) => part.trim())
+        // A prompt file may open with a heading ("# Summary"): the statement is the prose after it.
+        .find((part) => /\p{L}/u.test(part) && !/^(?:#{1,6} [^\n]*(?:\n|$))+$/.test(part)) ?? ""
+    ).replace(/\s+/g, " ")
+  );
 }
 
 function readUnits(statement: string, asked: AskedLength): void {

@@ -23,7 +23,7 @@ const TOLD: Record<AssertKind, Telling> = {
       ? undefined
       : `the prompt never shows the text "${value}" the answer must contain: tell the agent to write it`,
   regex: (prompt, value) =>
-    new RegExp(String(value), "u").test(prompt)
+    examples(prompt).some((text) => new RegExp(String(value), "u").test(text))
       ? undefined
       : `nothing in the prompt matches /${value}/: show the agent the line it must write (e.g. one the pattern matches)`,
   "min-words": (prompt, value) => minTold(prompt, Number(value)),
@@ -48,6 +48,19 @@ const TOLD: Record<AssertKind, Telling> = {
     return `the prompt names none of the places the paths assert allows (${globs.join(", ")}): tell the agent where it may write, e.g. "change only files under ${placeOf(globs[0] ?? "")}"`;
   },
 };
+
+/**
+ * The texts of a prompt a regex assert may be shown in: the prompt, each of its lines, and each
+ * quoted or `backticked` span. The assert tests the whole answer, so `^` is the answer's start and
+ * `$` its end; the example line the author shows is never the prompt's own start or end.
+ */
+function examples(prompt: string): string[] {
+  const lines = prompt.split("\n").flatMap((line) => [line, line.trim()]);
+  const quoted = [...prompt.matchAll(/`([^`\n]+)`|"([^"\n]+)"|“([^”\n]+)”/g)].map(
+    (m) => m[1] ?? m[2] ?? m[3] ?? "",
+  );
+  return [prompt, ...lines, ...quoted];
+}
 
 /** What a prompt must mention for a glob to be named: its first literal part (`src/`, `README.md`, `.test.`). */
 function placeOf(glob: string): string {

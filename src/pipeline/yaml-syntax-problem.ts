@@ -83,7 +83,7 @@ function explainYamlError(error: YAMLError, text: string, lines: LineCounter): E
     }
     return { at, message: `${said}: ${INDENT_HINT}` };
   }
-  if (error.code === "BAD_INDENT" && /^Flow (sequence|mapping)/.test(said)) {
+  if (error.code === "BAD_INDENT" && /^Flow (sequence|map)/.test(said)) {
     const [opener, closer] = said.startsWith("Flow sequence") ? ["[", "]"] : ["{", "}"];
     const open = unclosedOpener(text, error.pos[0], opener, closer);
     return {

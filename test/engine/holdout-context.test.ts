@@ -214,3 +214,62 @@ describe("holdout > a run on a repository that documents its own pipeline", () =
     }
   });
 });
+
+describe("holdout > scenario files", () => {
+  const { pipeline } = loadPipeline(PIPELINE.replace("prompts/write.md", JSON.stringify(PROMPT)));
+
+  it("leaves out a pipeline's scenario tests: recorded answers and the judges' grades of them", () => {
+    const scenario =
+      "name: clean\nissue: { title: x }\ncassettes:\n  write:\n    - agent: A draft.\n      judge:\n        secret-criterion: { score: 0.9, reason: names the function }\nexpect:\n  status: succeeded\n";
+    const extended = "name: retry\nextends: clean.yml\nexpect:\n  status: failed\n";
+    const read = {
+      files: [
+        { path: "pipelines/scenarios/judged/clean.yml", content: scenario },
+        { path: "pipelines/scenarios/judged/retry.yaml", content: extended },
+        { path: "config/expect.yml", content: "expect:\n  ok: true\n" },
+      ],
+      omitted: [],
+    };
+    const { context, heldOut } = holdOutContext(read, pipeline);
+    expect(heldOut).toEqual([
+      { path: "pipelines/scenarios/judged/clean.yml", reason: "holdout: scenario file" },
+      { path: "pipelines/scenarios/judged/retry.yaml", reason: "holdout: scenario file" },
+    ]);
+    expect(context.files.map((file) => file.path)).toEqual(["config/expect.yml"]);
+  });
+});
+
+describe("holdout > a phrase common in English is not a rubric", () => {
+  // Six words of this rubric are a stock phrase ("in a way that a new ..."), and "at the end of
+  // the day" is another: a README or an issue using them quotes nothing a judge grades by.
+  const COMMON = "Explains the change in a way that a new user can act on, at the end of the day.";
+  const { pipeline } = loadPipeline(
+    PIPELINE.replace("prompts/write.md", JSON.stringify(PROMPT)).replace(`'${RUBRIC}'`, `'${COMMON}'`),
+  );
+
+  it("keeps a file that shares only a stock phrase with a rubric, and leaves out one that quotes it", () => {
+    const read = {
+      files: [
+        {
+          path: "README.md",
+          content: "# tool\n\nThe docs are written in a way that a new contributor can follow.\n",
+        },
+        { path: "docs/style.md", content: "At the end of the day, the tests decide.\n" },
+        {
+          path: "docs/quote.md",
+          content: "The judge wants it to explain the change in a way that a new user can act on.\n",
+        },
+      ],
+      omitted: [],
+    };
+    const { context, heldOut } = holdOutContext(read, pipeline);
+    expect(context.files.map((file) => file.path)).toEqual(["README.md", "docs/style.md"]);
+    expect(heldOut.map((file) => file.path)).toEqual(["docs/quote.md"]);
+  });
+
+  it("does not stop a run whose issue uses the stock phrase", () => {
+    const prompt = untrusted("issue.body", "Please word the error in a way that a new user understands.");
+    expect(holdoutViolation({ system: "You are the phase.", prompt }, pipeline, "write")).toBeUndefined();
+    expect(findRubricLeak("The change, at the end of the day, is small.", pipeline)).toBeUndefined();
+  });
+});

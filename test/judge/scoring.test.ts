@@ -83,6 +83,14 @@ describe("asserts", () => {
     expect(runAssert("is-json", undefined, { text: "{a:1}" }).pass).toBe(false);
   });
 
+  it("reads ^ and $ of a regex as the answer's start and end, whitespace around it aside", () => {
+    const answer = { text: "\nSummary of the change.\n\nRisk: low\n" };
+    expect(runAssert("regex", "Risk: (low|high)$", answer).pass).toBe(true);
+    expect(runAssert("regex", "^Summary", answer).pass).toBe(true);
+    expect(runAssert("not-regex", "Risk: low$", answer).pass).toBe(false);
+    expect(runAssert("regex", "^Risk", answer).pass).toBe(false);
+  });
+
   it("checks JSON against a JSON Schema, saying where it does not fit", () => {
     const schema = {
       type: "object",

@@ -150,7 +150,9 @@ expect:
     expect(result.out).toContain("✓ small clean run");
     const shown = (name: string) => join(dir, name);
     expect(result.out).toContain(`✗ ${shown("b-syntax.yml")}: the scenario file has problems`);
-    expect(result.out).toContain(`    ${shown("b-syntax.yml")}:3:1: YAML syntax error: Flow map`);
+    expect(result.out).toContain(
+      `    ${shown("b-syntax.yml")}:2:8: YAML syntax error: the { that starts here is never closed`,
+    );
     expect(result.out).toContain(
       [
         `    ${shown("c-schema.yml")}:3:10: approve: expected true, false, or a list of different reviewer names such as [alice, bob]`,

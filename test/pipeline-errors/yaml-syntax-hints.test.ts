@@ -46,6 +46,10 @@ const MISTAKES: Record<string, { text: string; line: string }> = {
     text: `${HEAD}  - id: a\n    task: code\n    context: ["src/**", "docs/**"\n    prompt: y\n`,
     line: "p.yml:5:14: YAML syntax error: the [ that starts here is never closed: end it with ], or write one item per line",
   },
+  "a flow mapping never closed": {
+    text: `${HEAD}  - id: a\n    task: code\n    prompt: y\n    gates:\n      - assert: { type: max-words, value: 200\n      - assert: { type: no-placeholders }\n`,
+    line: "p.yml:7:17: YAML syntax error: the { that starts here is never closed: end it with }, or write one item per line",
+  },
 };
 
 describe("a YAML mistake is one problem with a hint", () => {

@@ -95,6 +95,23 @@ describe("dry-run gap: untold-assert", () => {
     expect(untold(phase(told, asserts))).toEqual([]);
   });
 
+  it("counts an anchored regex as told by a line or a quoted example the pattern matches", () => {
+    // The assert checks the whole answer, so ^ is its start and $ its end; in the prompt the
+    // example the author shows is a line of it or a quoted span, never the prompt's own start.
+    for (const told of [
+      "Write a plan for {{ issue.title }}.\nPlan: <one line>\nthen the steps.",
+      'Write a plan for {{ issue.title }}. Start with the line "Plan: ready".',
+      "Write a plan for {{ issue.title }}. Begin your answer with `Plan: ready`.",
+    ]) {
+      expect(untold(phase(told, ['{ type: regex, value: "^Plan: " }'])), told).toEqual([]);
+    }
+    const end = 'Review {{ issue.title }}. End with the line "Verdict: approve" or "Verdict: reject".';
+    expect(untold(phase(end, ['{ type: regex, value: "Verdict: (approve|reject)$" }']))).toEqual([]);
+    expect(
+      untold(phase("Write a plan for {{ issue.title }}.", ['{ type: regex, value: "^Plan: " }'])),
+    ).toHaveLength(1);
+  });
+
   it("does not count text that only the issue could supply", () => {
     const gaps = untold(phase("Answer {{ issue.body }}", ['{ type: contains, value: "issue" }']));
     expect(gaps).toHaveLength(1);
@@ -166,5 +183,31 @@ describe("askedLength", () => {
     });
     expect(mostWords(askedLength("Summarise it in a paragraph."))).toBe(120);
     expect(askedLength("Write one line per finding.")).toEqual({});
+  });
+
+  it("takes the task statement after a heading, as a prompt file starts", () => {
+    expect(
+      askedLength("# Summary\n\nSummarise the issue in three sentences.\n\nOne line per finding."),
+    ).toEqual({
+      sentences: 3,
+    });
+    expect(askedLength("## Task\n\n### Now\n\nWrite one line, then at most three bullet points.")).toEqual({
+      lines: 1,
+      bullets: 3,
+    });
+  });
+
+  it("reads a negated minimum as a maximum, and a limit put after its number", () => {
+    // "no more than 120" is at most 120: it was also read as "more than 120", a minimum of 121.
+    expect(askedLength("Write no more than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Write not more than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Keep it to no longer than 120 words.")).toEqual({ maxWords: 120 });
+    expect(askedLength("The summary: 120 words max.")).toEqual({ maxWords: 120 });
+    expect(askedLength("Write 80 words at most.")).toEqual({ maxWords: 80 });
+    expect(askedLength("Write more than 150 words.")).toEqual({ minWords: 151 });
+    const told = phase("Summarise {{ issue.title }} in no more than 120 words.", [
+      "{ type: min-words, value: 100 }",
+    ]);
+    expect(untold(told)).toHaveLength(1);
   });
 });

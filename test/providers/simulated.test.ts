@@ -106,6 +106,44 @@ describe("the simulated model follows the format a prompt asks for", () => {
     expect(text).toMatch(/^Verdict: approve$/m);
   });
 
+  it("puts a fixed line where the prompt says: first when told to start with it, last when told to end with it", async () => {
+    for (const task of ["research", "review"] as const) {
+      const first = await ask('Write a plan for the issue. Start with the line "Plan: ready".', { task });
+      expect(first, task).toMatch(/^Plan: ready\n/);
+      const begin = await ask("Begin your answer with `Status: open`, then list the steps.", { task });
+      expect(begin, task).toMatch(/^Status: open\n/);
+      const last = await ask('Review the change. End with the line "Verdict: approve".', { task });
+      expect(last.trimEnd(), task).toMatch(/\nVerdict: approve$/);
+      const short = await ask('In three sentences, say what changed. Finish with "Risk: low".', { task });
+      expect(short.trimEnd(), task).toMatch(/\nRisk: low$/);
+    }
+  });
+
+  it("keeps the closing line it was asked for when it cuts an answer to a word limit", async () => {
+    for (const limit of [30, 80]) {
+      const text = await ask(
+        `Summarise the change in at most ${limit} words, then end with the line "Risk: low" or "Risk: high".`,
+      );
+      expect(words(text), String(limit)).toBeLessThanOrEqual(limit);
+      expect(text.trimEnd(), String(limit)).toMatch(/\nRisk: low$/);
+    }
+  });
+
+  it("gives a JSON field the kind the prompt describes: one of a list, a number, a yes or no, a list", async () => {
+    const text = await ask(
+      "Read the issue below and answer with a JSON object only: its `kind` (one of bug, feature or question), a `priority` from 1 to 3 as a number, a `summary` of one sentence, whether it is `urgent` (true or false), `tags`, a list of strings, and the `area`, either cli or server.",
+      { task: "mechanical" },
+    );
+    expect(JSON.parse(text)).toEqual({
+      kind: "feature",
+      priority: 1,
+      urgent: false,
+      summary: "Trim the input",
+      tags: [expect.any(String)],
+      area: "cli",
+    });
+  });
+
   it("answers with the JSON object asked for, its fields named by the prompt and values from its list", async () => {
     const text = await ask(
       "Read the issue below and answer with a JSON object: a one-line `title` and the `labels` that fit it, from bug, feature, docs and question. Answer with the JSON object only.",

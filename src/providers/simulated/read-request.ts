@@ -15,6 +15,10 @@ export interface Request {
   label?: string;
   /** Fixed lines such as `Verdict: approve`, by key. */
   fixedLines: Map<string, string>;
+  /** Fixed lines the prompt says the answer starts with ("start with the line `Plan: ready`"). */
+  firstLines: string[];
+  /** Fixed lines the prompt says the answer ends with ("end with `Verdict: approve`"). */
+  lastLines: string[];
   /** A status word such as **SUPPORTED**. */
   status?: string;
   length: AskedLength;
@@ -28,6 +32,10 @@ export interface JsonField {
   name: string;
   /** The values the prompt allows, when it lists them ("from bug, feature, docs and question"). */
   choices?: string[];
+  /** A number ("from 1 to 3", "as a number", "a count"), a yes or no ("true or false"), a list ("a list of"). */
+  kind?: "number" | "boolean" | "list";
+  /** The least number the prompt allows ("from 1 to 3": 1). */
+  least?: number;
 }
 
 const SECTIONS: Record<Task, string[]> = {
@@ -37,6 +45,11 @@ const SECTIONS: Record<Task, string[]> = {
   review: ["Verdict", "Findings", "Suggested changes", "What is good"],
   mechanical: ["Revised text"],
 };
+
+const STARTS_WITH =
+  /\b(?:start|begin|open)s?(?: (?:your|the) (?:answer|reply|document|output|plan|review))? with(?: (?:the|a|this) line)?:? *$|\bfirst line (?:is|reads|must be|should be)?:? *$/i;
+const ENDS_WITH =
+  /\b(?:end|close|finish)(?:e?s)?(?: (?:your|the) (?:answer|reply|document|output|plan|review))? with(?: (?:the|a|this) line)?:? *$|\blast line (?:is|reads|must be|should be)?:? *$/i;
 
 /** The prompt with its untrusted blocks cut out: the part a model takes instructions from. */
 export function instructionsOf(prompt: string): string {
@@ -48,17 +61,32 @@ export function readRequest(prompt: string, task: Task): Request {
   const fences = [...instructions.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? "").join("\n");
   const sections = [...fences.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? "").trim());
   const fixedLines = new Map<string, string>();
+  const firstLines: string[] = [];
+  const lastLines: string[] = [];
+  for (const m of fences.matchAll(/^([A-Z][A-Za-z ]{1,20}): ([a-z][\w -]*)$/gm)) {
+    const key = m[1] ?? "";
+    if (!fixedLines.has(key)) fixedLines.set(key, `${key}: ${m[2]}`);
+  }
   for (const m of [
-    ...fences.matchAll(/^([A-Z][A-Za-z ]{1,20}): ([a-z][\w -]*)$/gm),
     ...instructions.matchAll(/`([A-Z][A-Za-z ]{1,20}): ([^`\n]+)`/g),
     ...instructions.matchAll(/"([A-Z][A-Za-z ]{1,20}): ([^"\n]+)"/g),
   ]) {
     const key = m[1] ?? "";
-    if (!fixedLines.has(key)) fixedLines.set(key, `${key}: ${m[2]}`);
+    if (fixedLines.has(key) || firstLines.some((l) => l.startsWith(`${key}:`))) continue;
+    const line = `${key}: ${m[2]}`;
+    // Where the prompt says the line goes, as a model reads it: the words just before the quote.
+    const before = instructions.slice(Math.max(0, (m.index ?? 0) - 40), m.index);
+    if (STARTS_WITH.test(before)) firstLines.push(line);
+    else {
+      if (ENDS_WITH.test(before)) lastLines.push(line);
+      fixedLines.set(key, line);
+    }
   }
   const request: Request = {
     sections: sections.length > 0 ? sections : SECTIONS[task],
     fixedLines,
+    firstLines,
+    lastLines,
     length: askedLength(instructions),
     bullets: /\bbullet(?:ed)? (?:list|points)\b|\bas bullets\b/i.test(instructions),
   };
@@ -85,10 +113,29 @@ function jsonFields(instructions: string): JsonField[] | undefined {
   );
   if (!paragraph) return undefined;
   const flat = paragraph.replace(/\s+/g, " ");
-  return [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)].map((m) => {
+  const matches = [...flat.matchAll(/`([a-z_][a-z0-9_]*)`([^`]*)/gi)];
+  // The text between two fields describes both: "`kind` (one of bug or feature), whether it is
+  // `urgent`". What follows its last comma leads into the next field, when it is a few words.
+  const parts = matches.map((m, i) => {
+    const segment = m[2] ?? "";
+    const cut = segment.lastIndexOf(", ");
+    const lead = cut >= 0 ? segment.slice(cut + 2) : "";
+    return i < matches.length - 1 && cut >= 0 && lead.split(/\s+/).filter(Boolean).length <= 5
+      ? { own: segment.slice(0, cut), lead }
+      : { own: segment, lead: "" };
+  });
+  return matches.map((m, i) => {
     const field: JsonField = { name: m[1] ?? "" };
-    const list = /\bfrom ((?:[\w-]+, )*[\w-]+,? (?:and|or) [\w-]+)/.exec(m[2] ?? "")?.[1];
-    if (list) field.choices = list.split(/,? (?:and|or) |, /);
+    const after = parts[i]?.own ?? "";
+    const said = `${parts[i - 1]?.lead ?? ""} ${after}`;
+    const range = /\bfrom (-?\d+) to -?\d+\b/.exec(said);
+    if (/\btrue or false\b|\bboolean\b|\byes or no\b/i.test(said)) field.kind = "boolean";
+    else if (range || /\b(?:as an? (?:number|integer)|numeric|integer|a count)\b/i.test(said)) {
+      field.kind = "number";
+      if (range) field.least = Number(range[1]);
+    } else if (/\b(?:a list|an array|list of|array of)\b/i.test(after)) field.kind = "list";
+    const list = /\b(?:from|one of|either) ((?:[\w-]+, )*[\w-]+,? (?:and|or) [\w-]+)/.exec(after)?.[1];
+    if (list && field.kind === undefined) field.choices = list.split(/,? (?:and|or) |, /);
     return field;
   });
 }

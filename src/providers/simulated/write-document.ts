@@ -50,7 +50,7 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
   if (request.json) return jsonAnswer(request.json, purpose);
   const previous = longestPhaseBlock(prompt);
   if ((purpose.task === "mechanical" || /revis/.test(purpose.phaseId)) && previous) {
-    return `${cutToLength(`${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
+    return `${cutToLength(`${firstOf(request)}${SIMULATED_MARK}\n\n${previous.trim()}`, request)}\n`;
   }
   const { length } = request;
   const units =
@@ -60,7 +60,7 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
     units > 0
       ? [SIMULATED_MARK, ""]
       : [`# ${purpose.phaseName}: ${oneLine(purpose.issue.title)}`, "", SIMULATED_MARK, ""];
-  const render = () => [...head, ...sections.flatMap(renderSection)].join("\n");
+  const render = () => firstOf(request) + [...head, ...sections.flatMap(renderSection)].join("\n");
   const most = mostWords(length);
   const least = length.minWords ?? 0;
   // Cut the longest sections first, keeping one item each, then add to the shortest until long enough.
@@ -80,7 +80,20 @@ export function writeDocument(purpose: AgentPurpose, prompt: string): string {
     count += words(added);
   }
   const text = render();
-  return `${most !== undefined && count > most ? cutWords(text, most) : text}\n`;
+  if (most === undefined || count <= most) return `${text}\n`;
+  // Cut the body, never the closing block of fixed lines ("end with the line `Risk: low`").
+  const closing = sections.at(-1);
+  if (closing && !closing.heading && closing.items.length === 0 && closing.fixed.length > 0) {
+    sections.pop();
+    const tail = closing.fixed.join("\n");
+    return `${cutWords(render(), Math.max(0, most - words(tail))).trimEnd()}\n\n${tail}\n`;
+  }
+  return `${cutWords(text, most)}\n`;
+}
+
+/** The lines the prompt says the answer starts with, each on its own line, then a blank line. */
+function firstOf(request: Request): string {
+  return request.firstLines.length > 0 ? `${request.firstLines.join("\n")}\n\n` : "";
 }
 
 function renderSection(section: Section): string[] {
@@ -97,6 +110,8 @@ function longAnswer(purpose: AgentPurpose, request: Request): Section[] {
   const sections: Section[] = request.sections.map((heading, index) => {
     const fixed: string[] = [];
     for (const [key, line] of request.fixedLines) {
+      // A line the answer must end with goes last, not under its heading.
+      if (request.lastLines.includes(line)) continue;
       if (heading.toLowerCase().includes(key.toLowerCase())) {
         fixed.push(line);
         placed.add(key);
@@ -195,8 +210,16 @@ function jsonAnswer(fields: JsonField[], purpose: AgentPurpose): string {
     choices[0];
   const value: Record<string, unknown> = {};
   for (const field of fields.length > 0 ? fields : [{ name: "summary" }]) {
+    if (field.kind === "number") {
+      value[field.name] = field.least ?? 1;
+      continue;
+    }
+    if (field.kind === "boolean") {
+      value[field.name] = false;
+      continue;
+    }
     const chosen = field.choices ? choose(field.choices) : undefined;
-    const plural = /s$/.test(field.name) && !/(?:ss|status)$/.test(field.name);
+    const plural = field.kind === "list" || (/s$/.test(field.name) && !/(?:ss|status)$/.test(field.name));
     const text = /title|name|summary/.test(field.name) ? oneLine(title) : pick(purpose, 0);
     value[field.name] = plural ? [chosen ?? text] : (chosen ?? text);
   }
