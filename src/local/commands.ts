@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
 import { formatProblem } from "../pipeline/problem.js";
@@ -339,9 +339,10 @@ async function withRun<T>(
 
 /** `atomic-scrum status [run-id]`: one run's status table, or the list of runs. */
 export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io): number {
-  if (runId === undefined && !flags.db) {
-    // Listing creates nothing either: a directory without runs has no database to show.
-    const path = localDatabase(flags.repo);
+  if (runId === undefined) {
+    // Listing creates nothing either: a directory without runs, or a mistyped --db, has no
+    // database to show, and must not be left one.
+    const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
     if (!existsSync(path)) {
       io.out(`no runs yet in ${path}`);
       return 0;

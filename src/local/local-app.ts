@@ -50,9 +50,11 @@ export interface LocalAppOptions {
  * tracks a file of the same name cannot overwrite or delete the state.
  */
 export function stateDir(repoDir: string): string {
+  // git's own "fatal: not a git repository" stays out of the output: callers say it in one line.
   const gitDir = execFileSync("git", ["rev-parse", "--git-common-dir"], {
     cwd: repoDir,
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
   }).trim();
   return join(resolve(repoDir, gitDir), "atomic-scrum");
 }
@@ -62,7 +64,10 @@ export function localDatabase(repo: string): string {
   try {
     return join(stateDir(resolve(repo)), "atomic-scrum.db");
   } catch {
-    throw new CommandError(`${resolve(repo)} is not a git repository: pass --repo DIR, or --db FILE`);
+    // Not "or --db FILE": every local command works in a git repository, a --db one included.
+    throw new CommandError(
+      `${resolve(repo)} is not a git repository: pass --repo DIR, the repository the runs are in`,
+    );
   }
 }
 
