@@ -252,6 +252,14 @@ function dryRunIssueNumber(flags: AppFlags): number {
 /** `atomic-scrum resume <run-id>`: continues a run after a cooldown, a crash or a stop. */
 export function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
   return withRun(runId, flags, io, async (app, run) => {
+    // A `run` in another terminal still working on it: there is nothing to resume, and waiting
+    // for its lease in silence would look like a hang (issue 12, item 8).
+    const worker = runWorker(app.db, run.id, app.now());
+    if (worker.kind === "alive" && worker.pid !== process.pid) {
+      throw new CommandError(
+        `run ${run.id} is being worked on by another command (pid ${worker.pid}), so there is nothing to resume: wait for it, or stop it (Ctrl-C there) and resume then; \`${app.steps.command("status", run.id)}\` shows where it stands`,
+      );
+    }
     if (run.state.status === "waiting" && (run.state.waitUntil ?? 0) > app.now()) {
       if (flags.wait) {
         for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
