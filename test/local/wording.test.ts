@@ -1,7 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
 import type { RunState } from "../../src/engine/types.js";
 import { branchFor } from "../../src/local/issue-file.js";
+import { nextSteps } from "../../src/local/next-steps.js";
+import { summaryLines } from "../../src/local/progress-view.js";
 import { describe as describeState } from "../../src/local/run-commands.js";
+import type { RunRecord } from "../../src/store/runs.js";
 import { statusSentence, statusWords } from "../../src/render/format.js";
 import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { ISSUE, SMALL_PIPELINE } from "../helpers/local-run.js";
@@ -46,6 +49,14 @@ describe("a run's state in words", () => {
     expect(describeState(state("cancelled", "cancelled by bob"))).toBe("it was cancelled by bob");
     expect(describeState(state("failed", 'phase "code" failed'))).toBe('it has failed (phase "code" failed)');
     expect(describeState(state("awaiting_approval"))).toBe("it is waiting for approval");
+  });
+
+  it("a command that stops while its run still runs (a retry due later) names no internal step", () => {
+    const run = { id: "run-7-abcdef", branch: "b", pipeline: { phases: [] } } as unknown as RunRecord;
+    const steps = nextSteps({ repoDir: "/r", cwd: "/r" });
+    const lines = summaryLines({ state: state("running"), run }, { runsDir: "/r/runs", steps });
+    expect(lines[0]).not.toMatch(/\bstep\b|\bcall\b/);
+    expect(lines[0]).toContain("continue later with: atomic-scrum resume run-7-abcdef");
   });
 
   it("the CLI says so too: the status table, cancelling twice, approving a cancelled run, a cancel with no USER", async () => {
