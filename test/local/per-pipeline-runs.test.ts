@@ -79,7 +79,7 @@ describe("local runs: one active run per (issue, pipeline)", () => {
     const again = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo);
     expect(again.code).toBe(1);
     expect(again.err).toBe(
-      `atomic-scrum: run ${id} of pipeline small is waiting for approval on issue #7 (branch atomic-scrum/7-trim-the-input); one run per issue and pipeline: continue it with \`atomic-scrum resume ${id} --repo ${repo}\`, or stop it with \`atomic-scrum cancel ${id} --repo ${repo}\` and start again`,
+      `atomic-scrum: run ${id} of pipeline small is waiting for approval on issue #7 (branch atomic-scrum/7-trim-the-input); one run per issue and pipeline: approve it with \`atomic-scrum approve ${id} --repo ${repo}\`, or stop it with \`atomic-scrum cancel ${id} --repo ${repo}\` and start again`,
     );
   });
 
