@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { withEditPolicy } from "../forge/edit-policy.js";
 import { loadPipelineFile } from "../pipeline/load-pipeline.js";
@@ -23,7 +23,7 @@ import { resolvePipelinePath } from "./builtin.js";
 import { runWorker } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile, withIssueNumber } from "./issue-file.js";
-import { createLocalApp, type LocalApp, localDatabase } from "./local-app.js";
+import { createLocalApp, type LocalApp, localDatabase, repositoryRoot } from "./local-app.js";
 import { nextSteps } from "./next-steps.js";
 import {
   keptSettingsNote,
@@ -243,7 +243,7 @@ function dryRunIssueNumber(flags: AppFlags): number {
   if (!existsSync(path)) return 1;
   const db = openDatabase(path);
   try {
-    return highestIssueNumber(db, { owner: "local", name: basename(resolve(flags.repo)) }) + 1;
+    return highestIssueNumber(db, { owner: "local", name: basename(repositoryRoot(flags.repo)) }) + 1;
   } finally {
     db.close();
   }
@@ -351,7 +351,7 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
     // Listing creates nothing either: a directory without runs, or a mistyped --db, has no
     // database to show, and must not be left one.
     const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
-    if (!existsSync(path)) {
+    if (isMissing(path)) {
       io.out(`no runs yet in ${path}`);
       return 0;
     }
@@ -377,6 +377,16 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
     return 0;
   } finally {
     app.close();
+  }
+}
+
+/** No file at `path`; a path that cannot be one (under a file) is left to the database's own error. */
+function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT";
   }
 }
 

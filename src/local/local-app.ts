@@ -59,6 +59,26 @@ export function stateDir(repoDir: string): string {
   return join(resolve(repoDir, gitDir), "atomic-scrum");
 }
 
+/**
+ * The repository `dir` is in: its work tree's top folder as git resolves it (symlinks too), so a
+ * command started in a subfolder, or through a symlink, works on the same repository, with the
+ * same name, as one started at the top: one run per (issue, pipeline) holds across them, and
+ * no two runs share a branch. A directory without a work tree (a bare repository) is itself.
+ */
+export function repositoryRoot(dir: string): string {
+  const resolved = resolve(dir);
+  try {
+    const top = execFileSync("git", ["rev-parse", "--show-toplevel"], {
+      cwd: resolved,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return top || resolved;
+  } catch {
+    return resolved;
+  }
+}
+
 /** The default database of a local repository; a directory that is not a git repository is refused. */
 export function localDatabase(repo: string): string {
   try {
@@ -76,8 +96,8 @@ export function localDatabase(repo: string): string {
  * only place that builds the pieces; everything below receives them.
  */
 export function createLocalApp(options: LocalAppOptions) {
-  const repoDir = resolve(options.repoDir);
-  checkGitRepository(repoDir);
+  checkGitRepository(resolve(options.repoDir));
+  const repoDir = repositoryRoot(options.repoDir);
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
   if (options.missingDatabase && !existsSync(dbPath)) throw options.missingDatabase(dbPath);
