@@ -6,6 +6,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorker } from "../../src/local/dead-owners.js";
+import { work as workRun } from "../../src/local/work-run.js";
+import type { Provider } from "../../src/providers/provider.js";
 import { createSimulatedProvider } from "../../src/providers/simulated.js";
 import { openDatabase } from "../../src/store/database.js";
 import { claim, enqueue, fail, listJobs } from "../../src/store/queue.js";
@@ -160,6 +162,45 @@ describe("resume of a run another process is working on", () => {
     if (result === "still waiting") return;
     expect(result.code).toBe(1);
     expect(result.err).toContain(`run ${id} is being worked on by another command (pid ${process.ppid})`);
+  });
+});
+
+describe("Ctrl-C after the run ended meanwhile", () => {
+  it("a run cancelled from another terminal while this one waited is not offered a resume", async () => {
+    const repo = tempRepo();
+    let calling: () => void = () => {};
+    const inCall = new Promise<void>((done) => {
+      calling = done;
+    });
+    // A model that never answers: the command waits in the call, as on a slow model.
+    const hanging: Provider = {
+      ...createSimulatedProvider(),
+      complete: () => {
+        calling();
+        return new Promise<never>(() => {});
+      },
+    };
+    const app = openApp(repo, { provider: hanging });
+    const run = start(app);
+    const listeners = new Map<string, () => void>();
+    let exitCode: number | undefined;
+    const signals = {
+      once: (signal: string, listener: () => void) => listeners.set(signal, listener),
+      off: (signal: string) => listeners.delete(signal),
+      exit: (code: number) => {
+        exitCode = code;
+      },
+    };
+    const err: string[] = [];
+    void workRun(app, run.id, { out: () => {}, err: (line) => err.push(line) }, signals);
+    await inCall;
+    expect((await cli("cancel", run.id, "--repo", repo)).code).toBe(0);
+    listeners.get("SIGINT")?.();
+    expect(exitCode).toBe(130);
+    expect(err.join("\n")).not.toContain("resume");
+    expect(err.join("\n")).toContain(
+      `interrupted: run ${run.id} has nothing to continue: it was cancelled by`,
+    );
   });
 });
 
