@@ -128,9 +128,9 @@ function errorText(error: unknown): string {
   return debugging() && error instanceof Error && error.stack ? `${message}\n${error.stack}` : message;
 }
 
-/** Who a local cancel or retry is by, in its reason ("cancelled by alice"), never "by local". */
-function localUser(): string {
-  return process.env.USER || process.env.LOGNAME || "a local user";
+/** Who a local cancel, retry or approval is by ("cancelled by alice"): never "by local", nor empty. */
+function localUser(unknown = "a local user"): string {
+  return process.env.USER || process.env.LOGNAME || unknown;
 }
 
 /** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
@@ -223,7 +223,7 @@ export async function main(argv: string[], output: Io): Promise<number> {
   olderRunProviderOptions(workOptions(program.command("approve"), KEPT_SETTINGS_HELP))
     .description("give the human review a local run waits for")
     .argument("<run-id>")
-    .option("--by <name>", "who approves", process.env.USER ?? "local-reviewer")
+    .option("--by <name>", "who approves", localUser("local-reviewer"))
     .action(async (runId: string, raw: RawFlags & { by: string }) => {
       code = await approveCommand(runId, raw.by, flags(raw), io);
     });

@@ -85,6 +85,22 @@ describe("a run's state in words", () => {
   });
 });
 
+describe("who a local approval is by", () => {
+  it("USER empty: the login name, as a cancel names it, never an empty name", async () => {
+    vi.stubEnv("USER", "");
+    vi.stubEnv("LOGNAME", "bob");
+    try {
+      const repo = tempRepo();
+      const pipeline = tempFile("p.yml", SMALL_PIPELINE);
+      const id = runIdOf((await cli("run", pipeline, "--issue", issueFile(), "--repo", repo)).out);
+      const approved = await cli("approve", id, "--repo", repo);
+      expect(approved.out).toContain("approved by bob");
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
 describe("token counts", () => {
   it("the progress lines' agent and judges tokens add up to the phase's tokens in status", async () => {
     const repo = tempRepo();
