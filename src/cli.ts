@@ -57,10 +57,18 @@ function repoOptions(command: Command): Command {
     .option("--db <path>", "SQLite database (default: <repo>/.git/atomic-scrum/atomic-scrum.db)");
 }
 
+/** `resume`, `approve`: a run keeps the settings it started with (issue 12); the file is a fallback. */
+const KEPT_SETTINGS_HELP =
+  "a run keeps the settings it started with; this file is read only for an older run that has none recorded (another file prints a note; `retry --settings` changes them)";
+
+/** `retry`: the settings file is read again, and a changed one is the run's from then on. */
+const RETRY_SETTINGS_HELP =
+  "settings file the run takes from this retry on (default: the one it started with, read again) (docs/providers.md)";
+
 /** Commands that work a run on (calls, cooldowns): the settings and the cooldown switch act. */
-function workOptions(command: Command): Command {
+function workOptions(command: Command, settingsHelp = SETTINGS_HELP): Command {
   return repoOptions(command)
-    .option("--settings <file>", SETTINGS_HELP, process.env.ATOMIC_SCRUM_SETTINGS)
+    .option("--settings <file>", settingsHelp, process.env.ATOMIC_SCRUM_SETTINGS)
     .option("--no-wait", "end cooldowns at once (demos and tests)");
 }
 
@@ -120,9 +128,9 @@ function errorText(error: unknown): string {
   return debugging() && error instanceof Error && error.stack ? `${message}\n${error.stack}` : message;
 }
 
-/** Who a local cancel or retry is by, in its reason ("cancelled by alice"), never "by local". */
-function localUser(): string {
-  return process.env.USER || process.env.LOGNAME || "a local user";
+/** Who a local cancel, retry or approval is by ("cancelled by alice"): never "by local", nor empty. */
+function localUser(unknown = "a local user"): string {
+  return process.env.USER || process.env.LOGNAME || unknown;
 }
 
 /** The command line, callable in-process (tests) as well as from the `atomic-scrum` binary. */
@@ -206,16 +214,16 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .action(async (pipeline: string, raw: TestFlags) => {
       code = await testCommand(pipeline, raw, io);
     });
-  olderRunProviderOptions(workOptions(program.command("resume")))
+  olderRunProviderOptions(workOptions(program.command("resume"), KEPT_SETTINGS_HELP))
     .description("continue a run after a cooldown, a crash or a stop")
     .argument("<run-id>")
     .action(async (runId: string, raw: RawFlags) => {
       code = await resumeCommand(runId, flags(raw), io);
     });
-  olderRunProviderOptions(workOptions(program.command("approve")))
+  olderRunProviderOptions(workOptions(program.command("approve"), KEPT_SETTINGS_HELP))
     .description("give the human review a local run waits for")
     .argument("<run-id>")
-    .option("--by <name>", "who approves", process.env.USER ?? "local-reviewer")
+    .option("--by <name>", "who approves", localUser("local-reviewer"))
     .action(async (runId: string, raw: RawFlags & { by: string }) => {
       code = await approveCommand(runId, raw.by, flags(raw), io);
     });
@@ -225,7 +233,7 @@ export async function main(argv: string[], output: Io): Promise<number> {
     .action(async (runId: string, raw: RawFlags) => {
       code = await cancelCommand(runId, localUser(), flags(raw), io);
     });
-  olderRunProviderOptions(workOptions(program.command("retry")))
+  olderRunProviderOptions(workOptions(program.command("retry"), RETRY_SETTINGS_HELP))
     .description("send a failed run back to the phase it failed in (or [phase]) in a new round, and work it")
     .argument("<run-id>")
     .argument("[phase]", "the phase to run again, and every phase after it (default: where the run stopped)")

@@ -1,9 +1,9 @@
 import type { ResolvedPipeline } from "../pipeline/resolved.js";
 import type { Tier } from "../pipeline/schema.js";
-import { statusSentence } from "./status-words.js";
 import { overBudget } from "./budget.js";
 import { InvalidTransition } from "./invalid-transition.js";
 import { outputText } from "./output-text.js";
+import { statusSentence } from "./status-words.js";
 import { tierAbove } from "./tiers.js";
 import type { RunEvent, RunState, TierChange } from "./types.js";
 

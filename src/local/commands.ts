@@ -24,7 +24,7 @@ import { resolvePipelinePath } from "./builtin.js";
 import { runWorker } from "./dead-owners.js";
 import { dryRun, printDryRun } from "./dry-run.js";
 import { readIssueFile, withIssueNumber } from "./issue-file.js";
-import { createLocalApp, type LocalApp, localDatabase } from "./local-app.js";
+import { createLocalApp, type LocalApp, localDatabase, repositoryRoot } from "./local-app.js";
 import { nextSteps } from "./next-steps.js";
 import {
   keptSettingsNote,
@@ -245,7 +245,7 @@ function dryRunIssueNumber(flags: AppFlags): number {
     const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
     if (!existsSync(path) || statSync(path).isDirectory()) return 1;
     db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-    return highestIssueNumber(db, { owner: "local", name: basename(resolve(flags.repo)) }) + 1;
+    return highestIssueNumber(db, { owner: "local", name: basename(repositoryRoot(flags.repo)) }) + 1;
   } catch {
     return 1; // not a git repository, not a database, no runs table: the dry run says so itself
   } finally {
@@ -256,6 +256,14 @@ function dryRunIssueNumber(flags: AppFlags): number {
 /** `atomic-scrum resume <run-id>`: continues a run after a cooldown, a crash or a stop. */
 export function resumeCommand(runId: string, flags: AppFlags, io: Io): Promise<number> {
   return withRun(runId, flags, io, async (app, run) => {
+    // A `run` in another terminal still working on it: there is nothing to resume, and waiting
+    // for its lease in silence would look like a hang (issue 12, item 8).
+    const worker = runWorker(app.db, run.id, app.now());
+    if (worker.kind === "alive" && worker.pid !== process.pid) {
+      throw new CommandError(
+        `run ${run.id} is being worked on by another command (pid ${worker.pid}), so there is nothing to resume: wait for it, or stop it (Ctrl-C there) and resume then; \`${app.steps.command("status", run.id)}\` shows where it stands`,
+      );
+    }
     if (run.state.status === "waiting" && (run.state.waitUntil ?? 0) > app.now()) {
       if (flags.wait) {
         for (const line of summaryLines({ state: run.state, run }, app)) io.out(line);
@@ -343,10 +351,11 @@ async function withRun<T>(
 
 /** `atomic-scrum status [run-id]`: one run's status table, or the list of runs. */
 export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io): number {
-  if (runId === undefined && !flags.db) {
-    // Listing creates nothing either: a directory without runs has no database to show.
-    const path = localDatabase(flags.repo);
-    if (!existsSync(path)) {
+  if (runId === undefined) {
+    // Listing creates nothing either: a directory without runs, or a mistyped --db, has no
+    // database to show, and must not be left one.
+    const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+    if (isMissing(path)) {
       io.out(`no runs yet in ${path}`);
       return 0;
     }
@@ -372,6 +381,16 @@ export function statusCommand(runId: string | undefined, flags: AppFlags, io: Io
     return 0;
   } finally {
     app.close();
+  }
+}
+
+/** No file at `path`; a path that cannot be one (under a file) is left to the database's own error. */
+function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT";
   }
 }
 

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type AppFlags, approveCommand, type Io, runCommand } from "./commands.js";
+import { shellWord } from "./next-steps.js";
 
 const SAMPLE_FILES: Record<string, string> = {
   "README.md": "# tinyfetch\n\nA small command-line HTTP client: `tinyfetch <url>` prints the body.\n",
@@ -101,15 +102,17 @@ export async function runDemo(dirArg: string | undefined, io: Io): Promise<numbe
     ["content", { repo, provider: "simulated", wait: false }, issues.content],
   ];
   for (const [pipeline, flags, issue] of steps) {
-    io.out(`$ atomic-scrum run ${pipeline} --issue ${issue} --repo ${repo}${flags.wait ? "" : " --no-wait"}`);
+    // Shown as a person would type them: quoted where a shell would split a path.
+    const run = ["atomic-scrum", "run", pipeline, "--issue", issue, "--repo", repo];
+    io.out(`$ ${[...run, ...(flags.wait ? [] : ["--no-wait"])].map(shellWord).join(" ")}`);
     const started = await runCommand(pipeline, issue, flags, io);
     if (started.code !== 0 || !started.runId) return started.code || 1;
-    io.out(`\n$ atomic-scrum approve ${started.runId} --repo ${repo}`);
+    io.out(`\n$ ${["atomic-scrum", "approve", started.runId, "--repo", repo].map(shellWord).join(" ")}`);
     const approved = await approveCommand(started.runId, "demo-reviewer", flags, io);
     if (approved !== 0) return approved;
     io.out("");
   }
-  io.out(`Done. Look around: cd ${repo} && git log --oneline --all --graph`);
+  io.out(`Done. Look around: cd ${shellWord(repo)} && git log --oneline --all --graph`);
   io.out(`Phase comments: ${join(repo, ".git", "atomic-scrum", "runs")}`);
   return 0;
 }

@@ -50,11 +50,33 @@ export interface LocalAppOptions {
  * tracks a file of the same name cannot overwrite or delete the state.
  */
 export function stateDir(repoDir: string): string {
+  // git's own "fatal: not a git repository" stays out of the output: callers say it in one line.
   const gitDir = execFileSync("git", ["rev-parse", "--git-common-dir"], {
     cwd: repoDir,
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
   }).trim();
   return join(resolve(repoDir, gitDir), "atomic-scrum");
+}
+
+/**
+ * The repository `dir` is in: its work tree's top folder as git resolves it (symlinks too), so a
+ * command started in a subfolder, or through a symlink, works on the same repository, with the
+ * same name, as one started at the top: one run per (issue, pipeline) holds across them, and
+ * no two runs share a branch. A directory without a work tree (a bare repository) is itself.
+ */
+export function repositoryRoot(dir: string): string {
+  const resolved = resolve(dir);
+  try {
+    const top = execFileSync("git", ["rev-parse", "--show-toplevel"], {
+      cwd: resolved,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return top || resolved;
+  } catch {
+    return resolved;
+  }
 }
 
 /** The default database of a local repository; a directory that is not a git repository is refused. */
@@ -62,7 +84,10 @@ export function localDatabase(repo: string): string {
   try {
     return join(stateDir(resolve(repo)), "atomic-scrum.db");
   } catch {
-    throw new CommandError(`${resolve(repo)} is not a git repository: pass --repo DIR, or --db FILE`);
+    // Not "or --db FILE": every local command works in a git repository, a --db one included.
+    throw new CommandError(
+      `${resolve(repo)} is not a git repository: pass --repo DIR, the repository the runs are in`,
+    );
   }
 }
 
@@ -71,8 +96,8 @@ export function localDatabase(repo: string): string {
  * only place that builds the pieces; everything below receives them.
  */
 export function createLocalApp(options: LocalAppOptions) {
-  const repoDir = resolve(options.repoDir);
-  checkGitRepository(repoDir);
+  checkGitRepository(resolve(options.repoDir));
+  const repoDir = repositoryRoot(options.repoDir);
   const dir = stateDir(repoDir);
   const dbPath = options.dbPath ? resolve(options.dbPath) : join(dir, "atomic-scrum.db");
   if (options.missingDatabase && !existsSync(dbPath)) throw options.missingDatabase(dbPath);

@@ -141,7 +141,8 @@ export function summaryLines(
       ];
     default:
       return [
-        `… run ${run.id} is ${statusWords(state.status)} (step ${state.step}); continue with: ${command("resume", run.id)}`,
+        // Work is due later (a retry after an error, say): the step's internal name says nothing.
+        `… run ${run.id} is ${statusWords(state.status)}, with nothing for this command to do now; continue later with: ${command("resume", run.id)}`,
         folder,
       ];
   }

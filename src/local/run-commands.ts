@@ -55,8 +55,13 @@ export function startRun(app: LocalApp, input: StartInput): RunRecord {
         event: { type: "run.cancelled", by: "a new run on the issue" },
       });
     } else if (active) {
+      // The step that moves it on: a run waiting for its review is approved, not resumed.
+      const go =
+        active.state.status === "awaiting_approval"
+          ? `approve it with \`${app.steps.command("approve", active.id)}\``
+          : `continue it with \`${app.steps.command("resume", active.id)}\``;
       throw new CommandError(
-        `run ${active.id} of pipeline ${pipelineName} ${statusSentence(active.state.status)} on issue #${input.issue.number} (branch ${active.branch}); one run per issue and pipeline: continue it with \`${app.steps.command("resume", active.id)}\`, or stop it with \`${app.steps.command("cancel", active.id)}\` and start again`,
+        `run ${active.id} of pipeline ${pipelineName} ${statusSentence(active.state.status)} on issue #${input.issue.number} (branch ${active.branch}); one run per issue and pipeline: ${go}, or stop it with \`${app.steps.command("cancel", active.id)}\` and start again`,
       );
     }
     // Another pipeline at work on the issue: this run's branch names its pipeline, so the two

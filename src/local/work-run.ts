@@ -1,11 +1,11 @@
-import { formatTime } from "../render/format.js";
+import { formatTime, statusSentence } from "../render/format.js";
 import { expireLeasesOf } from "../store/queue.js";
-import type { RunRecord } from "../store/runs.js";
+import { getRun, type RunRecord } from "../store/runs.js";
 import type { Io } from "./commands.js";
 import { releaseDeadLocalLeases, runWorker } from "./dead-owners.js";
 import type { LocalApp } from "./local-app.js";
 import { summaryLines } from "./progress-view.js";
-import { requireRun } from "./run-commands.js";
+import { describe, requireRun } from "./run-commands.js";
 
 /**
  * Whether a process works on a running run (issue 12, item 8): after Ctrl-C, a crash or `kill -9`
@@ -29,6 +29,22 @@ export interface InterruptTarget {
   exit: (code: number) => void;
 }
 
+/**
+ * What Ctrl-C says: how to continue a run still under way. One that moved on meanwhile (cancelled
+ * or approved from another terminal) has no resume to offer: it says where the run stands.
+ */
+function interruptedText(app: LocalApp, runId: string): string {
+  const run = getRun(app.db, runId);
+  const status = run?.state.status;
+  if (!run || status === "running" || status === "waiting") {
+    return `interrupted: continue with \`${app.steps.command("resume", runId)}\``;
+  }
+  if (status === "awaiting_approval") {
+    return `interrupted: run ${runId} ${statusSentence(status)}: ${app.steps.approve(runId)}`;
+  }
+  return `interrupted: run ${runId} has nothing to continue: ${describe(run.state)}`;
+}
+
 /** The exit code of a process stopped by SIGINT, as shells report it (128 + 2). */
 export const INTERRUPTED_EXIT_CODE = 130;
 
@@ -42,7 +58,7 @@ export const INTERRUPTED_EXIT_CODE = 130;
 export async function work(app: LocalApp, runId: string, io: Io, signals?: InterruptTarget): Promise<number> {
   if (releaseDeadLocalLeases(app.db, app.now()) > 0) io.out("  taking over from a worker that stopped");
   const interrupted = () => {
-    io.err(`interrupted: continue with \`${app.steps.command("resume", runId)}\``);
+    io.err(interruptedText(app, runId));
     expireLeasesOf(app.db, [app.owner], app.now());
     app.close();
     signals?.exit(INTERRUPTED_EXIT_CODE);

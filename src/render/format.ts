@@ -1,4 +1,3 @@
-
 export function formatTokens(tokens: number): string {
   return tokens.toLocaleString("en-US");
 }

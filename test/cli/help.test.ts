@@ -37,6 +37,20 @@ describe("atomic-scrum <command> --help", () => {
     },
   );
 
+  it.each(["resume", "approve"])(
+    "%s shows --settings as what it is: the run keeps its own, the file is read only for an older run",
+    async (command) => {
+      const settings = optionHelp((await cli(command, "--help")).out, "--settings <file>");
+      expect(settings).toContain("a run keeps the settings it started with");
+      expect(settings).toContain("retry");
+    },
+  );
+
+  it("retry shows --settings as the file the run takes from the retry on", async () => {
+    const settings = optionHelp((await cli("retry", "--help")).out, "--settings <file>");
+    expect(settings).toContain("from this retry on");
+  });
+
   it.each(["cancel", "status"])("%s shows no provider, fixtures or cooldown options", async (command) => {
     const { code, out } = await cli(command, "--help");
     expect(code).toBe(0);

@@ -16,13 +16,17 @@ function agentPhases(name: string): string[] {
 
 describe("npm run demo", () => {
   it("runs both built-in pipelines offline to the end, with a commit and a comment per agent phase", async () => {
-    const dir = tempDir();
+    // A folder with a space, as a home folder can have: the commands the demo shows must paste.
+    const dir = join(tempDir(), "my demo");
     const io = captureIo();
     const code = await runDemo(dir, io);
     expect(io.stderr).toEqual([]);
     expect(code).toBe(0);
 
     const repo = join(dir, "tinyfetch");
+    const shown = io.stdout.filter((line) => /^\n?\$ atomic-scrum |^Done\./.test(line));
+    expect(shown).toHaveLength(5);
+    for (const line of shown) expect(line, line).toContain(`'${repo}'`);
     const db = openDatabase(join(repo, ".git", "atomic-scrum", "atomic-scrum.db"));
     const runs = listRuns(db);
     expect(runs.map((r) => [r.pipelineName, r.state.status]).sort()).toEqual([

@@ -2,15 +2,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorker } from "../../src/local/dead-owners.js";
+import { work as workRun } from "../../src/local/work-run.js";
+import type { Provider } from "../../src/providers/provider.js";
+import { createSimulatedProvider } from "../../src/providers/simulated.js";
 import { openDatabase } from "../../src/store/database.js";
 import { claim, enqueue, fail, listJobs } from "../../src/store/queue.js";
 import { bundleCli } from "../helpers/bundled-cli.js";
 import { runCli as cli, issueFile } from "../helpers/cli.js";
-import { SMALL_PIPELINE } from "../helpers/local-run.js";
+import { openApp, SMALL_PIPELINE, start } from "../helpers/local-run.js";
 import { tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 // Issue 12, item 8: Ctrl-C during a run says how to continue, gives the lease back and exits 130;
@@ -133,6 +136,72 @@ describe("Ctrl-C during a local run", () => {
     },
     60_000,
   );
+});
+
+describe("resume of a run another process is working on", () => {
+  it("says who works on it and returns at once, instead of waiting silently for that process", async () => {
+    const repo = tempRepo();
+    const app = openApp(repo, { provider: createSimulatedProvider() });
+    let id: string;
+    try {
+      id = start(app).id;
+      // The run's job held by a live process on this host (this test's parent), as a `run` in
+      // another terminal holds it while it waits on a model.
+      const held = claim(app.db, {
+        owner: `${hostname()}:${process.ppid}:abc`,
+        leaseMs: 60_000,
+        now: Date.now(),
+      });
+      expect(held).toBeDefined();
+    } finally {
+      app.close();
+    }
+    const timeout = new Promise<"still waiting">((done) => setTimeout(() => done("still waiting"), 3_000));
+    const result = await Promise.race([cli("resume", id, "--repo", repo), timeout]);
+    expect(result).not.toBe("still waiting");
+    if (result === "still waiting") return;
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`run ${id} is being worked on by another command (pid ${process.ppid})`);
+  });
+});
+
+describe("Ctrl-C after the run ended meanwhile", () => {
+  it("a run cancelled from another terminal while this one waited is not offered a resume", async () => {
+    const repo = tempRepo();
+    let calling: () => void = () => {};
+    const inCall = new Promise<void>((done) => {
+      calling = done;
+    });
+    // A model that never answers: the command waits in the call, as on a slow model.
+    const hanging: Provider = {
+      ...createSimulatedProvider(),
+      complete: () => {
+        calling();
+        return new Promise<never>(() => {});
+      },
+    };
+    const app = openApp(repo, { provider: hanging });
+    const run = start(app);
+    const listeners = new Map<string, () => void>();
+    let exitCode: number | undefined;
+    const signals = {
+      once: (signal: string, listener: () => void) => listeners.set(signal, listener),
+      off: (signal: string) => listeners.delete(signal),
+      exit: (code: number) => {
+        exitCode = code;
+      },
+    };
+    const err: string[] = [];
+    void workRun(app, run.id, { out: () => {}, err: (line) => err.push(line) }, signals);
+    await inCall;
+    expect((await cli("cancel", run.id, "--repo", repo)).code).toBe(0);
+    listeners.get("SIGINT")?.();
+    expect(exitCode).toBe(130);
+    expect(err.join("\n")).not.toContain("resume");
+    expect(err.join("\n")).toContain(
+      `interrupted: run ${run.id} has nothing to continue: it was cancelled by`,
+    );
+  });
 });
 
 describe("who works on a run (runWorker)", () => {

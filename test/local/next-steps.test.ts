@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { nextSteps, shellWord } from "../../src/local/next-steps.js";
+import { bundleCli } from "../helpers/bundled-cli.js";
 import { runCli as cli, issueFile } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
 import { git, tempDir, tempFile } from "../helpers/temp.js";
@@ -95,6 +96,38 @@ describe("printed next steps", () => {
         );
       }
       expect(existsSync(state)).toBe(false);
+    }
+  });
+
+  it("a --db that does not exist is not created by any command about runs, `status` included", async () => {
+    const repo = awkwardRepo();
+    const db = join(tempDir(), "typo", "runs.db");
+    for (const args of [
+      ["status"],
+      ["status", "run-7-abcdef"],
+      ["resume", "run-7-abcdef"],
+      ["cancel", "run-7-abcdef"],
+    ]) {
+      const result = await cli(...args, "--repo", repo, "--db", db);
+      if (args.length === 1) expect(result.out).toBe(`no runs yet in ${db}`);
+      else expect(result.code).toBe(1);
+      expect(existsSync(db), args.join(" ")).toBe(false);
+    }
+  });
+
+  it("outside a git repository, one line that says to name the repository, without git's own complaint", async () => {
+    const dir = tempDir();
+    const cli = await bundleCli(tempDir());
+    for (const args of [["status"], ["status", "run-7-abcdef"], ["resume", "run-7-abcdef"]]) {
+      let stderr = "";
+      try {
+        execFileSync(process.execPath, [cli, ...args], { cwd: dir, stdio: "pipe" });
+      } catch (error) {
+        stderr = String((error as { stderr: Buffer }).stderr);
+      }
+      expect(stderr.trim().split("\n"), args.join(" ")).toEqual([
+        `atomic-scrum: ${dir} is not a git repository: pass --repo DIR, the repository the runs are in`,
+      ]);
     }
   });
 });

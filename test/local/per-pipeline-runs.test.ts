@@ -1,9 +1,11 @@
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { listRuns } from "../../src/store/runs.js";
 import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { SMALL_PIPELINE } from "../helpers/local-run.js";
-import { git, tempFile, tempRepo } from "../helpers/temp.js";
+import { git, tempDir, tempFile, tempRepo } from "../helpers/temp.js";
 
 // Issue 12, item 9: locally, one active run per (issue, pipeline). A second pipeline works the
 // same issue on a branch that names it; a second run of the same pipeline is refused, saying what
@@ -79,7 +81,7 @@ describe("local runs: one active run per (issue, pipeline)", () => {
     const again = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo);
     expect(again.code).toBe(1);
     expect(again.err).toBe(
-      `atomic-scrum: run ${id} of pipeline small is waiting for approval on issue #7 (branch atomic-scrum/7-trim-the-input); one run per issue and pipeline: continue it with \`atomic-scrum resume ${id} --repo ${repo}\`, or stop it with \`atomic-scrum cancel ${id} --repo ${repo}\` and start again`,
+      `atomic-scrum: run ${id} of pipeline small is waiting for approval on issue #7 (branch atomic-scrum/7-trim-the-input); one run per issue and pipeline: approve it with \`atomic-scrum approve ${id} --repo ${repo}\`, or stop it with \`atomic-scrum cancel ${id} --repo ${repo}\` and start again`,
     );
   });
 
@@ -122,5 +124,26 @@ describe("local runs: one active run per (issue, pipeline)", () => {
     const resumed = await cli("resume", id, "--repo", repo);
     expect(resumed.out).toContain(`run ${id} was cancelled by a new run on the issue`);
     expect(statusOf(repo, id)).toBe("cancelled");
+  });
+});
+
+describe("a repository is one repository, whichever of its folders a command starts in", () => {
+  it("a second run of a pipeline started from a subfolder (or a symlink to it) is refused, not put on the first run's branch", async () => {
+    const repo = tempRepo();
+    mkdirSync(join(repo, "src"));
+    const link = join(tempDir(), "linked");
+    symlinkSync(repo, link);
+    const pipeline = tempFile("p.yml", SMALL_PIPELINE);
+    const first = await cli("run", pipeline, "--issue", issueFile(), "--repo", repo);
+    const id = runIdOf(first.out);
+    for (const where of [join(repo, "src"), link]) {
+      const again = await cli("run", pipeline, "--issue", issueFile(), "--repo", where);
+      expect(again.code, where).toBe(1);
+      expect(again.err).toContain(`run ${id} of pipeline small is waiting for approval on issue #7`);
+    }
+    // And an issue file without a number takes the number after #7 there too.
+    const numberless = tempFile("n.md", "# Parse dates\n\nDates arrive in two formats.\n");
+    const next = await cli("run", pipeline, "--issue", numberless, "--repo", join(repo, "src"));
+    expect(next.out).toContain('issue #8 "Parse dates"');
   });
 });

@@ -1,8 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import type { RunState } from "../../src/engine/types.js";
 import { branchFor } from "../../src/local/issue-file.js";
+import { nextSteps } from "../../src/local/next-steps.js";
+import { summaryLines } from "../../src/local/progress-view.js";
 import { describe as describeState } from "../../src/local/run-commands.js";
 import { statusSentence, statusWords } from "../../src/render/format.js";
+import type { RunRecord } from "../../src/store/runs.js";
 import { runCli as cli, issueFile, runIdOf } from "../helpers/cli.js";
 import { ISSUE, SMALL_PIPELINE } from "../helpers/local-run.js";
 import { tempFile, tempRepo } from "../helpers/temp.js";
@@ -48,6 +51,14 @@ describe("a run's state in words", () => {
     expect(describeState(state("awaiting_approval"))).toBe("it is waiting for approval");
   });
 
+  it("a command that stops while its run still runs (a retry due later) names no internal step", () => {
+    const run = { id: "run-7-abcdef", branch: "b", pipeline: { phases: [] } } as unknown as RunRecord;
+    const steps = nextSteps({ repoDir: "/r", cwd: "/r" });
+    const lines = summaryLines({ state: state("running"), run }, { runsDir: "/r/runs", steps });
+    expect(lines[0]).not.toMatch(/\bstep\b|\bcall\b/);
+    expect(lines[0]).toContain("continue later with: atomic-scrum resume run-7-abcdef");
+  });
+
   it("the CLI says so too: the status table, cancelling twice, approving a cancelled run, a cancel with no USER", async () => {
     vi.stubEnv("USER", "");
     vi.stubEnv("LOGNAME", "");
@@ -68,6 +79,22 @@ describe("a run's state in words", () => {
       );
       const list = await cli("status", "--repo", repo);
       expect(list.out).toMatch(new RegExp(`${id}\\s+small\\s+cancelled\\s+#7`));
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe("who a local approval is by", () => {
+  it("USER empty: the login name, as a cancel names it, never an empty name", async () => {
+    vi.stubEnv("USER", "");
+    vi.stubEnv("LOGNAME", "bob");
+    try {
+      const repo = tempRepo();
+      const pipeline = tempFile("p.yml", SMALL_PIPELINE);
+      const id = runIdOf((await cli("run", pipeline, "--issue", issueFile(), "--repo", repo)).out);
+      const approved = await cli("approve", id, "--repo", repo);
+      expect(approved.out).toContain("approved by bob");
     } finally {
       vi.unstubAllEnvs();
     }
