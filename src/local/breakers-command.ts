@@ -34,7 +34,7 @@ export function breakersCommand(
   const settings = options.settings ?? DEFAULT_BREAKER_SETTINGS;
   const now = options.now ?? Date.now();
   return withDatabase(flags, (db, path) => {
-    const breakers = listBreakers(db);
+    const breakers = db ? listBreakers(db) : [];
     const rule = `opens after ${settings.threshold} failure(s) within ${spanText(settings.windowMs)}, lets a trial through after ${spanText(settings.cooloffMs)}`;
     if (breakers.length === 0) {
       io.out(`every breaker is closed: none has counted a failure yet (${rule}; ${path})`);
@@ -63,9 +63,9 @@ export function breakersResetCommand(flags: BreakersFlags & BreakerFilter, io: I
     ...(flags.tier === undefined ? {} : { tier: flags.tier }),
   };
   return withDatabase(flags, (db, path) => {
-    const before = listBreakers(db);
+    const before = db ? listBreakers(db) : [];
     const named = Object.entries(filter).map(([name, value]) => `--${name} ${value}`);
-    if (before.length === 0) {
+    if (!db || before.length === 0) {
       io.out(`no breaker to reset: every breaker is closed (${path})`);
       return 0;
     }
@@ -86,8 +86,14 @@ export function breakersResetCommand(flags: BreakersFlags & BreakerFilter, io: I
   });
 }
 
-function withDatabase(flags: BreakersFlags, work: (db: Database, path: string) => number): number {
+function withDatabase(
+  flags: BreakersFlags,
+  work: (db: Database | undefined, path: string) => number,
+): number {
   const path = flags.db ? resolve(flags.db) : localDatabase(flags.repo);
+  // A repository that has had no run yet has every breaker closed: said so, and no database is
+  // created for it. A --db that is not there is a typo, most likely: refused, naming the flag.
+  if (!flags.db && !existsSync(path)) return work(undefined, path);
   if (!existsSync(path)) {
     throw new CommandError(
       `no database at ${path}: pass --db FILE (the app's database), or --repo DIR of a repository that has had runs`,

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
@@ -106,6 +107,20 @@ describe("atomic-scrum breakers", () => {
     expect(result.out).toEqual([
       `every breaker is closed: none has counted a failure yet (opens after 3 failure(s) within 1 h, lets a trial through after 15 min; ${join(repo, ".git", "atomic-scrum", "atomic-scrum.db")})`,
     ]);
+  });
+
+  it("a repository without runs yet has every breaker closed, and no database is created for it", async () => {
+    const repo = tempRepo();
+    const path = join(repo, ".git", "atomic-scrum", "atomic-scrum.db");
+    const listed = await breakers("--repo", repo);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toEqual([
+      `every breaker is closed: none has counted a failure yet (opens after 3 failure(s) within 1 h, lets a trial through after 15 min; ${path})`,
+    ]);
+    const reset = await breakers("reset", "--repo", repo);
+    expect(reset.code).toBe(0);
+    expect(reset.out).toEqual([`no breaker to reset: every breaker is closed (${path})`]);
+    expect(existsSync(path)).toBe(false);
   });
 
   it("names the flag to fix when there is no database", async () => {
