@@ -17,6 +17,7 @@ import {
   type ProbotOctokit,
   Server,
 } from "probot";
+import { shellWord } from "../util/shell-word.js";
 import { type AppEnv, type ListenEnv, readLogEnv } from "./read-probot-env.js";
 import { type Check, readyRoute, SETUP_MODE } from "./readiness.js";
 import { createWebhookEndpoint } from "./webhook-endpoint.js";
@@ -350,13 +351,10 @@ function eventRef(event: unknown): unknown {
 export const PACKAGED_MANIFEST = fileURLToPath(new URL("../../app.yml", import.meta.url));
 
 /**
- * Probot's setup flow reads the manifest from `app.yml` in the working directory (and writes the
- * credentials to `.env` there). An installed CLI started elsewhere would otherwise fail only when
- * the page is opened; say now what to copy.
- */
-/**
- * What refuses setup mode at once: PORT=0, and a working directory without `app.yml`. `serve`
- * asks before it creates its database, so a refused start leaves no stray file behind.
+ * What refuses setup mode at once: PORT=0, and a working directory without `app.yml` (Probot's
+ * setup flow reads the manifest there and writes the credentials to `.env` there; an installed CLI
+ * started elsewhere would otherwise fail only when the page is opened). `serve` asks before it
+ * creates its database, so a refused start leaves no stray file behind.
  */
 export function checkSetupMode(listen: ListenEnv, cwd: string): void {
   // Probot's Server takes `port || 3000`: 0 would silently be 3000.
@@ -370,10 +368,6 @@ export function checkSetupMode(listen: ListenEnv, cwd: string): void {
 function checkManifestHere(cwd: string): void {
   if (existsSync(join(cwd, "app.yml"))) return;
   throw new Error(
-    `setup mode registers the app from app.yml in the working directory, and ${cwd} has none: copy the packaged one (cp ${shellQuote(PACKAGED_MANIFEST)} .) and start serve again, or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET for an app already registered`,
+    `setup mode registers the app from app.yml in the working directory, and ${cwd} has none: copy the packaged one (cp ${shellWord(PACKAGED_MANIFEST)} .) and start serve again, or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET for an app already registered`,
   );
-}
-
-function shellQuote(path: string): string {
-  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }

@@ -8,7 +8,7 @@ import { preflight, preflightMessage } from "../providers/preflight.js";
 import type { Provider } from "../providers/provider.js";
 import { readFixtures } from "../providers/recorded.js";
 import { createProviderRegistry } from "../providers/registry.js";
-import { breakerSettingsFrom, PROVIDER_NAMES } from "../providers/settings.js";
+import { breakerSettingsFrom, PROVIDER_NAMES, type ServerSettings } from "../providers/settings.js";
 import { statusWords } from "../render/format.js";
 import { renderStatus } from "../render/status-comment.js";
 import { openDatabase } from "../store/database.js";
@@ -91,15 +91,17 @@ function providerChoice(flags: AppFlags): ProviderChoice {
  * command is about: its database must exist already (nothing is created for a mistyped `--repo`),
  * and its pinned settings are the ones used.
  */
-function openApp(flags: AppFlags, io: Io, about: { runId?: string; settingsFile?: string } = {}): LocalApp {
+function openApp(
+  flags: AppFlags,
+  io: Io,
+  about: { runId?: string; settings?: ServerSettings } = {},
+): LocalApp {
   const { runId } = about;
   const fallback = providerChoice(flags);
   const pinned = runId === undefined ? undefined : pinnedChoice(flags, runId);
-  // `retry`: the user fixed a setting (a price, a budget); the run takes the file from now on.
-  const settings =
-    about.settingsFile !== undefined
-      ? readSettings(about.settingsFile)
-      : (pinned?.settings ?? readSettings(flags.settings));
+  // `settings`: read by the caller already (a new run's, or `retry`'s fixed file, which the run
+  // takes from now on); otherwise the run's pinned ones, else the flags' file.
+  const settings = about.settings ?? pinned?.settings ?? readSettings(flags.settings);
   const registry = createProviderRegistry({ settings, env: process.env, warn: (message) => io.err(message) });
   // Runs pinned before settings were (older databases) keep what the flags give.
   const choiceOf = (run: RunRecord): ProviderChoice => withoutSettings(run.provider ?? fallback);
@@ -170,8 +172,8 @@ function pinnedChoice(flags: AppFlags, runId: string): ProviderChoice | undefine
  * since the file may change or vanish before a resume. A `base_url` that carries a user, a
  * password or a key in its query would put a secret in the database, so it is refused.
  */
-function pinnedNewChoice(flags: AppFlags): ProviderChoice {
-  return { ...providerChoice(flags), ...settingsToPin(flags.settings) };
+function pinnedNewChoice(flags: AppFlags, settings: ServerSettings): ProviderChoice {
+  return { ...providerChoice(flags), ...settingsToPin(flags.settings, settings) };
 }
 
 /** `atomic-scrum run <pipeline> --issue <file>`: starts a run and works it until it waits or ends. */
@@ -188,6 +190,8 @@ export async function runCommand(
     return { code: 1 };
   }
   const issue = readIssueFile(issueFile);
+  // Read once: the dry run, the preflight, the pinned choice, the app and the edit policy share it.
+  const settings = readSettings(flags.settings);
   if (flags.dryRun) {
     const report = await dryRun({
       pipeline: loaded.pipeline,
@@ -196,7 +200,7 @@ export async function runCommand(
       ...(flags.db ? { dbPath: flags.db } : {}),
       provider: flags.provider,
       ...(flags.fixtures ? { fixtures: resolve(flags.fixtures) } : {}),
-      settings: readSettings(flags.settings),
+      settings,
       env: process.env,
       now: Date.now(),
     });
@@ -207,18 +211,18 @@ export async function runCommand(
   const unready = preflight({
     choice,
     pipeline: loaded.pipeline,
-    settings: readSettings(flags.settings),
+    settings,
     env: process.env,
   });
   if (unready.length > 0) throw new CommandError(preflightMessage(unready));
   // Checked before the app opens: a settings file that would store a secret creates nothing.
-  const provider = pinnedNewChoice(flags);
-  const app = openApp(flags, io);
+  const provider = pinnedNewChoice(flags, settings);
+  const app = openApp(flags, io, { settings });
   try {
     const numbered = withIssueNumber(issue, issueFile, highestIssueNumber(app.db, app.repo) + 1, io.err);
     const run = startRun(app, {
       // Pinned with the run like the pipeline: a resume with another settings file keeps it.
-      pipeline: withEditPolicy(loaded.pipeline, readSettings(flags.settings).edits),
+      pipeline: withEditPolicy(loaded.pipeline, settings.edits),
       hash: loaded.hash,
       pipelinePath: path,
       issue: numbered,
@@ -313,11 +317,12 @@ export async function retryCommand(
     file !== undefined &&
     (flags.settings !== undefined || existsSync(file)) &&
     !(started?.settings && sameSettings(file, started.settings));
-  const app = openApp(flags, io, { runId, ...(changed ? { settingsFile: file } : {}) });
+  const fresh = changed ? readSettings(file) : undefined;
+  const app = openApp(flags, io, { runId, ...(fresh ? { settings: fresh } : {}) });
   try {
     const run = requireRun(app, runId);
-    const repin = changed
-      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(file) }
+    const repin = fresh
+      ? { ...withoutSettings(run.provider ?? providerChoice(flags)), ...settingsToPin(file, fresh) }
       : undefined;
     retryRun(app, runId, phase, by, repin);
     if (repin) io.err(`run ${runId} uses the settings of ${repin.settingsFile} from this retry on`);

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { shellWord as quoteWord } from "../util/shell-word.js";
 
 /** Where a local command worked: what a printed command must name to work again when pasted. */
 export interface Where {
@@ -42,12 +43,7 @@ export function nextSteps(where: Where): NextSteps {
   };
 }
 
-/**
- * A word as a POSIX shell reads it back: left bare when it holds only characters no shell treats
- * specially, else in single quotes (a quote inside becomes `'\''`). `<phase>` is a placeholder the
- * person replaces, so it stays as written.
- */
+/** A word of a printed command, quoted for a POSIX shell; `<phase>` is a placeholder the person replaces. */
 export function shellWord(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) || word === "<phase>") return word;
-  return `'${word.replace(/'/g, "'\\''")}'`;
+  return word === "<phase>" ? word : quoteWord(word);
 }

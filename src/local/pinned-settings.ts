@@ -18,12 +18,14 @@ export function readSettings(file: string | undefined): ServerSettings {
 }
 
 /**
- * The settings `file` gives, to pin on a run. Keys come from the environment, never the file;
+ * The settings `file` gives (`settings`, when the caller has read it already), to pin on a run. Keys come from the environment, never the file;
  * a `base_url` carrying a user, a password or a key in its query would still put a secret in the
  * database, so that file is refused.
  */
-export function settingsToPin(file: string | undefined): Pick<ProviderChoice, "settings" | "settingsFile"> {
-  const settings = readSettings(file);
+export function settingsToPin(
+  file: string | undefined,
+  settings: ServerSettings = readSettings(file),
+): Pick<ProviderChoice, "settings" | "settingsFile"> {
   const providers = Object.entries(settings.providers) as [string, ProviderSettings | undefined][];
   for (const [name, provider] of providers) {
     const url = provider?.base_url;
